@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PROC_FD_PATH_MAX (sizeof("/proc/self/fd/") + 12)
+/* "/proc/self/fd/N": lets path-based APIs (mount(2)) act on an fd we resolved safely. */
+char *fd_proc_path(int fd, char buf[static PROC_FD_PATH_MAX]);
+
+/* Opens path below rootfd as if rootfd were "/": absolute symlinks and ".." cannot leave it
+ * (openat2 RESOLVE_IN_ROOT), and magic /proc links are refused. The container tree is untrusted. */
+int open_in_root(int rootfd, const char *path, int flags, mode_t mode);
+
+/* mkdir -p below rootfd with the same containment; returns an O_PATH|O_DIRECTORY fd of the
+ * result. Components that exist are followed (within the root); missing ones get mode. */
+int mkdir_p_in_root(int rootfd, const char *path, mode_t mode);
+
+/* Makes sure path exists below rootfd as a directory (directory=true) or regular file, creating
+ * parents, and returns an O_PATH fd to it, suitable as a mount target via fd_proc_path(). */
+int mount_point_in_root(int rootfd, const char *path, bool directory, mode_t mode);
+
+/* Writes the whole buffer, retrying on EINTR and short writes. */
+int loop_write(int fd, const void *buf, size_t n);
+/* Creates (O_EXCL unless replace) name in dirfd without following symlinks and writes data. */
+int write_file_at(int dirfd, const char *name, const char *data, mode_t mode);
+/* Reads at most max bytes of a file into a NUL-terminated buffer. */
+int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
+
+int fd_set_nonblock(int fd, bool nonblock);
+/* Moves fd to fd number `to` (dup2 then close), clearing O_CLOEXEC on the result. */
+int fd_move_to(int fd, int to);

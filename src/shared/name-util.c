@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "name-util.h"
+
+static bool valid_name_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+               c == '_' || c == '-';
+}
+
+bool hostname_is_valid(const char *s) {
+        if (isempty(s) || strlen(s) > MACHINE_NAME_MAX)
+                return false;
+        /* A leading dot would make the name a hidden file where it is used as one, and ".." anywhere
+         * makes it a path traversal. */
+        if (s[0] == '.' || strstr(s, ".."))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!valid_name_char(*p))
+                        return false;
+        return true;
+}
+
+bool machine_name_is_valid(const char *s) {
+        return hostname_is_valid(s);
+}
+
+static int unhex(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
+}
+
+char *bus_label_escape(const char *s) {
+        static const char hex[] = "0123456789abcdef";
+        size_t n = strlen(s);
+
+        if (n == 0)
+                return strdup("_");
+
+        char *r = malloc(n * 3 + 1), *p = r;
+        if (!r)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char) s[i];
+                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9'))
+                        *p++ = (char) c;
+                else {
+                        *p++ = '_';
+                        *p++ = hex[c >> 4];
+                        *p++ = hex[c & 15];
+                }
+        }
+        *p = 0;
+        return r;
+}
+
+char *bus_label_unescape(const char *s) {
+        if (streq(s, "_"))
+                return strdup("");
+
+        size_t n = strlen(s);
+        char *r = malloc(n + 1), *p = r;
+        if (!r)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '_') {
+                        int a, b;
+                        if (i + 2 >= n) {
+                                free(r);
+                                errno = EINVAL;
+                                return NULL;
+                        }
+                        a = unhex(s[i + 1]);
+                        b = unhex(s[i + 2]);
+                        if (a < 0 || b < 0 || (a == 0 && b == 0)) {
+                                free(r);
+                                errno = EINVAL;
+                                return NULL;
+                        }
+                        *p++ = (char) (a << 4 | b);
+                        i += 2;
+                } else
+                        *p++ = s[i];
+        }
+        *p = 0;
+        return r;
+}

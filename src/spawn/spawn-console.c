@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "log.h"
+#include "spawn-console.h"
+
+#define ESCAPE_CHAR 0x1d /* ^] */
+#define ESCAPE_COUNT 3
+#define ESCAPE_WINDOW_USEC 1000000ULL
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+int console_open(Console *c, ConsoleMode mode) {
+        c->mode = mode;
+        c->output_open = true;
+        c->input_open = mode == CONSOLE_INTERACTIVE;
+        if (mode == CONSOLE_PIPE)
+                return 0;
+
+        c->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (c->master < 0)
+                return log_error_errno(errno, "Failed to allocate a pty: %m");
+        if (grantpt(c->master) < 0 || unlockpt(c->master) < 0)
+                return log_error_errno(errno, "Failed to unlock the pty: %m");
+        const char *p = ptsname(c->master);
+        if (!p)
+                return log_error_errno(errno, "Failed to get the pty's name: %m");
+        c->slave_path = strdup(p);
+        if (!c->slave_path)
+                return log_oom();
+
+        /* Reads are non-blocking so the drain after the container's exit cannot hang. */
+        int r = fd_set_nonblock(c->master, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make the pty non-blocking: %m");
+
+        console_forward_winsize(c);
+
+        if (mode == CONSOLE_INTERACTIVE && isatty(STDIN_FILENO)) {
+                struct termios raw;
+                if (tcgetattr(STDIN_FILENO, &c->saved_termios) >= 0) {
+                        raw = c->saved_termios;
+                        cfmakeraw(&raw);
+                        /* Keep output post-processing off too: the guest's tty already did it. */
+                        if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) >= 0)
+                                c->raw = true;
+                }
+        }
+        return 0;
+}
+
+void console_close(Console *c) {
+        if (c->raw) {
+                (void) tcsetattr(STDIN_FILENO, TCSANOW, &c->saved_termios);
+                c->raw = false;
+        }
+        c->master = safe_close(c->master);
+        free(c->slave_path);
+        c->slave_path = NULL;
+}
+
+void console_forward_winsize(Console *c) {
+        struct winsize ws;
+
+        if (c->master < 0)
+                return;
+        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+                return;
+        (void) ioctl(c->master, TIOCSWINSZ, &ws);
+}
+
+int console_handle_input(Console *c) {
+        char buf[4096];
+        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n <= 0) {
+                /* EOF on stdin: the guest keeps running, we just stop listening. */
+                c->input_open = false;
+                return 0;
+        }
+
+        for (ssize_t i = 0; i < n; i++) {
+                if (buf[i] != ESCAPE_CHAR)
+                        continue;
+                uint64_t t = now_usec();
+                if (c->escape_count == 0 || t - c->escape_start_usec > ESCAPE_WINDOW_USEC) {
+                        c->escape_count = 0;
+                        c->escape_start_usec = t;
+                }
+                if (++c->escape_count >= ESCAPE_COUNT)
+                        return 1;
+        }
+
+        /* The master is non-blocking for reads; a full input queue is rare enough that waiting
+         * briefly is better than dropping keystrokes. */
+        for (ssize_t off = 0; off < n;) {
+                ssize_t k = write(c->master, buf + off, (size_t) (n - off));
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN) {
+                                usleep(1000);
+                                continue;
+                        }
+                        c->input_open = false;
+                        break;
+                }
+                off += k;
+        }
+        return 0;
+}
+
+int console_handle_output(Console *c) {
+        char buf[16384];
+
+        for (;;) {
+                ssize_t n = read(c->master, buf, sizeof(buf));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return 0;
+                        return -EIO;
+                }
+                if (n == 0)
+                        return -EIO;
+                if (c->mode == CONSOLE_PASSIVE || !c->output_open)
+                        continue;
+                if (loop_write(STDOUT_FILENO, buf, (size_t) n) < 0)
+                        c->output_open = false;
+        }
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <termios.h>
+
+#include "spawn-options.h"
+
+/* The host side of the container's console: the pty master spawn forwards between, and the state
+ * of the user's terminal that must be restored on every exit path. */
+typedef struct Console {
+        ConsoleMode mode;
+        int master;             /* -EBADF in pipe mode */
+        char *slave_path;       /* host path of the pty slave, bound to the container's /dev/console */
+        bool input_open;        /* still forwarding stdin */
+        bool output_open;       /* still forwarding to stdout (false after EPIPE) */
+        bool raw;               /* the terminal on stdin is in raw mode, saved_termios holds the old state */
+        struct termios saved_termios;
+        unsigned escape_count;  /* ^] presses seen within the escape window */
+        uint64_t escape_start_usec;
+} Console;
+
+#define CONSOLE_NULL ((Console) { .master = -EBADF, .mode = _CONSOLE_MODE_INVALID })
+
+/* Allocates the pty (unless mode is pipe) and, for interactive, puts the terminal in raw mode. */
+int console_open(Console *c, ConsoleMode mode);
+/* Restores the terminal and closes the master. Safe to call more than once. */
+void console_close(Console *c);
+
+/* Copies the terminal's window size to the pty (on start and SIGWINCH). */
+void console_forward_winsize(Console *c);
+
+/* Moves data stdin → master. Returns 1 if the user asked to kill the container (^]^]^]). */
+int console_handle_input(Console *c);
+/* Moves data master → stdout (or discards it for passive). Returns -EIO once the pty is hung up
+ * (every slave closed), 0 otherwise. */
+int console_handle_output(Console *c);

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum CustomMountType {
+        CUSTOM_MOUNT_BIND,
+        CUSTOM_MOUNT_TMPFS,
+        _CUSTOM_MOUNT_TYPE_MAX,
+        _CUSTOM_MOUNT_TYPE_INVALID = -22,
+} CustomMountType;
+
+/* A --bind/--bind-ro/--tmpfs request. */
+typedef struct CustomMount {
+        CustomMountType type;
+        char *source;         /* bind: absolute host path, or "+path" relative to the tree */
+        char *destination;    /* absolute path inside the container */
+        char *options;        /* tmpfs: mount data */
+        bool read_only;
+        bool recursive;
+} CustomMount;
+
+void custom_mount_free_all(CustomMount *l, size_t n);
+
+/* "SRC[:DST[:OPTIONS]]" with "\:" escaping a colon; OPTIONS: rbind, norbind. */
+int custom_mount_parse_bind(const char *spec, bool read_only, CustomMount *ret);
+/* "PATH[:OPTIONS]", OPTIONS passed to tmpfs (default mode=0755). */
+int custom_mount_parse_tmpfs(const char *spec, CustomMount *ret);
+int custom_mount_append(CustomMount **l, size_t *n, CustomMount *m);
+
+typedef struct SpawnConfig SpawnConfig;
+
+/* Builds the container's mount tree in the current (new, private) mount namespace: the tree bound
+ * onto itself, API filesystems, /run/host, the console, custom mounts, read-only root. Returns an
+ * O_PATH fd of the new root. Called in the container's PID 1 before pivot_root. */
+int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_rootfd);
+
+/* Switches to the new root and detaches the old one. */
+int mount_pivot_root(int rootfd);

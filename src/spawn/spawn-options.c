@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "log.h"
+#include "name-util.h"
+#include "signal-util.h"
+#include "spawn-options.h"
+
+static const char *const console_mode_table[_CONSOLE_MODE_MAX] = {
+        [CONSOLE_INTERACTIVE] = "interactive",
+        [CONSOLE_READ_ONLY] = "read-only",
+        [CONSOLE_PASSIVE] = "passive",
+        [CONSOLE_PIPE] = "pipe",
+        [CONSOLE_AUTOPIPE] = "autopipe",
+};
+
+const char *console_mode_to_string(ConsoleMode m) {
+        return m >= 0 && m < _CONSOLE_MODE_MAX ? console_mode_table[m] : NULL;
+}
+
+ConsoleMode console_mode_from_string(const char *s) {
+        for (int i = 0; i < _CONSOLE_MODE_MAX; i++)
+                if (streq(console_mode_table[i], s))
+                        return (ConsoleMode) i;
+        return _CONSOLE_MODE_INVALID;
+}
+
+void spawn_config_done(SpawnConfig *c) {
+        free(c->directory);
+        free(c->machine);
+        free(c->hostname);
+        free(c->user);
+        free(c->chdir);
+        strv_free(c->setenv);
+        strv_free(c->command);
+        custom_mount_free_all(c->mounts, c->n_mounts);
+        *c = (SpawnConfig) { .console_mode = _CONSOLE_MODE_INVALID };
+}
+
+static void help(void) {
+        printf("%s [OPTIONS...] [COMMAND [ARGS...]]\n\n"
+               "Run a command or OS tree in a light-weight container.\n\n"
+               "  -h --help                 Show this help\n"
+               "     --version              Print version string\n"
+               "  -q --quiet                Do not show status information\n\n"
+               "Image:\n"
+               "  -D --directory=PATH       Root directory for the container\n"
+               "     --read-only            Mount the root directory read-only\n\n"
+               "Execution:\n"
+               "  -a --as-pid2              Run the command as PID 2 under a minimal init\n"
+               "     --chdir=PATH           Working directory inside the container\n"
+               "  -u --user=USER            Run the command as this user of the container\n"
+               "  -E --setenv=NAME=VALUE    Pass an environment variable to PID 1\n"
+               "     --kill-signal=SIGNAL   Signal sent to PID 1 when spawn is asked to stop\n"
+               "                            (default: SIGKILL)\n\n"
+               "System identity:\n"
+               "  -M --machine=NAME         Machine name (default: the directory's name)\n"
+               "     --hostname=NAME        Hostname inside the container (default: machine name)\n"
+               "     --uuid=UUID            Machine UUID (default: random)\n\n"
+               "Networking:\n"
+               "     --private-network      Give the container its own network namespace with\n"
+               "                            only a loopback device\n\n"
+               "Mounts:\n"
+               "     --bind=SRC[:DST[:OPTS]]\n"
+               "                            Bind-mount a host path (SRC starting with + is\n"
+               "                            relative to the tree; OPTS: rbind, norbind)\n"
+               "     --bind-ro=SRC[:DST[:OPTS]]\n"
+               "                            Same, read-only\n"
+               "     --tmpfs=PATH[:OPTS]    Mount a tmpfs (default options: mode=0755)\n\n"
+               "Input/Output:\n"
+               "     --console=MODE         interactive, read-only, passive, pipe or autopipe\n"
+               "                            (default: interactive on a terminal, else read-only)\n\n"
+               "Press ^] three times within 1s to kill the container.\n",
+               program_invocation_short_name);
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_HOSTNAME,
+        ARG_UUID,
+        ARG_CHDIR,
+        ARG_BIND,
+        ARG_BIND_RO,
+        ARG_TMPFS,
+        ARG_READ_ONLY,
+        ARG_PRIVATE_NETWORK,
+        ARG_KILL_SIGNAL,
+        ARG_CONSOLE,
+};
+
+static int set_string(char **field, const char *value) {
+        char *s = strdup(value);
+        if (!s)
+                return log_oom();
+        free(*field);
+        *field = s;
+        return 0;
+}
+
+static int parse_one(SpawnConfig *c, int opt, const char *arg) {
+        CustomMount m;
+        int r;
+
+        switch (opt) {
+        case 'D':
+                return set_string(&c->directory, arg);
+        case 'M':
+                if (!machine_name_is_valid(arg))
+                        return log_error_errno(EINVAL, "Invalid machine name: '%s'.", arg);
+                return set_string(&c->machine, arg);
+        case ARG_HOSTNAME:
+                if (!hostname_is_valid(arg))
+                        return log_error_errno(EINVAL, "Invalid hostname: '%s'.", arg);
+                return set_string(&c->hostname, arg);
+        case ARG_UUID:
+                if (id128_from_string(arg, &c->uuid) < 0 || id128_is_null(&c->uuid))
+                        return log_error_errno(EINVAL, "Invalid UUID: '%s'.", arg);
+                return 0;
+        case 'u':
+                if (isempty(arg))
+                        return log_error_errno(EINVAL, "Empty user name.");
+                return set_string(&c->user, arg);
+        case ARG_CHDIR:
+                if (!path_is_normalized_absolute(arg))
+                        return log_error_errno(EINVAL, "Working directory must be an absolute path: '%s'.", arg);
+                return set_string(&c->chdir, arg);
+        case 'E':
+                if (!env_assignment_is_valid(arg))
+                        return log_error_errno(EINVAL, "Invalid environment assignment (want NAME=VALUE): '%s'.", arg);
+                return strv_env_set(&c->setenv, arg) < 0 ? log_oom() : 0;
+        case 'a':
+                c->as_pid2 = true;
+                return 0;
+        case ARG_BIND:
+        case ARG_BIND_RO:
+                r = custom_mount_parse_bind(arg, opt == ARG_BIND_RO, &m);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid bind mount specification '%s': %s", arg,
+                                               r == -ENOMEM ? "out of memory" :
+                                               "want SRC[:DST[:rbind|norbind]] with absolute paths.");
+                return custom_mount_append(&c->mounts, &c->n_mounts, &m) < 0 ? log_oom() : 0;
+        case ARG_TMPFS:
+                r = custom_mount_parse_tmpfs(arg, &m);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid tmpfs specification '%s': want an absolute PATH[:OPTIONS].", arg);
+                return custom_mount_append(&c->mounts, &c->n_mounts, &m) < 0 ? log_oom() : 0;
+        case ARG_READ_ONLY:
+                c->read_only = true;
+                return 0;
+        case ARG_PRIVATE_NETWORK:
+                c->private_network = true;
+                return 0;
+        case ARG_KILL_SIGNAL:
+                r = signal_from_string(arg);
+                if (r < 0)
+                        return log_error_errno(EINVAL, "Unknown signal: '%s'.", arg);
+                c->kill_signal = r;
+                return 0;
+        case ARG_CONSOLE:
+                c->console_mode = console_mode_from_string(arg);
+                if (c->console_mode < 0)
+                        return log_error_errno(EINVAL, "Unknown console mode '%s' (want interactive, read-only, passive, pipe or autopipe).", arg);
+                return 0;
+        case 'q':
+                c->quiet = true;
+                return 0;
+        }
+        return log_error_errno(EINVAL, "Unhandled option.");
+}
+
+int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help",            no_argument,       NULL, 'h'                 },
+                { "version",         no_argument,       NULL, ARG_VERSION         },
+                { "quiet",           no_argument,       NULL, 'q'                 },
+                { "directory",       required_argument, NULL, 'D'                 },
+                { "machine",         required_argument, NULL, 'M'                 },
+                { "hostname",        required_argument, NULL, ARG_HOSTNAME        },
+                { "uuid",            required_argument, NULL, ARG_UUID            },
+                { "user",            required_argument, NULL, 'u'                 },
+                { "chdir",           required_argument, NULL, ARG_CHDIR           },
+                { "setenv",          required_argument, NULL, 'E'                 },
+                { "as-pid2",         no_argument,       NULL, 'a'                 },
+                { "bind",            required_argument, NULL, ARG_BIND            },
+                { "bind-ro",         required_argument, NULL, ARG_BIND_RO         },
+                { "tmpfs",           required_argument, NULL, ARG_TMPFS           },
+                { "read-only",       no_argument,       NULL, ARG_READ_ONLY       },
+                { "private-network", no_argument,       NULL, ARG_PRIVATE_NETWORK },
+                { "kill-signal",     required_argument, NULL, ARG_KILL_SIGNAL     },
+                { "console",         required_argument, NULL, ARG_CONSOLE         },
+                {}
+        };
+        int opt, r;
+
+        /* getopt prints its own complaints; ours are one line each, so silence it. */
+        opterr = 0;
+        /* "+": stop at the first non-option, which starts the command line for the container. */
+        while ((opt = getopt_long(argc, argv, "+hqD:M:u:E:a", options, NULL)) >= 0) {
+                switch (opt) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("berth spawn %s\n", BERTH_VERSION);
+                        return 0;
+                case '?':
+                        if (optopt)
+                                return log_error_errno(EINVAL, "Unknown option -%c or missing argument (see --help).", optopt);
+                        return log_error_errno(EINVAL, "Unknown option or missing argument: '%s' (see --help).", argv[optind - 1]);
+                default:
+                        r = parse_one(c, opt, optarg);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        if (optind < argc) {
+                c->command = strv_copy(argv + optind);
+                if (!c->command)
+                        return log_oom();
+        }
+        return 1;
+}
+
+static int verify_directory(SpawnConfig *c) {
+        struct stat st;
+
+        if (!c->directory)
+                return log_error_errno(EINVAL, "No container tree given; use -D/--directory=PATH.");
+        if (stat(c->directory, &st) < 0)
+                return log_error_errno(errno, "Container tree %s: %m", c->directory);
+        if (!S_ISDIR(st.st_mode))
+                return log_error_errno(ENOTDIR, "Container tree %s is not a directory.", c->directory);
+
+        char *abs = realpath(c->directory, NULL);
+        if (!abs)
+                return log_error_errno(errno, "Failed to resolve %s: %m", c->directory);
+        free(c->directory);
+        c->directory = abs;
+
+        if (streq(c->directory, "/"))
+                return log_error_errno(EINVAL, "Refusing to use the host's root directory as a container tree.");
+
+        /* Resolved inside the tree: a /usr symlink pointing out of it does not count. */
+        _cleanup_close_ int rootfd = open(c->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", c->directory);
+        _cleanup_close_ int usrfd = open_in_root(rootfd, "/usr", O_PATH | O_DIRECTORY, 0);
+        if (usrfd < 0)
+                return log_error_errno(usrfd, "Directory %s doesn't look like an OS tree (no /usr directory).", c->directory);
+        return 0;
+}
+
+static int verify_mount_sources(const SpawnConfig *c) {
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const CustomMount *m = c->mounts + i;
+                if (m->type != CUSTOM_MOUNT_BIND || m->source[0] == '+')
+                        continue;
+                if (access(m->source, F_OK) < 0)
+                        return log_error_errno(errno, "Bind mount source %s: %m", m->source);
+        }
+        return 0;
+}
+
+int spawn_config_verify(SpawnConfig *c) {
+        int r;
+
+        if (geteuid() != 0)
+                return log_error_errno(EPERM, "Need to be root.");
+
+        r = verify_directory(c);
+        if (r < 0)
+                return r;
+
+        if (!c->machine) {
+                const char *base = strrchr(c->directory, '/') + 1;
+                if (!machine_name_is_valid(base))
+                        return log_error_errno(EINVAL, "Directory name '%s' is not a valid machine name; pass -M/--machine=NAME.", base);
+                if (set_string(&c->machine, base) < 0)
+                        return -ENOMEM;
+        }
+        if (!c->hostname && set_string(&c->hostname, c->machine) < 0)
+                return -ENOMEM;
+
+        if (id128_is_null(&c->uuid)) {
+                r = id128_randomize(&c->uuid);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to generate a machine UUID: %m");
+        }
+
+        r = verify_mount_sources(c);
+        if (r < 0)
+                return r;
+
+        bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        if (c->console_mode < 0)
+                c->console_mode = tty ? CONSOLE_INTERACTIVE : CONSOLE_READ_ONLY;
+        else if (c->console_mode == CONSOLE_AUTOPIPE)
+                c->console_mode = tty ? CONSOLE_INTERACTIVE : CONSOLE_PIPE;
+
+        if (c->kill_signal == 0)
+                c->kill_signal = SIGKILL;
+        return 0;
+}
