@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what berth needs to build and test, from Debian's archive, when it is missing.
+# Usage: scripts/deps.sh [build|test|run]...   (default: build test)
+set -euo pipefail
+
+build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libmount-dev libblkid-dev
+            libcap-dev libseccomp-dev libselinux1-dev libjson-c-dev)
+test_pkgs=(busybox-static python3 python3-pytest python3-dbus util-linux bsdutils iproute2 procps
+           debootstrap)
+run_pkgs=(debootstrap)
+
+want=()
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(build test)
+for g in "${groups[@]}"; do
+        case "$g" in
+        build) want+=("${build_pkgs[@]}") ;;
+        test) want+=("${test_pkgs[@]}") ;;
+        run) want+=("${run_pkgs[@]}") ;;
+        *) echo "deps.sh: unknown group '$g' (want build, test or run)" >&2; exit 1 ;;
+        esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+                missing+=("$p")
+        fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+        echo "deps.sh: missing packages (${missing[*]}); run as root to install them" >&2
+        exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A stale package list makes apt fail to find current versions: refresh once, then install.
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
