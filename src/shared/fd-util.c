@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fd-util.h"
 #include "macro.h"
+#include "strv.h"
 
 char *fd_proc_path(int fd, char buf[static PROC_FD_PATH_MAX]) {
         snprintf(buf, PROC_FD_PATH_MAX, "/proc/self/fd/%i", fd);
@@ -35,52 +38,88 @@ int open_in_root(int rootfd, const char *path, int flags, mode_t mode) {
         return fd >= 0 ? fd : negative_errno();
 }
 
-int mkdir_p_in_root(int rootfd, const char *path, mode_t mode) {
+#define MAX_SYMLINK_HOPS 40
+
+static int mkdir_p_in_root_internal(int rootfd, const char *path, mode_t mode, unsigned hops);
+
+/* A missing component that is a dangling symlink: create what it points to, inside the root,
+ * and continue with the rest of the path below it. */
+static int mkdir_follow_dangling(int rootfd, int parent, const char *parent_path, const char *name,
+                                 const char *rest, mode_t mode, unsigned hops) {
+        char target[PATH_MAX];
+        struct stat st;
+
+        if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        if (!S_ISLNK(st.st_mode))
+                return -ENOTDIR;
+        if (hops >= MAX_SYMLINK_HOPS)
+                return -ELOOP;
+        ssize_t n = readlinkat(parent, name, target, sizeof(target) - 1);
+        if (n < 0)
+                return negative_errno();
+        target[n] = 0;
+
+        /* Absolute targets are relative to the root, relative ones to the link's directory;
+         * ".." cannot climb above the root because open_in_root() resolves it there. */
+        _cleanup_free_ char *next = target[0] == '/' ? strjoin(target, "/", rest)
+                                                     : strjoin(parent_path, "/", target, "/", rest);
+        if (!next)
+                return -ENOMEM;
+        return mkdir_p_in_root_internal(rootfd, next, mode, hops + 1);
+}
+
+static int mkdir_p_in_root_internal(int rootfd, const char *path, mode_t mode, unsigned hops) {
         _cleanup_free_ char *prefix = strdup(path);
-        int fd;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
 
         if (!prefix)
                 return -ENOMEM;
 
         /* Walk component by component so every step is resolved inside the root, including symlinks
          * that point to absolute paths: those are followed relative to rootfd, never the host. */
+        fd = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
+        if (fd < 0)
+                return fd;
         for (char *p = prefix;;) {
                 while (*p == '/')
                         p++;
+                if (*p == 0)
+                        return TAKE_FD(fd);
                 char *end = p + strcspn(p, "/");
-                bool last = *end == 0;
                 char saved = *end;
                 *end = 0;
 
-                if (*p != 0) {
-                        fd = open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, 0);
-                        if (fd == -ENOENT) {
-                                /* Create the component in its (already resolved) parent. */
-                                char *slash = strrchr(prefix, '/');
-                                _cleanup_close_ int parent = -EBADF;
-                                if (slash && slash != prefix) {
-                                        *slash = 0;
-                                        parent = open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, 0);
-                                        *slash = '/';
-                                } else
-                                        parent = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
-                                if (parent < 0)
-                                        return parent;
-                                if (mkdirat(parent, slash ? slash + 1 : prefix, mode) < 0 && errno != EEXIST)
+                int next = open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, 0);
+                if (next == -ENOENT) {
+                        /* Create the component in its (already resolved) parent. */
+                        if (mkdirat(fd, p, mode) < 0) {
+                                if (errno != EEXIST)
                                         return negative_errno();
-                                fd = open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, 0);
+                                /* It exists but did not resolve: a dangling symlink. */
+                                char *parent_path = p > prefix ? strndup(prefix, (size_t) (p - prefix)) : strdup("/");
+                                if (!parent_path)
+                                        return -ENOMEM;
+                                r = mkdir_follow_dangling(rootfd, fd, parent_path, p,
+                                                          saved ? end + 1 : "", mode, hops);
+                                free(parent_path);
+                                return r;
                         }
-                        if (fd < 0)
-                                return fd;
-                        if (last)
-                                return fd;
-                        safe_close(fd);
-                } else if (last)
-                        return open_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
+                        next = open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, 0);
+                }
+                if (next < 0)
+                        return next;
+                safe_close(fd);
+                fd = next;
 
                 *end = saved;
                 p = end;
         }
+}
+
+int mkdir_p_in_root(int rootfd, const char *path, mode_t mode) {
+        return mkdir_p_in_root_internal(rootfd, path, mode, 0);
 }
 
 int mount_point_in_root(int rootfd, const char *path, bool directory, mode_t mode) {
@@ -144,15 +183,16 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
         if (fd < 0)
                 return negative_errno();
 
-        size_t size = 0, alloc = 4096;
+        /* One byte more than max is read so that "exactly max bytes" and "too big" differ. */
+        size_t size = 0, alloc = MIN((size_t) 4096, max + 1);
         _cleanup_free_ char *buf = malloc(alloc + 1);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
                 if (size == alloc) {
-                        if (alloc >= max)
+                        if (alloc > max)
                                 return -EFBIG;
-                        alloc = MIN(alloc * 2, max);
+                        alloc = MIN(alloc * 2, max + 1);
                         char *b = realloc(buf, alloc + 1);
                         if (!b)
                                 return -ENOMEM;
@@ -168,6 +208,8 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
                         break;
                 size += (size_t) k;
         }
+        if (size > max)
+                return -EFBIG;
         buf[size] = 0;
         if (ret_size)
                 *ret_size = size;
@@ -194,4 +236,49 @@ int fd_move_to(int fd, int to) {
                 return negative_errno();
         safe_close(fd);
         return to;
+}
+
+int send_one_fd(int sock, char tag, int fd) {
+        union {
+                struct cmsghdr cmsghdr;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+        if (fd >= 0) {
+                mh.msg_control = &control;
+                mh.msg_controllen = sizeof(control);
+                struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
+                cmsg->cmsg_level = SOL_SOCKET;
+                cmsg->cmsg_type = SCM_RIGHTS;
+                cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+        }
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? negative_errno() : 0;
+}
+
+int receive_one_fd(int sock, char *ret_tag, int *ret_fd) {
+        union {
+                struct cmsghdr cmsghdr;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char tag;
+        struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
+
+        ssize_t n;
+        do
+                n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        *ret_fd = -EBADF;
+        if (n == 0)
+                return 0;
+        for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg))
+                if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+                        memcpy(ret_fd, CMSG_DATA(cmsg), sizeof(int));
+        *ret_tag = tag;
+        return 1;
 }

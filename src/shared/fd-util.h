@@ -31,3 +31,8 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
 int fd_set_nonblock(int fd, bool nonblock);
 /* Moves fd to fd number `to` (dup2 then close), clearing O_CLOEXEC on the result. */
 int fd_move_to(int fd, int to);
+
+/* Passes one fd (plus a one-byte tag) over a unix socket with SCM_RIGHTS. */
+int send_one_fd(int sock, char tag, int fd);
+/* Receives a tag and an fd (-EBADF in *ret_fd if none came). 0 on EOF, 1 on a message. */
+int receive_one_fd(int sock, char *ret_tag, int *ret_fd);

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import select
-import shutil
 import signal
 import struct
 import subprocess
@@ -618,7 +617,7 @@ def _resources(tmproot):
 
 
 @pytest.fixture(autouse=True)
-def _guard(request, tmproot, _resources):
+def _guard(request, spawn_bin, tmproot, _resources):
     """After every test: no mount under TMPROOT, no process living in it, no orphan of ours alive.
     Failing that is a teardown error of the test that left them; then clean up regardless."""
     reap_zombie_children()

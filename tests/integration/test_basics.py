@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from conftest import (IN_HELPER, TREE_NAME, describe, host_os_release, ns_inode, out_lines,
-                      parse_json_line, report, run_helper, run_spawn)
+from conftest import (IN_HELPER, TREE_NAME, base_env, describe, host_os_release, ns_inode, out_lines,
+                      report, run_helper, run_spawn)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -42,6 +42,8 @@ def test_pid_namespace_hides_host_processes(tree):
 
 def test_default_hostname_is_tree_basename(tree):
     assert report(tree)["hostname"] == TREE_NAME
+    # A trailing slash does not change the name.
+    assert report(f"{tree}/")["hostname"] == TREE_NAME
 
 
 def test_machine_name_sets_hostname(tree):
@@ -99,7 +101,8 @@ def test_exit_code_propagates_as_pid2(tree, code):
 
 def test_payload_killed_by_signal_as_pid2(tree):
     cp = run_spawn(["-D", tree, "--console=pipe", "-a", IN_HELPER, "signal", "KILL"], quiet=False)
-    assert cp.returncode != 0, describe(cp)
+    # The stub init reports the payload's death by signal N as 128+N, like a shell does.
+    assert cp.returncode == 128 + 9, describe(cp)
     assert re.search(r"KILL|signal", cp.stderr, re.I), describe(cp)
 
 
@@ -115,7 +118,6 @@ def test_environment(tree):
 
 
 def test_host_environment_not_leaked(tree):
-    from conftest import base_env
     r = report(tree, env=base_env(BERTH_LEAK_CHECK="secret"))
     assert "BERTH_LEAK_CHECK" not in r["env"], r["env"]
 
@@ -163,3 +165,21 @@ def test_default_command_is_users_shell(tree):
     assert cp.returncode == 5, describe(cp)
     assert re.search(r"(^|/|-)sh$", cp.stdout.strip()), describe(cp)
 
+
+
+def test_quiet_success_prints_nothing(tree):
+    cp = run_helper(tree, "echo", "only this")
+    assert cp.returncode == 0 and cp.stdout == "only this\n" and cp.stderr == "", describe(cp)
+
+
+def test_stub_init_reaps_orphans(tree):
+    # The subshell exits at once, orphaning `true`, which is reparented to the stub init (PID 1).
+    script = "(true &); (true &); sleep 1; cat /proc/[0-9]*/stat"
+    cp = run_spawn(["-D", tree, "--console=pipe", "-a", "/bin/sh", "-c", script])
+    assert cp.returncode == 0, describe(cp)
+    states = {}
+    for line in out_lines(cp.stdout):
+        rest = line[line.rindex(")") + 2:].split()
+        states[line.split()[0]] = rest[0]
+    assert states, describe(cp)
+    assert "Z" not in states.values(), f"zombies under the stub init: {states}"

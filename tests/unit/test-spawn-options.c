@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "spawn-mount.h"
+#include "spawn-options.h"
+#include "strv.h"
+#include "tap.h"
+
+static void test_console_mode(void) {
+        static const char *const names[] = { "interactive", "read-only", "passive", "pipe", "autopipe" };
+
+        CHECK(ELEMENTSOF(names) == _CONSOLE_MODE_MAX);
+        for (int m = 0; m < _CONSOLE_MODE_MAX; m++) {
+                const char *s = console_mode_to_string((ConsoleMode) m);
+                CHECK_STREQ(s, names[m]);
+                CHECK(s && console_mode_from_string(s) == (ConsoleMode) m);
+        }
+        CHECK(console_mode_from_string("pipe") == CONSOLE_PIPE);
+        CHECK(console_mode_from_string("autopipe") == CONSOLE_AUTOPIPE);
+        CHECK(console_mode_from_string("read-only") == CONSOLE_READ_ONLY);
+
+        CHECK(console_mode_to_string(_CONSOLE_MODE_MAX) == NULL);
+        CHECK(console_mode_to_string(_CONSOLE_MODE_INVALID) == NULL);
+        CHECK(console_mode_to_string((ConsoleMode) -1) == NULL);
+        CHECK(console_mode_to_string((ConsoleMode) 100) == NULL);
+        CHECK(console_mode_from_string("") == _CONSOLE_MODE_INVALID);
+        CHECK(console_mode_from_string("bogus") == _CONSOLE_MODE_INVALID);
+        CHECK(console_mode_from_string("Pipe") == _CONSOLE_MODE_INVALID);
+        CHECK(console_mode_from_string("pipe ") == _CONSOLE_MODE_INVALID);
+        CHECK(console_mode_from_string("readonly") == _CONSOLE_MODE_INVALID);
+        CHECK(_CONSOLE_MODE_INVALID < 0);
+}
+
+static void check_bind(const char *spec, bool ro, const char *src, const char *dst, bool recursive) {
+        CustomMount m = {};
+        int r = custom_mount_parse_bind(spec, ro, &m);
+
+        if (r < 0)
+                printf("# custom_mount_parse_bind(\"%s\") = %d\n", spec, r);
+        CHECK(r == 0);
+        CHECK(m.type == CUSTOM_MOUNT_BIND);
+        CHECK_STREQ(m.source, src);
+        CHECK_STREQ(m.destination, dst);
+        CHECK(m.options == NULL);
+        CHECK(m.read_only == ro);
+        CHECK(m.recursive == recursive);
+        free(m.source);
+        free(m.destination);
+        free(m.options);
+}
+
+static void check_bind_fails(const char *spec) {
+        CustomMount m = { .type = _CUSTOM_MOUNT_TYPE_INVALID };
+        int r = custom_mount_parse_bind(spec, false, &m);
+
+        if (r != -EINVAL)
+                printf("# custom_mount_parse_bind(\"%s\") = %d\n", spec, r);
+        CHECK(r == -EINVAL);
+        /* Output untouched on failure. */
+        CHECK(m.type == _CUSTOM_MOUNT_TYPE_INVALID && !m.source && !m.destination);
+        if (r >= 0) {
+                free(m.source);
+                free(m.destination);
+                free(m.options);
+        }
+}
+
+static void test_parse_bind(void) {
+        check_bind("/a", false, "/a", "/a", true);
+        check_bind("/a", true, "/a", "/a", true);
+        check_bind("/a:/b", false, "/a", "/b", true);
+        check_bind("/a:/b:norbind", false, "/a", "/b", false);
+        check_bind("/a:/b:rbind", true, "/a", "/b", true);
+        check_bind("/a:/b:norbind,rbind", false, "/a", "/b", true);
+        check_bind("/a:/b:rbind,norbind", false, "/a", "/b", false);
+        check_bind("/a::norbind", false, "/a", "/a", false);
+        check_bind("/a:", false, "/a", "/a", true);
+        check_bind("+/x", false, "+/x", "/x", true);
+        check_bind("+/x:/y", false, "+/x", "/y", true);
+        check_bind("+/x::norbind", false, "+/x", "/x", false);
+        check_bind("+/", false, "+/", "/", true);
+        check_bind("/a\\:b:/c", false, "/a:b", "/c", true);
+        check_bind("/a\\:b", false, "/a:b", "/a:b", true);
+        check_bind("/a:/c\\:d", false, "/a", "/c:d", true);
+        check_bind("/a\\\\b:/c", false, "/a\\b", "/c", true);
+        check_bind("/with space:/dst", false, "/with space", "/dst", true);
+        check_bind("/usr/lib/os-release:/run/host/os-release", true, "/usr/lib/os-release",
+                   "/run/host/os-release", true);
+
+        check_bind_fails("");
+        check_bind_fails("rel");
+        check_bind_fails("./a");
+        check_bind_fails("/a:rel");
+        check_bind_fails("/a:/b:bogus");
+        check_bind_fails("/a:/b:rbind,bogus");
+        check_bind_fails("/a:/b:ro");
+        check_bind_fails("/a/../b");
+        check_bind_fails("/a/./b");
+        check_bind_fails("/a:/b/..");
+        check_bind_fails("/a:/b/../c");
+        check_bind_fails("+rel");
+        check_bind_fails("+");
+        check_bind_fails("+/a/../b");
+        check_bind_fails("+../a");
+        check_bind_fails(":/b");
+        check_bind_fails("/a\\x:/b");
+        check_bind_fails("/a:/b\\x:rbind");
+        check_bind_fails("/a:/b:norbind:extra");
+}
+
+static void check_tmpfs(const char *spec, const char *dst, const char *opts) {
+        CustomMount m = {};
+        int r = custom_mount_parse_tmpfs(spec, &m);
+
+        if (r < 0)
+                printf("# custom_mount_parse_tmpfs(\"%s\") = %d\n", spec, r);
+        CHECK(r == 0);
+        CHECK(m.type == CUSTOM_MOUNT_TMPFS);
+        CHECK(m.source == NULL);
+        CHECK_STREQ(m.destination, dst);
+        CHECK_STREQ(m.options, opts);
+        free(m.source);
+        free(m.destination);
+        free(m.options);
+}
+
+static void check_tmpfs_fails(const char *spec) {
+        CustomMount m = { .type = _CUSTOM_MOUNT_TYPE_INVALID };
+        int r = custom_mount_parse_tmpfs(spec, &m);
+
+        CHECK(r == -EINVAL);
+        CHECK(m.type == _CUSTOM_MOUNT_TYPE_INVALID && !m.destination && !m.options);
+        if (r >= 0) {
+                free(m.source);
+                free(m.destination);
+                free(m.options);
+        }
+}
+
+static void test_parse_tmpfs(void) {
+        check_tmpfs("/t", "/t", "mode=0755");
+        check_tmpfs("/t:mode=0700,size=1m", "/t", "mode=0700,size=1m");
+        check_tmpfs("/var/tmp:size=10%", "/var/tmp", "size=10%");
+        /* Options are the last field: taken verbatim, colons and all. */
+        check_tmpfs("/t:a=b:c", "/t", "a=b:c");
+        check_tmpfs("/t\\:x:mode=1777", "/t:x", "mode=1777");
+
+        check_tmpfs_fails("rel");
+        check_tmpfs_fails("");
+        check_tmpfs_fails(":mode=0755");
+        check_tmpfs_fails("rel:mode=0755");
+        check_tmpfs_fails("/a/../t");
+        check_tmpfs_fails("/t/.");
+        check_tmpfs_fails("/t\\x:mode=0755");
+}
+
+static void test_mount_append(void) {
+        CustomMount *l = NULL, m = {};
+        size_t n = 0;
+
+        CHECK(custom_mount_parse_bind("/a:/b", false, &m) == 0);
+        CHECK(custom_mount_append(&l, &n, &m) == 0);
+        CHECK(m.source == NULL && m.destination == NULL); /* ownership moved */
+        CHECK(custom_mount_parse_tmpfs("/t", &m) == 0);
+        CHECK(custom_mount_append(&l, &n, &m) == 0);
+        CHECK(n == 2);
+        CHECK(l && l[0].type == CUSTOM_MOUNT_BIND && l[1].type == CUSTOM_MOUNT_TMPFS);
+        CHECK_STREQ(l ? l[0].destination : NULL, "/b");
+        CHECK_STREQ(l ? l[1].destination : NULL, "/t");
+        custom_mount_free_all(l, n);
+        custom_mount_free_all(NULL, 0);
+}
+
+#define ARGV(...) ((char *[]) { "spawn", __VA_ARGS__, NULL })
+
+static int parse(SpawnConfig *c, char **argv) {
+        int argc = 0;
+        while (argv[argc])
+                argc++;
+        optind = 0; /* full getopt re-initialisation between runs */
+        return spawn_config_parse_argv(c, argc, argv);
+}
+
+/* --help and --version print to stdout, which is our TAP stream: send it elsewhere. */
+static int parse_quietly(SpawnConfig *c, char **argv) {
+        fflush(stdout);
+        int saved = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (saved < 0 || null < 0 || dup2(null, STDOUT_FILENO) < 0)
+                return -EIO;
+        close(null);
+        int r = parse(c, argv);
+        fflush(stdout);
+        dup2(saved, STDOUT_FILENO);
+        close(saved);
+        return r;
+}
+
+static void test_parse_argv_full(void) {
+        SpawnConfig c = { .console_mode = _CONSOLE_MODE_INVALID };
+        int r;
+
+        r = parse(&c, ARGV("-D", "/srv/tree", "-M", "box", "--hostname=host.example", "--uuid",
+                           "0123456789abcdef0123456789abcdef", "-u", "alice", "--chdir=/home/alice", "-E",
+                           "A=1", "--setenv=B=two words", "-E", "A=3", "-a", "--bind=/h:/c:norbind",
+                           "--bind-ro", "+/x", "--tmpfs=/t:mode=0700", "--read-only", "--private-network",
+                           "--kill-signal=SIGTERM", "--console=pipe", "-q", "ls", "-l"));
+        CHECK(r > 0);
+        CHECK_STREQ(c.directory, "/srv/tree");
+        CHECK_STREQ(c.machine, "box");
+        CHECK_STREQ(c.hostname, "host.example");
+        char buf[37];
+        CHECK_STREQ(id128_to_uuid_string(&c.uuid, buf), "01234567-89ab-cdef-0123-456789abcdef");
+        CHECK_STREQ(c.user, "alice");
+        CHECK_STREQ(c.chdir, "/home/alice");
+        CHECK(strv_length(c.setenv) == 2);
+        CHECK_STREQ(strv_env_get(c.setenv, "A"), "3");
+        CHECK_STREQ(strv_env_get(c.setenv, "B"), "two words");
+        CHECK(c.as_pid2);
+        CHECK(c.n_mounts == 3);
+        if (c.n_mounts == 3) {
+                CHECK(c.mounts[0].type == CUSTOM_MOUNT_BIND);
+                CHECK_STREQ(c.mounts[0].source, "/h");
+                CHECK_STREQ(c.mounts[0].destination, "/c");
+                CHECK(!c.mounts[0].recursive && !c.mounts[0].read_only);
+                CHECK(c.mounts[1].type == CUSTOM_MOUNT_BIND);
+                CHECK_STREQ(c.mounts[1].source, "+/x");
+                CHECK_STREQ(c.mounts[1].destination, "/x");
+                CHECK(c.mounts[1].recursive && c.mounts[1].read_only);
+                CHECK(c.mounts[2].type == CUSTOM_MOUNT_TMPFS);
+                CHECK_STREQ(c.mounts[2].destination, "/t");
+                CHECK_STREQ(c.mounts[2].options, "mode=0700");
+        }
+        CHECK(c.read_only);
+        CHECK(c.private_network);
+        CHECK(c.kill_signal == 15);
+        CHECK(c.console_mode == CONSOLE_PIPE);
+        CHECK(c.quiet);
+        CHECK(strv_length(c.command) == 2);
+        CHECK_STREQ(c.command ? c.command[0] : NULL, "ls");
+        CHECK_STREQ(c.command ? c.command[1] : NULL, "-l");
+        spawn_config_done(&c);
+        CHECK(c.directory == NULL && c.command == NULL && c.mounts == NULL && c.n_mounts == 0);
+        CHECK(c.console_mode == _CONSOLE_MODE_INVALID);
+}
+
+static void test_parse_argv_command(void) {
+        SpawnConfig c = { .console_mode = _CONSOLE_MODE_INVALID };
+
+        /* Options after the command belong to the command. */
+        CHECK(parse(&c, ARGV("-D", "/x", "ls", "-l", "-q", "--read-only")) > 0);
+        CHECK_STREQ(c.directory, "/x");
+        CHECK(!c.quiet && !c.read_only);
+        CHECK(strv_length(c.command) == 4);
+        CHECK_STREQ(c.command ? c.command[1] : NULL, "-l");
+        CHECK_STREQ(c.command ? c.command[3] : NULL, "--read-only");
+        spawn_config_done(&c);
+
+        /* "--" ends our options. */
+        CHECK(parse(&c, ARGV("-D", "/x", "--", "-q")) > 0);
+        CHECK(!c.quiet);
+        CHECK(strv_length(c.command) == 1);
+        CHECK_STREQ(c.command ? c.command[0] : NULL, "-q");
+        spawn_config_done(&c);
+
+        /* No command: NULL, so the user's shell is used. */
+        CHECK(parse(&c, ARGV("--directory=/x", "--quiet")) > 0);
+        CHECK_STREQ(c.directory, "/x");
+        CHECK(c.quiet);
+        CHECK(c.command == NULL);
+        CHECK(c.console_mode == _CONSOLE_MODE_INVALID);
+        CHECK(c.kill_signal == 0);
+        spawn_config_done(&c);
+
+        /* Bundled short options and attached arguments. */
+        CHECK(parse(&c, ARGV("-qaD/y", "-Mname", "true")) > 0);
+        CHECK(c.quiet && c.as_pid2);
+        CHECK_STREQ(c.directory, "/y");
+        CHECK_STREQ(c.machine, "name");
+        CHECK(strv_length(c.command) == 1);
+        spawn_config_done(&c);
+
+        /* Later options override earlier ones. */
+        CHECK(parse(&c, ARGV("-D", "/one", "-D", "/two", "--kill-signal=RTMIN+3", "--kill-signal", "9",
+                             "--console=interactive", "--console", "autopipe")) > 0);
+        CHECK_STREQ(c.directory, "/two");
+        CHECK(c.kill_signal == SIGKILL);
+        CHECK(c.console_mode == CONSOLE_AUTOPIPE);
+        spawn_config_done(&c);
+
+        CHECK(parse(&c, ARGV("--kill-signal=SIGRTMIN+3")) > 0);
+        CHECK(c.kill_signal == SIGRTMIN + 3);
+        spawn_config_done(&c);
+
+        /* Nothing at all. */
+        char *only[] = { (char *) "spawn", NULL };
+        CHECK(parse(&c, only) > 0);
+        CHECK(c.directory == NULL && c.command == NULL);
+        spawn_config_done(&c);
+
+        /* --help and --version: exit successfully. */
+        CHECK(parse_quietly(&c, ARGV("--help")) == 0);
+        spawn_config_done(&c);
+        CHECK(parse_quietly(&c, ARGV("-h")) == 0);
+        spawn_config_done(&c);
+        CHECK(parse_quietly(&c, ARGV("--version")) == 0);
+        spawn_config_done(&c);
+}
+
+static void check_argv_fails(char **argv) {
+        SpawnConfig c = { .console_mode = _CONSOLE_MODE_INVALID };
+        int r = parse(&c, argv);
+
+        if (r >= 0) {
+                printf("# accepted:");
+                for (char **a = argv + 1; *a; a++)
+                        printf(" '%s'", *a);
+                printf("\n");
+        }
+        CHECK(r < 0);
+        spawn_config_done(&c);
+}
+
+static void test_parse_argv_invalid(void) {
+        check_argv_fails(ARGV("-M", "bad/name"));
+        check_argv_fails(ARGV("--machine=.hidden"));
+        check_argv_fails(ARGV("-M", ""));
+        check_argv_fails(ARGV("--hostname=a b"));
+        check_argv_fails(ARGV("--uuid=nope"));
+        check_argv_fails(ARGV("--uuid=00000000-0000-0000-0000-000000000000"));
+        check_argv_fails(ARGV("-u", ""));
+        check_argv_fails(ARGV("--chdir=rel"));
+        check_argv_fails(ARGV("--chdir=/a/../b"));
+        check_argv_fails(ARGV("-E", "NOEQUALS"));
+        check_argv_fails(ARGV("-E", "1A=b"));
+        check_argv_fails(ARGV("--setenv==x"));
+        check_argv_fails(ARGV("--kill-signal=BOGUS"));
+        check_argv_fails(ARGV("--kill-signal=0"));
+        check_argv_fails(ARGV("--console=bogus"));
+        check_argv_fails(ARGV("--bind=rel"));
+        check_argv_fails(ARGV("--bind-ro=/a:/b:bogus"));
+        check_argv_fails(ARGV("--tmpfs=rel"));
+        check_argv_fails(ARGV("--no-such-option"));
+        check_argv_fails(ARGV("-Z"));
+        check_argv_fails(ARGV("-D"));           /* missing argument */
+        check_argv_fails(ARGV("--directory"));  /* missing argument */
+        check_argv_fails(ARGV("--quiet=yes"));  /* argument to a flag */
+        /* An error after good options still fails, and the partial config frees cleanly. */
+        check_argv_fails(ARGV("-D", "/x", "-E", "A=1", "--bind=/a", "-M", "bad/name", "ls"));
+}
+
+int main(void) {
+        test_console_mode();
+        test_parse_bind();
+        test_parse_tmpfs();
+        test_mount_append();
+        test_parse_argv_full();
+        test_parse_argv_command();
+        test_parse_argv_invalid();
+        return tap_finish();
+}
