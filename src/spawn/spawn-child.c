@@ -89,6 +89,11 @@ static int build_environment(const SpawnConfig *c, const UserRecord *u, char ***
             strv_env_setf(&env, "SHELL", u->shell) < 0 ||
             strv_env_setf(&env, "TERM", term) < 0)
                 return log_oom();
+        if (strv_env_setf(&env, "NOTIFY_SOCKET", "/run/host/notify") < 0)
+                return log_oom();
+        for (char **e = c->init_env; e && *e; e++)
+                if (strv_env_set(&env, *e) < 0)
+                        return log_oom();
         for (char **e = c->setenv; e && *e; e++)
                 if (strv_env_set(&env, *e) < 0)
                         return log_oom();
@@ -172,6 +177,8 @@ static int child_setup_and_exec(const ChildContext *ctx) {
         char go;
         int r;
 
+        safe_close(ctx->close_fd);
+
         /* If the supervisor dies before the container is set up, the container dies with it. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return log_error_errno(errno, "Failed to set parent death signal: %m");
@@ -182,10 +189,15 @@ static int child_setup_and_exec(const ChildContext *ctx) {
         if (unshare(CLONE_NEWCGROUP) < 0)
                 return log_error_errno(errno, "Failed to create a cgroup namespace: %m");
 
-        _cleanup_close_ int rootfd = -EBADF;
-        r = mount_setup_all(c, ctx->console_path, &rootfd);
+        _cleanup_close_ int rootfd = -EBADF, notify_fd = -EBADF;
+        r = mount_setup_all(c, ctx->console_path, &rootfd, &notify_fd);
         if (r < 0)
                 return r;
+        /* The supervisor listens on the notify socket; we only created it inside the tree. */
+        r = send_one_fd(ctx->sync_fd, 'N', notify_fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to pass the notify socket to the supervisor: %m");
+        notify_fd = safe_close(notify_fd);
 
         if (sethostname(c->hostname, strlen(c->hostname)) < 0)
                 return log_error_errno(errno, "Failed to set hostname: %m");
@@ -206,20 +218,30 @@ static int child_setup_and_exec(const ChildContext *ctx) {
         if (r < 0)
                 return r;
 
-        if (c->command)
+        const char *what;
+        if (c->boot) {
+                /* init gets its own path as argv[0], then the arguments for it. */
+                what = c->init_path;
+                if (strv_extend(&argv, c->init_path) < 0)
+                        return log_oom();
+                for (char **a = c->command; a && *a; a++)
+                        if (strv_extend(&argv, *a) < 0)
+                                return log_oom();
+        } else if (c->command) {
                 argv = strv_copy(c->command);
-        else {
+                what = c->command[0];
+        } else {
                 /* A login shell, as nspawn starts it: argv[0] "-sh". */
                 const char *base = strrchr(u.shell, '/');
                 if (strv_consume(&argv, strjoin("-", base ? base + 1 : u.shell)) < 0)
                         return log_oom();
+                what = u.shell;
         }
         if (!argv)
                 return log_oom();
-        r = find_executable(c->command ? argv[0] : u.shell, strv_env_get(env, "PATH"), &exe);
+        r = find_executable(what, strv_env_get(env, "PATH"), &exe);
         if (r < 0)
-                return log_error_errno(r, "Command '%s' not found in the container tree %s: %m",
-                                       c->command ? argv[0] : u.shell, c->directory);
+                return log_error_errno(r, "Command '%s' not found in the container tree %s: %m", what, c->directory);
 
         r = capability_bounding_set_limit(capability_container_set(c->private_network));
         if (r < 0)

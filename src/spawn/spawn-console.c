@@ -39,6 +39,12 @@ int console_open(Console *c, ConsoleMode mode) {
         c->slave_path = strdup(p);
         if (!c->slave_path)
                 return log_oom();
+        /* Reading a master whose slave nobody has open fails with EIO, and opening the slave
+         * after that hangup fails too. A booting init closes and reopens the console all the
+         * time; holding one slave fd ourselves keeps the pty alive in between. */
+        c->slave = open(c->slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (c->slave < 0)
+                return log_error_errno(errno, "Failed to open the pty %s: %m", c->slave_path);
 
         /* Reads are non-blocking so the drain after the container's exit cannot hang. */
         int r = fd_set_nonblock(c->master, true);
@@ -60,12 +66,17 @@ int console_open(Console *c, ConsoleMode mode) {
         return 0;
 }
 
+void console_release_slave(Console *c) {
+        c->slave = safe_close(c->slave);
+}
+
 void console_close(Console *c) {
         if (c->raw) {
                 (void) tcsetattr(STDIN_FILENO, TCSANOW, &c->saved_termios);
                 c->raw = false;
         }
         c->master = safe_close(c->master);
+        c->slave = safe_close(c->slave);
         free(c->slave_path);
         c->slave_path = NULL;
 }

@@ -13,6 +13,7 @@ typedef struct Console {
         ConsoleMode mode;
         int master;             /* -EBADF in pipe mode */
         char *slave_path;       /* host path of the pty slave, bound to the container's /dev/console */
+        int slave;              /* held open while the container runs, see console_open() */
         bool input_open;        /* still forwarding stdin */
         bool output_open;       /* still forwarding to stdout (false after EPIPE) */
         bool raw;               /* the terminal on stdin is in raw mode, saved_termios holds the old state */
@@ -21,10 +22,12 @@ typedef struct Console {
         uint64_t escape_start_usec;
 } Console;
 
-#define CONSOLE_NULL ((Console) { .master = -EBADF, .mode = _CONSOLE_MODE_INVALID })
+#define CONSOLE_NULL ((Console) { .master = -EBADF, .slave = -EBADF, .mode = _CONSOLE_MODE_INVALID })
 
 /* Allocates the pty (unless mode is pipe) and, for interactive, puts the terminal in raw mode. */
 int console_open(Console *c, ConsoleMode mode);
+/* The container is gone: drop our slave so the master reports EIO once drained. */
+void console_release_slave(Console *c);
 /* Restores the terminal and closes the master. Safe to call more than once. */
 void console_close(Console *c);
 

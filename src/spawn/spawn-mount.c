@@ -13,7 +13,12 @@
 #include "fd-util.h"
 #include "log.h"
 #include "parse-util.h"
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "spawn-cgroup.h"
 #include "spawn-dev.h"
+#include "spawn-etc.h"
 #include "spawn-mount.h"
 #include "spawn-options.h"
 
@@ -118,8 +123,7 @@ int custom_mount_parse_tmpfs(const char *spec, CustomMount *ret) {
         return 0;
 }
 
-/* mount(2) onto a path inside the container tree, resolved without leaving it. */
-static int mount_in_root(int rootfd, const char *source, const char *where, const char *fstype,
+int mount_in_root(int rootfd, const char *source, const char *where, const char *fstype,
                          unsigned long flags, const char *data, bool directory) {
         char p[PROC_FD_PATH_MAX];
 
@@ -131,8 +135,7 @@ static int mount_in_root(int rootfd, const char *source, const char *where, cons
         return 0;
 }
 
-/* Changes the flags of the mount at where (which must be the topmost mount there). */
-static int remount_in_root(int rootfd, const char *where, unsigned long flags, bool recursive) {
+int remount_in_root(int rootfd, const char *where, unsigned long flags, bool recursive) {
         char p[PROC_FD_PATH_MAX];
         _cleanup_close_ int fd = open_in_root(rootfd, where, O_PATH, 0);
         if (fd < 0)
@@ -240,8 +243,26 @@ static int copy_host_os_release(int hostfd) {
         return r < 0 ? log_error_errno(r, "Failed to write /run/host/os-release: %m") : 0;
 }
 
+/* The notify socket a systemd guest reports READY=1 and friends on, at /run/host/notify. */
+static int notify_socket_create(int dirfd, int *ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int one = 1;
+
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to create the notify socket: %m");
+        /* Bound via our fd of /run/host: the tree's path may be longer than sun_path allows. */
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%i/notify", dirfd);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return log_error_errno(errno, "Failed to bind the notify socket: %m");
+        if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+                return log_error_errno(errno, "Failed to enable credentials on the notify socket: %m");
+        *ret = TAKE_FD(fd);
+        return 0;
+}
+
 /* /run/host: what the Container Interface promises the payload about its host. */
-static int mount_run_host(const SpawnConfig *c, int rootfd) {
+static int mount_run_host(const SpawnConfig *c, int rootfd, int *ret_notify_fd) {
         char uuid[37], buf[64];
         int r;
 
@@ -262,6 +283,9 @@ static int mount_run_host(const SpawnConfig *c, int rootfd) {
         r = write_file_at(fd, "container-uuid", buf, 0444);
         if (r < 0)
                 return log_error_errno(r, "Failed to write /run/host/container-uuid: %m");
+        r = notify_socket_create(fd, ret_notify_fd);
+        if (r < 0)
+                return r;
 
         return bind_self_in_root(rootfd, "/run/host", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
 }
@@ -309,7 +333,7 @@ static int mount_custom(const SpawnConfig *c, int rootfd) {
         return 0;
 }
 
-int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_rootfd) {
+int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_rootfd, int *ret_notify_fd) {
         static const ApiMount api[] = {
                 { "sysfs",  "/sys",        "sysfs",  NULL,                          MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC },
                 { "tmpfs",  "/dev",        "tmpfs",  "mode=0755,size=4m,nr_inodes=64k", MS_NOSUID | MS_STRICTATIME },
@@ -338,6 +362,11 @@ int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_roo
                 r = mount_in_root(rootfd, api[i].what, api[i].where, api[i].type, api[i].flags, api[i].options, true);
                 if (r < 0)
                         return r;
+                if (streq(api[i].where, "/sys")) {
+                        r = spawn_cgroup_mount(rootfd, c->cgroup_layout);
+                        if (r < 0)
+                                return r;
+                }
                 if (streq(api[i].where, "/dev")) {
                         r = dev_setup(rootfd);
                         if (r < 0)
@@ -350,7 +379,8 @@ int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_roo
         if (r < 0)
                 return r;
 
-        r = mount_run_host(c, rootfd);
+        _cleanup_close_ int notify_fd = -EBADF;
+        r = mount_run_host(c, rootfd, &notify_fd);
         if (r < 0)
                 return r;
 
@@ -359,6 +389,13 @@ int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_roo
                 if (r < 0)
                         return r;
         }
+
+        r = etc_setup_resolv_conf(c, rootfd);
+        if (r < 0)
+                return r;
+        r = etc_setup_timezone(c, rootfd);
+        if (r < 0)
+                return r;
 
         r = mount_custom(c, rootfd);
         if (r < 0)
@@ -371,6 +408,7 @@ int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_roo
         }
 
         *ret_rootfd = TAKE_FD(rootfd);
+        *ret_notify_fd = TAKE_FD(notify_fd);
         return 0;
 }
 

@@ -31,10 +31,19 @@ int custom_mount_append(CustomMount **l, size_t *n, CustomMount *m);
 
 typedef struct SpawnConfig SpawnConfig;
 
+/* mount(2) onto a path inside the container tree (created as directory or file if missing),
+ * resolved without leaving the tree. Logs errors. */
+int mount_in_root(int rootfd, const char *source, const char *where, const char *fstype,
+                  unsigned long flags, const char *data, bool directory);
+/* Changes the flags of the topmost mount at where (MS_BIND|MS_REMOUNT|flags; with recursive,
+ * only MS_RDONLY via mount_setattr). Logs errors. */
+int remount_in_root(int rootfd, const char *where, unsigned long flags, bool recursive);
+
 /* Builds the container's mount tree in the current (new, private) mount namespace: the tree bound
- * onto itself, API filesystems, /run/host, the console, custom mounts, read-only root. Returns an
- * O_PATH fd of the new root. Called in the container's PID 1 before pivot_root. */
-int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_rootfd);
+ * onto itself, API filesystems and the cgroup hierarchy, /run/host with the notify socket, the
+ * console, resolv.conf and timezone, custom mounts, read-only root. Returns an O_PATH fd of the
+ * new root and the bound notify socket. Called in the container's PID 1 before pivot_root. */
+int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_rootfd, int *ret_notify_fd);
 
 /* Switches to the new root and detaches the old one. */
 int mount_pivot_root(int rootfd);

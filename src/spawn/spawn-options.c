@@ -13,6 +13,7 @@
 #include "log.h"
 #include "name-util.h"
 #include "signal-util.h"
+#include "spawn-cgroup.h"
 #include "spawn-options.h"
 
 static const char *const console_mode_table[_CONSOLE_MODE_MAX] = {
@@ -34,6 +35,57 @@ ConsoleMode console_mode_from_string(const char *s) {
         return _CONSOLE_MODE_INVALID;
 }
 
+static const char *const resolv_conf_mode_table[_RESOLV_CONF_MODE_MAX] = {
+        [RESOLV_CONF_OFF] = "off",
+        [RESOLV_CONF_COPY_HOST] = "copy-host",
+        [RESOLV_CONF_BIND_HOST] = "bind-host",
+        [RESOLV_CONF_REPLACE_HOST] = "replace-host",
+        [RESOLV_CONF_DELETE] = "delete",
+        [RESOLV_CONF_AUTO] = "auto",
+};
+
+const char *resolv_conf_mode_to_string(ResolvConfMode m) {
+        return m >= 0 && m < _RESOLV_CONF_MODE_MAX ? resolv_conf_mode_table[m] : NULL;
+}
+
+ResolvConfMode resolv_conf_mode_from_string(const char *s) {
+        for (int i = 0; i < _RESOLV_CONF_MODE_MAX; i++)
+                if (streq(resolv_conf_mode_table[i], s))
+                        return (ResolvConfMode) i;
+        return _RESOLV_CONF_MODE_INVALID;
+}
+
+static const char *const timezone_mode_table[_TIMEZONE_MODE_MAX] = {
+        [TIMEZONE_OFF] = "off",
+        [TIMEZONE_COPY] = "copy",
+        [TIMEZONE_BIND] = "bind",
+        [TIMEZONE_SYMLINK] = "symlink",
+        [TIMEZONE_DELETE] = "delete",
+        [TIMEZONE_AUTO] = "auto",
+};
+
+const char *timezone_mode_to_string(TimezoneMode m) {
+        return m >= 0 && m < _TIMEZONE_MODE_MAX ? timezone_mode_table[m] : NULL;
+}
+
+TimezoneMode timezone_mode_from_string(const char *s) {
+        for (int i = 0; i < _TIMEZONE_MODE_MAX; i++)
+                if (streq(timezone_mode_table[i], s))
+                        return (TimezoneMode) i;
+        return _TIMEZONE_MODE_INVALID;
+}
+
+void spawn_config_init(SpawnConfig *c) {
+        *c = (SpawnConfig) {
+                .console_mode = _CONSOLE_MODE_INVALID,
+                .limits = CGROUP_LIMITS_UNSET,
+                .cgroup_layout = _CGROUP_MODE_INVALID,
+                .resolv_conf = RESOLV_CONF_AUTO,
+                .timezone = TIMEZONE_AUTO,
+                .init_kind = _INIT_KIND_INVALID,
+        };
+}
+
 void spawn_config_done(SpawnConfig *c) {
         free(c->directory);
         free(c->machine);
@@ -43,7 +95,9 @@ void spawn_config_done(SpawnConfig *c) {
         strv_free(c->setenv);
         strv_free(c->command);
         custom_mount_free_all(c->mounts, c->n_mounts);
-        *c = (SpawnConfig) { .console_mode = _CONSOLE_MODE_INVALID };
+        free(c->init_path);
+        strv_free(c->init_env);
+        spawn_config_init(c);
 }
 
 static void help(void) {
@@ -52,6 +106,12 @@ static void help(void) {
                "  -h --help                 Show this help\n"
                "     --version              Print version string\n"
                "  -q --quiet                Do not show status information\n\n"
+               "  -b --boot                 Boot the tree's init (arguments go to init;\n"
+               "                            KEY=VALUE arguments become its environment)\n"
+               "     --notify-ready=BOOL    Report READY=1 to our own manager only once the\n"
+               "                            guest reported it (default: when init starts)\n"
+               "     --restart-on-reboot    Boot again when the guest reboots instead of\n"
+               "                            exiting with 133\n\n"
                "Image:\n"
                "  -D --directory=PATH       Root directory for the container\n"
                "     --read-only            Mount the root directory read-only\n\n"
@@ -61,7 +121,11 @@ static void help(void) {
                "  -u --user=USER            Run the command as this user of the container\n"
                "  -E --setenv=NAME=VALUE    Pass an environment variable to PID 1\n"
                "     --kill-signal=SIGNAL   Signal sent to PID 1 when spawn is asked to stop\n"
-               "                            (default: SIGKILL)\n\n"
+               "                            (default: SIGKILL; with -b the init's halt signal,\n"
+               "                            SIGRTMIN+3 for systemd)\n\n"
+               "Resources:\n"
+               "     --property=NAME=VALUE  Limit the container's cgroup, in systemd unit syntax:\n"
+               "                            MemoryMax=, CPUQuota=, CPUWeight=, TasksMax=, IOWeight=\n\n"
                "System identity:\n"
                "  -M --machine=NAME         Machine name (default: the directory's name)\n"
                "     --hostname=NAME        Hostname inside the container (default: machine name)\n"
@@ -76,6 +140,10 @@ static void help(void) {
                "     --bind-ro=SRC[:DST[:OPTS]]\n"
                "                            Same, read-only\n"
                "     --tmpfs=PATH[:OPTS]    Mount a tmpfs (default options: mode=0755)\n\n"
+               "Integration:\n"
+               "     --resolv-conf=MODE     off, copy-host, bind-host, replace-host, delete or\n"
+               "                            auto (default)\n"
+               "     --timezone=MODE        off, copy, bind, symlink, delete or auto (default)\n\n"
                "Input/Output:\n"
                "     --console=MODE         interactive, read-only, passive, pipe or autopipe\n"
                "                            (default: interactive on a terminal, else read-only)\n\n"
@@ -95,6 +163,11 @@ enum {
         ARG_PRIVATE_NETWORK,
         ARG_KILL_SIGNAL,
         ARG_CONSOLE,
+        ARG_PROPERTY,
+        ARG_NOTIFY_READY,
+        ARG_RESTART_ON_REBOOT,
+        ARG_RESOLV_CONF,
+        ARG_TIMEZONE,
 };
 
 static int set_string(char **field, const char *value) {
@@ -173,6 +246,35 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
         case 'q':
                 c->quiet = true;
                 return 0;
+        case 'b':
+                c->boot = true;
+                return 0;
+        case ARG_PROPERTY:
+                r = cg_limits_parse_property(&c->limits, arg);
+                if (r == -EOPNOTSUPP)
+                        return log_error_errno(r, "Unsupported property '%s' (supported: MemoryMax=, CPUQuota=, CPUWeight=, TasksMax=, IOWeight=).", arg);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid property assignment '%s'.", arg);
+                return 0;
+        case ARG_NOTIFY_READY:
+                r = parse_boolean(arg);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid --notify-ready= value '%s' (want yes or no).", arg);
+                c->notify_ready = r;
+                return 0;
+        case ARG_RESTART_ON_REBOOT:
+                c->restart_on_reboot = true;
+                return 0;
+        case ARG_RESOLV_CONF:
+                c->resolv_conf = resolv_conf_mode_from_string(arg);
+                if (c->resolv_conf < 0)
+                        return log_error_errno(EINVAL, "Unknown --resolv-conf= mode '%s'.", arg);
+                return 0;
+        case ARG_TIMEZONE:
+                c->timezone = timezone_mode_from_string(arg);
+                if (c->timezone < 0)
+                        return log_error_errno(EINVAL, "Unknown --timezone= mode '%s'.", arg);
+                return 0;
         }
         return log_error_errno(EINVAL, "Unhandled option.");
 }
@@ -197,6 +299,12 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "private-network", no_argument,       NULL, ARG_PRIVATE_NETWORK },
                 { "kill-signal",     required_argument, NULL, ARG_KILL_SIGNAL     },
                 { "console",         required_argument, NULL, ARG_CONSOLE         },
+                { "boot",            no_argument,       NULL, 'b'                 },
+                { "property",        required_argument, NULL, ARG_PROPERTY        },
+                { "notify-ready",    required_argument, NULL, ARG_NOTIFY_READY    },
+                { "restart-on-reboot", no_argument,     NULL, ARG_RESTART_ON_REBOOT },
+                { "resolv-conf",     required_argument, NULL, ARG_RESOLV_CONF     },
+                { "timezone",        required_argument, NULL, ARG_TIMEZONE        },
                 {}
         };
         int opt, r;
@@ -204,7 +312,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
         /* getopt prints its own complaints; ours are one line each, so silence it. */
         opterr = 0;
         /* "+": stop at the first non-option, which starts the command line for the container. */
-        while ((opt = getopt_long(argc, argv, "+hqD:M:u:E:a", options, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "+hqD:M:u:E:ab", options, NULL)) >= 0) {
                 switch (opt) {
                 case 'h':
                         help();
@@ -271,6 +379,73 @@ static int verify_mount_sources(const SpawnConfig *c) {
         return 0;
 }
 
+/* The tree's init, in systemd-nspawn's order of preference. */
+static int find_init(SpawnConfig *c, int rootfd) {
+        static const char *const candidates[] = {
+                "/usr/lib/systemd/systemd", "/lib/systemd/systemd", "/sbin/init", "/usr/sbin/init", "/bin/init",
+        };
+        struct stat st, bb;
+
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                _cleanup_close_ int fd = open_in_root(rootfd, candidates[i], O_PATH, 0);
+                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+                        continue;
+                if (set_string(&c->init_path, candidates[i]) < 0)
+                        return -ENOMEM;
+                c->init_kind = i < 2 ? INIT_SYSTEMD : INIT_OTHER;
+                /* busybox's init is the busybox binary itself; it halts on SIGUSR2, not SIGRTMIN+3. */
+                static const char *const busybox[] = { "/bin/busybox", "/usr/bin/busybox", "/sbin/busybox" };
+                for (size_t j = 0; c->init_kind == INIT_OTHER && j < ELEMENTSOF(busybox); j++) {
+                        _cleanup_close_ int b = open_in_root(rootfd, busybox[j], O_PATH, 0);
+                        if (b >= 0 && fstat(b, &bb) >= 0 && bb.st_dev == st.st_dev && bb.st_ino == st.st_ino)
+                                c->init_kind = INIT_BUSYBOX;
+                }
+                return 0;
+        }
+        return log_error_errno(ENOENT, "No init found in %s (looked for /usr/lib/systemd/systemd, /lib/systemd/systemd, /sbin/init); cannot boot it.", c->directory);
+}
+
+/* -b: KEY=VALUE arguments whose key has no dot become init's environment, as the kernel does
+ * with its command line; everything else is passed on to init. */
+static int split_init_arguments(SpawnConfig *c) {
+        _cleanup_strv_free_ char **args = NULL;
+
+        for (char **a = c->command; a && *a; a++) {
+                const char *eq = strchr(*a, '=');
+                if (eq && !memchr(*a, '.', (size_t) (eq - *a)) && env_assignment_is_valid(*a)) {
+                        if (strv_env_set(&c->init_env, *a) < 0)
+                                return log_oom();
+                } else if (strv_extend(&args, *a) < 0)
+                        return log_oom();
+        }
+        strv_free(c->command);
+        c->command = TAKE_PTR(args);
+        return 0;
+}
+
+static int verify_boot(SpawnConfig *c) {
+        int r;
+
+        if (c->as_pid2)
+                return log_error_errno(EINVAL, "--boot and --as-pid2 exclude each other.");
+        if (c->user)
+                return log_error_errno(EINVAL, "--user= is not supported with --boot; the guest's init runs as root.");
+
+        _cleanup_close_ int rootfd = open(c->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", c->directory);
+        _cleanup_close_ int osr = open_in_root(rootfd, "/etc/os-release", O_PATH, 0);
+        if (osr < 0)
+                osr = open_in_root(rootfd, "/usr/lib/os-release", O_PATH, 0);
+        if (osr < 0)
+                return log_error_errno(ENOENT, "Directory %s has no /etc/os-release or /usr/lib/os-release; refusing to boot something that is not an OS tree.", c->directory);
+
+        r = find_init(c, rootfd);
+        if (r < 0)
+                return r;
+        return split_init_arguments(c);
+}
+
 int spawn_config_verify(SpawnConfig *c) {
         int r;
 
@@ -301,6 +476,29 @@ int spawn_config_verify(SpawnConfig *c) {
         if (r < 0)
                 return r;
 
+        if (c->boot) {
+                r = verify_boot(c);
+                if (r < 0)
+                        return r;
+        }
+
+        CGroupMode host;
+        r = cg_detect_mode(&host);
+        if (r < 0)
+                return log_error_errno(r, "Failed to detect the host's cgroup mode (is /sys/fs/cgroup mounted?): %m");
+        /* $BERTH_CGROUP_LAYOUT overrides the choice (like nspawn's
+         * $SYSTEMD_NSPAWN_UNIFIED_HIERARCHY), for guests whose needs we cannot detect. */
+        const char *layout = getenv("BERTH_CGROUP_LAYOUT");
+        if (!isempty(layout)) {
+                c->cgroup_layout = cgroup_mode_from_string(layout);
+                if (c->cgroup_layout < 0)
+                        return log_error_errno(EINVAL, "Invalid $BERTH_CGROUP_LAYOUT '%s' (want unified, hybrid or legacy).", layout);
+        } else {
+                r = spawn_cgroup_pick_layout(c->directory, host, &c->cgroup_layout);
+                if (r < 0)
+                        return r;
+        }
+
         bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
         if (c->console_mode < 0)
                 c->console_mode = tty ? CONSOLE_INTERACTIVE : CONSOLE_READ_ONLY;
@@ -308,6 +506,6 @@ int spawn_config_verify(SpawnConfig *c) {
                 c->console_mode = tty ? CONSOLE_INTERACTIVE : CONSOLE_PIPE;
 
         if (c->kill_signal == 0)
-                c->kill_signal = SIGKILL;
+                c->kill_signal = !c->boot ? SIGKILL : c->init_kind == INIT_BUSYBOX ? SIGUSR2 : SIGRTMIN + 3;
         return 0;
 }

@@ -9,11 +9,15 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "log.h"
+#include "notify-util.h"
 #include "process-util.h"
 #include "signal-util.h"
+#include "spawn-cgroup.h"
 #include "spawn-child.h"
 #include "spawn-console.h"
 #include "spawn-options.h"
@@ -21,15 +25,38 @@
 
 /* How long to keep reading the console after PID 1 is gone and the pty has not hung up yet. */
 #define DRAIN_TIMEOUT_MSEC 1000
+/* A halt signal sent before the guest's init installed its handlers is lost (a namespace's
+ * PID 1 ignores signals it has no handler for), so it is repeated until init says it handles
+ * them (X_SYSTEMD_SIGNALS_LEVEL=2 or READY=1) or exits. */
+#define HALT_RESEND_MSEC 500
 
 typedef struct Supervisor {
         const SpawnConfig *config;
         Console console;
         int pidfd;
         int signal_fd;
+        int notify_fd;
+        NotifyState notify;
         unsigned n_stop_requests;
+        bool halt_pending;
         bool killed_by_user;
 } Supervisor;
+
+static bool guest_handles_signals(const Supervisor *s) {
+        return s->notify.signals_level >= 2 || s->notify.ready;
+}
+
+static void supervisor_stop(Supervisor *s) {
+        /* First request: the configured signal, so the guest can shut down on its own terms.
+         * Any further request: no more patience. */
+        int sig = s->n_stop_requests++ == 0 ? s->config->kill_signal : SIGKILL;
+
+        if (!s->config->quiet && sig != SIGKILL)
+                log_info("Container %s: sending %s to PID 1 (send again to kill).", s->config->machine,
+                         signal_to_string(sig));
+        (void) pidfd_signal(s->pidfd, sig);
+        s->halt_pending = sig != SIGKILL && s->config->boot && !guest_handles_signals(s);
+}
 
 static void supervisor_handle_signal(Supervisor *s) {
         struct signalfd_siginfo si;
@@ -41,19 +68,26 @@ static void supervisor_handle_signal(Supervisor *s) {
                         break;
                 case SIGTERM:
                 case SIGINT:
-                case SIGHUP: {
-                        /* First request: the configured signal, so the guest can shut down on its
-                         * own terms. Any further request: no more patience. */
-                        int sig = s->n_stop_requests++ == 0 ? s->config->kill_signal : SIGKILL;
-                        if (!s->config->quiet && sig != SIGKILL)
-                                log_info("Container %s: sending %s to PID 1 (send again to kill).",
-                                         s->config->machine, signal_to_string(sig));
-                        (void) pidfd_signal(s->pidfd, sig);
+                case SIGHUP:
+                        supervisor_stop(s);
                         break;
-                }
                 default:
                         break;
                 }
+        }
+}
+
+static void supervisor_handle_notify(Supervisor *s) {
+        char buf[4096];
+
+        for (;;) {
+                ssize_t n = recv(s->notify_fd, buf, sizeof(buf), MSG_DONTWAIT);
+                if (n < 0)
+                        return;
+                if (notify_state_parse(&s->notify, buf, (size_t) n) > 0 && s->config->notify_ready)
+                        (void) notify_send("READY=1");
+                if (guest_handles_signals(s))
+                        s->halt_pending = false;
         }
 }
 
@@ -62,15 +96,19 @@ static int supervisor_loop(Supervisor *s) {
         bool exited = false;
 
         for (;;) {
-                struct pollfd p[4];
+                struct pollfd p[5];
                 size_t n = 0;
-                int ipid = -1, isig = -1, iout = -1, iin = -1;
+                int ipid = -1, isig = -1, iout = -1, iin = -1, inot = -1;
 
                 if (!exited) {
                         ipid = (int) n;
                         p[n++] = (struct pollfd) { .fd = s->pidfd, .events = POLLIN };
                         isig = (int) n;
                         p[n++] = (struct pollfd) { .fd = s->signal_fd, .events = POLLIN };
+                        if (s->notify_fd >= 0) {
+                                inot = (int) n;
+                                p[n++] = (struct pollfd) { .fd = s->notify_fd, .events = POLLIN };
+                        }
                 }
                 if (s->console.master >= 0) {
                         iout = (int) n;
@@ -83,14 +121,19 @@ static int supervisor_loop(Supervisor *s) {
                 if (n == 0)
                         return 0;
 
-                int k = poll(p, n, exited ? DRAIN_TIMEOUT_MSEC : -1);
+                int timeout = exited ? DRAIN_TIMEOUT_MSEC : s->halt_pending ? HALT_RESEND_MSEC : -1;
+                int k = poll(p, n, timeout);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
                         return log_error_errno(errno, "poll() failed: %m");
                 }
-                if (k == 0)
-                        return 0; /* drain timed out */
+                if (k == 0) {
+                        if (exited)
+                                return 0; /* drain timed out */
+                        (void) pidfd_signal(s->pidfd, s->config->kill_signal);
+                        continue;
+                }
 
                 if (iout >= 0 && p[iout].revents) {
                         if (console_handle_output(&s->console) == -EIO) {
@@ -108,10 +151,15 @@ static int supervisor_loop(Supervisor *s) {
                                 (void) pidfd_signal(s->pidfd, SIGKILL);
                         }
                 }
+                if (inot >= 0 && p[inot].revents)
+                        supervisor_handle_notify(s);
                 if (isig >= 0 && p[isig].revents)
                         supervisor_handle_signal(s);
-                if (ipid >= 0 && p[ipid].revents)
+                if (ipid >= 0 && p[ipid].revents) {
                         exited = true;
+                        /* Now the master reports EIO once it has handed out the last output. */
+                        console_release_slave(&s->console);
+                }
         }
 }
 
@@ -119,10 +167,22 @@ static int exit_status_to_code(const SpawnConfig *c, const siginfo_t *si, bool k
         if (si->si_code == CLD_EXITED) {
                 /* 133 is reserved for "the guest rebooted"; a payload returning it means failure. */
                 if (si->si_status == 133)
-                        return EXIT_FAILURE;
+                        return c->boot ? SPAWN_REBOOT : EXIT_FAILURE;
                 if (si->si_status != 0 && !c->quiet && c->console_mode == CONSOLE_INTERACTIVE)
                         log_info("Container %s failed with error code %i.", c->machine, si->si_status);
                 return si->si_status;
+        }
+        /* reboot(2) in a PID namespace kills its init: SIGINT for halt/poweroff, SIGHUP for a
+         * reboot. That is how a booted guest tells us what it wants. */
+        if (c->boot && si->si_status == SIGINT) {
+                if (!c->quiet && c->console_mode == CONSOLE_INTERACTIVE)
+                        log_info("Container %s has been shut down.", c->machine);
+                return EXIT_SUCCESS;
+        }
+        if (c->boot && si->si_status == SIGHUP) {
+                if (!c->quiet && c->console_mode == CONSOLE_INTERACTIVE)
+                        log_info("Container %s is being rebooted.", c->machine);
+                return SPAWN_REBOOT;
         }
         if (!killed_by_user)
                 log_error("Container %s terminated by signal %s.", c->machine,
@@ -130,12 +190,100 @@ static int exit_status_to_code(const SpawnConfig *c, const siginfo_t *si, bool k
         return EXIT_FAILURE;
 }
 
-int spawn_run(const SpawnConfig *c) {
+/* After 'G' the child sets up the container, passes the notify socket ('N' + fd), then execs:
+ * EOF means exec happened (or the child failed and exits, which waitid tells). */
+static int receive_notify_socket(int sync_fd, int *ret) {
+        char tag;
+        int fd = -EBADF;
+        int r = receive_one_fd(sync_fd, &tag, &fd);
+        if (r <= 0) {
+                *ret = -EBADF;
+                return r;
+        }
+        *ret = fd;
+        return 1;
+}
+
+static int spawn_run_once(const SpawnConfig *c, int signal_fd) {
         _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int pidfd = -EBADF, sfd = -EBADF;
-        Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = -EBADF };
-        sigset_t mask;
+        _cleanup_close_ int pidfd = -EBADF, notify_fd = -EBADF;
+        SpawnCGroup cg = SPAWN_CGROUP_NULL;
+        Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF };
         siginfo_t si = {};
+        char byte;
+        int r;
+
+        r = spawn_cgroup_setup(&cg, c);
+        if (r < 0)
+                goto finish;
+
+        r = console_open(&s.console, c->console_mode);
+        if (r < 0)
+                goto finish;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
+                r = log_error_errno(errno, "Failed to create socket pair: %m");
+                goto finish;
+        }
+
+        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+                         (c->private_network ? CLONE_NEWNET : 0);
+        pid_t pid = clone_with_pidfd(flags, &pidfd);
+        if (pid < 0) {
+                r = log_error_errno(pid, "Failed to create the container's namespaces: %m");
+                goto finish;
+        }
+        if (pid == 0) {
+                sync[0] = safe_close(sync[0]);
+                ChildContext ctx = {
+                        .config = c,
+                        .console_path = s.console.slave_path,
+                        .sync_fd = sync[1],
+                        .close_fd = cg.janitor_fd,
+                };
+                spawn_child_run(&ctx);
+        }
+        sync[1] = safe_close(sync[1]);
+        s.pidfd = pidfd;
+
+        /* The cgroup namespace the child creates next is rooted wherever it sits now. */
+        r = spawn_cgroup_attach(&cg, pid);
+        if (r >= 0 && write(sync[0], "G", 1) != 1)
+                r = log_error_errno(errno, "Failed to start the container: %m");
+        if (r >= 0) {
+                r = receive_notify_socket(sync[0], &notify_fd);
+                if (r > 0) {
+                        s.notify_fd = notify_fd;
+                        /* Wait for the exec (EOF) so "started" means init really runs. */
+                        while (read(sync[0], &byte, 1) > 0)
+                                ;
+                        if (!c->notify_ready)
+                                (void) notify_send("READY=1");
+                }
+                r = supervisor_loop(&s);
+        }
+        if (r < 0)
+                (void) pidfd_signal(pidfd, SIGKILL);
+
+        if (waitid(P_PIDFD, (id_t) pidfd, &si, WEXITED) < 0) {
+                r = log_error_errno(errno, "Failed to wait for the container: %m");
+                goto finish;
+        }
+        console_close(&s.console);
+        if (r >= 0)
+                r = exit_status_to_code(c, &si, s.killed_by_user);
+
+finish:
+        console_close(&s.console);
+        notify_state_done(&s.notify);
+        /* Also on failure: the janitor removes whatever cgroups were created. */
+        spawn_cgroup_finish(&cg);
+        return r;
+}
+
+int spawn_run(const SpawnConfig *c) {
+        _cleanup_close_ int sfd = -EBADF;
+        sigset_t mask;
         int r;
 
         /* Signals are handled synchronously in the event loop; SIGPIPE becomes EPIPE. */
@@ -149,62 +297,26 @@ int spawn_run(const SpawnConfig *c) {
         if (sfd < 0)
                 return log_error_errno(errno, "Failed to create signalfd: %m");
 
-        r = console_open(&s.console, c->console_mode);
-        if (r < 0)
-                goto finish;
-
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
-                r = log_error_errno(errno, "Failed to create socket pair: %m");
-                goto finish;
-        }
-
         if (!c->quiet && c->console_mode == CONSOLE_INTERACTIVE)
                 log_info("Spawning container %s on %s.\r\nPress ^] three times within 1s to kill container.\r",
                          c->machine, c->directory);
 
-        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-                         (c->private_network ? CLONE_NEWNET : 0);
-        pid_t pid = clone_with_pidfd(flags, &pidfd);
-        if (pid < 0) {
-                r = log_error_errno(pid, "Failed to create the container's namespaces: %m");
-                goto finish;
+        for (;;) {
+                r = spawn_run_once(c, sfd);
+                if (r != SPAWN_REBOOT)
+                        return r;
+                if (!c->restart_on_reboot)
+                        return 133;
+                if (!c->quiet)
+                        log_info("Container %s rebooted; booting it again.", c->machine);
         }
-        if (pid == 0) {
-                sync[0] = safe_close(sync[0]);
-                ChildContext ctx = { .config = c, .console_path = s.console.slave_path, .sync_fd = sync[1] };
-                spawn_child_run(&ctx);
-        }
-        sync[1] = safe_close(sync[1]);
-        s.pidfd = pidfd;
-        s.signal_fd = sfd;
-
-        if (write(sync[0], "G", 1) != 1) {
-                r = log_error_errno(errno, "Failed to start the container: %m");
-                (void) pidfd_signal(pidfd, SIGKILL);
-                (void) waitid(P_PIDFD, (id_t) pidfd, &si, WEXITED);
-                goto finish;
-        }
-
-        r = supervisor_loop(&s);
-        if (r < 0)
-                (void) pidfd_signal(pidfd, SIGKILL);
-
-        if (waitid(P_PIDFD, (id_t) pidfd, &si, WEXITED) < 0) {
-                r = log_error_errno(errno, "Failed to wait for the container: %m");
-                goto finish;
-        }
-        console_close(&s.console);
-        r = exit_status_to_code(c, &si, s.killed_by_user);
-
-finish:
-        console_close(&s.console);
-        return r;
 }
 
 int main(int argc, char *argv[]) {
-        _cleanup_(spawn_config_done) SpawnConfig c = { .console_mode = _CONSOLE_MODE_INVALID };
+        _cleanup_(spawn_config_done) SpawnConfig c;
         int r;
 
+        spawn_config_init(&c);
         log_set_program_name(program_invocation_short_name);
 
         r = spawn_config_parse_argv(&c, argc, argv);

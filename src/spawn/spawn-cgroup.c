@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "log.h"
+#include "parse-util.h"
+#include "spawn-cgroup.h"
+#include "spawn-mount.h"
+#include "spawn-options.h"
+
+#define JANITOR_EMPTY_TIMEOUT_MSEC 5000
+
+static int systemd_version_in_dir(int rootfd, const char *dir, unsigned *ret) {
+        _cleanup_close_ int fd = open_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY, 0);
+        if (fd < 0)
+                return 0;
+        DIR *d = fdopendir(fd);
+        if (!d)
+                return -ENOMEM;
+        fd = -EBADF; /* owned by d now */
+        unsigned best = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                const char *v = startswith(de->d_name, "libsystemd-shared-");
+                if (!v)
+                        continue;
+                unsigned n = 0;
+                for (; *v >= '0' && *v <= '9' && n < 100000; v++)
+                        n = n * 10 + (unsigned) (*v - '0');
+                best = MAX(best, n);
+        }
+        closedir(d);
+        *ret = best;
+        return best > 0;
+}
+
+int guest_systemd_version(int rootfd, unsigned *ret) {
+        static const char *const dirs[] = { "/usr/lib/systemd", "/lib/systemd", "/usr/lib64/systemd" };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                r = systemd_version_in_dir(rootfd, dirs[i], ret);
+                if (r != 0)
+                        return r;
+        }
+        /* Debian and Ubuntu keep it in the multiarch directory: /usr/lib/<triplet>/systemd. */
+        _cleanup_close_ int fd = open_in_root(rootfd, "/usr/lib", O_RDONLY | O_DIRECTORY, 0);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                *ret = 0;
+                return 0;
+        }
+        fd = -EBADF;
+        r = 0;
+        for (struct dirent *de; r == 0 && (de = readdir(d));) {
+                if (!strstr(de->d_name, "-linux-"))
+                        continue;
+                _cleanup_free_ char *p = strjoin("/usr/lib/", de->d_name, "/systemd");
+                if (!p) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = systemd_version_in_dir(rootfd, p, ret);
+        }
+        closedir(d);
+        if (r == 0)
+                *ret = 0;
+        return r < 0 ? r : 0;
+}
+
+int spawn_cgroup_pick_layout(const char *directory, CGroupMode host, CGroupMode *ret) {
+        unsigned v = 0;
+        int r;
+
+        _cleanup_close_ int rootfd = open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", directory);
+        r = guest_systemd_version(rootfd, &v);
+        if (r < 0)
+                return log_error_errno(r, "Failed to find the guest's systemd version: %m");
+
+        switch (host) {
+        case CGROUP_MODE_UNIFIED:
+                if (v > 0 && v < 230)
+                        return log_error_errno(EOPNOTSUPP, "The guest's systemd %u cannot run on the unified cgroup hierarchy this host has.", v);
+                *ret = CGROUP_MODE_UNIFIED;
+                return 0;
+        case CGROUP_MODE_HYBRID:
+                /* systemd 256 deprecated and later removed the v1 hierarchies; before 233 it
+                 * did not understand the hybrid layout. Other inits do best with plain v2. */
+                *ret = v == 0 || v >= 256 ? CGROUP_MODE_UNIFIED : v >= 233 ? CGROUP_MODE_HYBRID : CGROUP_MODE_LEGACY;
+                return 0;
+        case CGROUP_MODE_LEGACY:
+                if (v >= 256)
+                        return log_error_errno(EOPNOTSUPP, "The guest's systemd %u needs the unified cgroup hierarchy, which this host does not mount.", v);
+                *ret = CGROUP_MODE_LEGACY;
+                return 0;
+        default:
+                return -EINVAL;
+        }
+}
+
+static const char *limits_v2_controllers(const CGroupLimits *l, char buf[static 64]) {
+        buf[0] = 0;
+        if (l->memory_max != UINT64_MAX)
+                strcat(buf, "+memory ");
+        if (l->tasks_max != UINT64_MAX)
+                strcat(buf, "+pids ");
+        if (l->cpu_quota_per_sec_usec != UINT64_MAX || l->cpu_weight != UINT64_MAX)
+                strcat(buf, "+cpu ");
+        if (l->io_weight != UINT64_MAX)
+                strcat(buf, "+io ");
+        return buf;
+}
+
+/* On cgroup v2 a limit needs its controller enabled in our cgroup's subtree_control. Only those
+ * our own cgroup has are tried; the kernel refuses (EBUSY) while our cgroup has processes of
+ * its own and is not the root. */
+static int enable_v2_controllers(const CGroupHierarchy *h, const CGroupLimits *l) {
+        _cleanup_free_ char *available = NULL;
+        char want[64];
+        int r;
+
+        if (cg_read(h, h->path, "cgroup.controllers", &available) < 0)
+                return 0;
+        limits_v2_controllers(l, want);
+        for (char *c = strtok(want, " "); c; c = strtok(NULL, " ")) {
+                if (!strstr(available, c + 1))
+                        continue;
+                r = cg_enable_controllers(h, h->path, c);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to delegate the %s controller of %s%s: %m", c + 1, h->path,
+                                               r == -EBUSY ? " (it has processes of its own; run spawn in a cgroup of its own, or register with machined)" : "");
+        }
+        return 0;
+}
+
+static int janitor_cleanup(SpawnCGroup *cg) {
+        for (size_t i = 0; i < cg->n_hierarchies; i++) {
+                const CGroupHierarchy *h = cg->hierarchies + i;
+                if (!cg->paths[i])
+                        continue;
+                /* The PID namespace is gone when we get here in all normal cases; this catches
+                 * processes someone moved into the container's cgroup from outside. */
+                for (int t = 0; t < JANITOR_EMPTY_TIMEOUT_MSEC / 10; t++) {
+                        (void) cg_kill_recursive(h, cg->paths[i], SIGKILL);
+                        if (cg_is_empty_recursive(h, cg->paths[i]) != 0)
+                                break;
+                        usleep(10000);
+                }
+                for (int t = 0; t < 100; t++) {
+                        int r = cg_remove_recursive(h, cg->paths[i]);
+                        if (r != -EBUSY)
+                                break;
+                        usleep(10000);
+                }
+        }
+        return 0;
+}
+
+static int janitor_start(SpawnCGroup *cg) {
+        int pipefd[2];
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return log_error_errno(errno, "Failed to create pipe: %m");
+        pid_t pid = fork();
+        if (pid < 0) {
+                safe_close(pipefd[0]);
+                safe_close(pipefd[1]);
+                return log_error_errno(errno, "Failed to fork the cgroup janitor: %m");
+        }
+        if (pid == 0) {
+                char c;
+                /* Keep nothing of the supervisor's open: a test reading spawn's stdout to EOF
+                 * must not wait for us. */
+                if (dup2(pipefd[0], 3) < 0)
+                        _exit(EXIT_FAILURE);
+                (void) syscall(SYS_close_range, 4, ~0U, 0);
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                for (int i = 0; null >= 0 && i < 3; i++)
+                        (void) dup2(null, i);
+                (void) prctl(PR_SET_NAME, "(spawn-cleanup)");
+                /* ^C on the terminal reaches the whole process group; the janitor must outlive
+                 * the supervisor to do its job. */
+                signal(SIGINT, SIG_IGN);
+                signal(SIGTERM, SIG_IGN);
+                signal(SIGHUP, SIG_IGN);
+                signal(SIGPIPE, SIG_IGN);
+                for (;;) {
+                        ssize_t k = read(3, &c, 1);
+                        if (k == 0 || (k < 0 && errno != EINTR))
+                                break;
+                }
+                janitor_cleanup(cg);
+                _exit(EXIT_SUCCESS);
+        }
+        safe_close(pipefd[0]);
+        cg->janitor_fd = pipefd[1];
+        cg->janitor_pid = pid;
+        return 0;
+}
+
+int spawn_cgroup_setup(SpawnCGroup *cg, const SpawnConfig *c) {
+        _cleanup_free_ char *unit = NULL, *escaped = NULL;
+        int r;
+
+        r = cg_enumerate(0, &cg->hierarchies, &cg->n_hierarchies);
+        if (r < 0)
+                return log_error_errno(r, "Failed to enumerate cgroup hierarchies: %m");
+        cg->paths = calloc(cg->n_hierarchies + 1, sizeof(char *));
+        if (!cg->paths)
+                return log_oom();
+
+        unit = strjoin("machine-", c->machine, ".scope");
+        if (!unit || !(escaped = cg_escape(unit)))
+                return log_oom();
+
+        for (size_t i = 0; i < cg->n_hierarchies; i++) {
+                const CGroupHierarchy *h = cg->hierarchies + i;
+                _cleanup_free_ char *p = strjoin(h->path, streq(h->path, "/") ? "" : "/", escaped);
+                if (!p)
+                        return log_oom();
+
+                _cleanup_free_ char *fs = cg_fs_path(h, p, NULL);
+                if (!fs)
+                        return log_oom();
+                if (mkdir(fs, 0755) < 0) {
+                        if (errno != EEXIST)
+                                return log_error_errno(errno, "Failed to create cgroup %s: %m", fs);
+                        /* Left over from a container that ended without cleanup: reuse it only
+                         * if nothing runs there; a running machine of this name is an error. */
+                        if (cg_is_empty_recursive(h, p) <= 0)
+                                return log_error_errno(EEXIST, "Machine %s seems to be running already (cgroup %s has processes).", c->machine, fs);
+                        (void) cg_remove_recursive(h, p);
+                        if (mkdir(fs, 0755) < 0)
+                                return log_error_errno(errno, "Failed to create cgroup %s: %m", fs);
+                }
+                cg->paths[i] = TAKE_PTR(p);
+                r = cg_init_new(h, cg->paths[i]);
+                if (r < 0) {
+                        janitor_cleanup(cg);
+                        return log_error_errno(r, "Failed to initialize cgroup %s: %m", fs);
+                }
+        }
+
+        /* From here on every exit path, even SIGKILL, removes what we created. */
+        r = janitor_start(cg);
+        if (r < 0) {
+                janitor_cleanup(cg);
+                return r;
+        }
+
+        if (!cg_limits_is_empty(&c->limits)) {
+                const char *failed = NULL;
+                for (size_t i = 0; i < cg->n_hierarchies; i++)
+                        if (cg->hierarchies[i].unified) {
+                                r = enable_v2_controllers(cg->hierarchies + i, &c->limits);
+                                if (r < 0)
+                                        return r;
+                        }
+                r = cg_limits_apply(&c->limits, cg->hierarchies, cg->paths, cg->n_hierarchies, &failed);
+                if (r == -EOPNOTSUPP)
+                        return log_error_errno(r, "Property %s= is not supported on this host (no cgroup controller or attribute for it).", failed);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to apply %s=: %m", failed);
+        }
+        return 0;
+}
+
+int spawn_cgroup_attach(SpawnCGroup *cg, pid_t pid) {
+        for (size_t i = 0; i < cg->n_hierarchies; i++) {
+                int r = cg_attach(cg->hierarchies + i, cg->paths[i], pid);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to move the container into cgroup %s (%s): %m",
+                                               cg->paths[i], cg->hierarchies[i].mount_point);
+        }
+        return 0;
+}
+
+void spawn_cgroup_finish(SpawnCGroup *cg) {
+        cg->janitor_fd = safe_close(cg->janitor_fd);
+        if (cg->janitor_pid > 0) {
+                while (waitpid(cg->janitor_pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                cg->janitor_pid = 0;
+        }
+        cg_hierarchies_free(cg->hierarchies, cg->n_hierarchies);
+        strv_free(cg->paths);
+        *cg = SPAWN_CGROUP_NULL;
+}
+
+static int mount_v1_hierarchy(int rootfd, const char *controllers) {
+        const char *name = startswith(controllers, "name=");
+        int r;
+
+        if (name) {
+                /* Named hierarchies (name=systemd) are where a legacy/hybrid guest tracks its
+                 * processes: writable, as its own subtree must be. */
+                _cleanup_free_ char *where = strjoin("/sys/fs/cgroup/", name);
+                _cleanup_free_ char *data = strjoin("none,", controllers);
+                if (!where || !data)
+                        return log_oom();
+                return mount_in_root(rootfd, "cgroup", where, "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, data, true);
+        }
+
+        /* Controllers read-only, as nspawn does without user namespacing: the guest may read its
+         * accounting, limits are the host's business. */
+        _cleanup_free_ char *where = strjoin("/sys/fs/cgroup/", controllers);
+        if (!where)
+                return log_oom();
+        r = mount_in_root(rootfd, "cgroup", where, "cgroup", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, controllers, true);
+        if (r < 0 || !strchr(controllers, ','))
+                return r;
+
+        /* "cpu,cpuacct" is also reachable as "cpu" and "cpuacct". */
+        _cleanup_close_ int dir = open_in_root(rootfd, "/sys/fs/cgroup", O_RDONLY | O_DIRECTORY, 0);
+        if (dir < 0)
+                return log_error_errno(dir, "Failed to open /sys/fs/cgroup: %m");
+        _cleanup_free_ char *copy = strdup(controllers);
+        if (!copy)
+                return log_oom();
+        for (char *c = strtok(copy, ","); c; c = strtok(NULL, ","))
+                if (symlinkat(controllers, dir, c) < 0 && errno != EEXIST)
+                        return log_error_errno(errno, "Failed to create /sys/fs/cgroup/%s: %m", c);
+        return 0;
+}
+
+static int mount_v1_hierarchies(int rootfd, bool with_unified) {
+        _cleanup_strv_free_ char **controllers = NULL;
+        int r;
+
+        r = cg_enumerate_v1_controllers(&controllers);
+        if (r < 0)
+                return log_error_errno(r, "Failed to enumerate cgroup hierarchies: %m");
+        /* A legacy guest needs name=systemd even where the host has none. */
+        if (!strv_contains(controllers, "name=systemd") && strv_extend(&controllers, "name=systemd") < 0)
+                return log_oom();
+        for (char **c = controllers; *c; c++) {
+                r = mount_v1_hierarchy(rootfd, *c);
+                if (r < 0)
+                        return r;
+        }
+
+        if (with_unified) {
+                r = mount_in_root(rootfd, "cgroup2", "/sys/fs/cgroup/unified", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int spawn_cgroup_mount(int rootfd, CGroupMode layout) {
+        int r;
+
+        /* In our cgroup namespace the root of every hierarchy is the container's own cgroup, so
+         * the guest sees (and may write) only its subtree. */
+        if (layout == CGROUP_MODE_UNIFIED)
+                return mount_in_root(rootfd, "cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true);
+
+        r = mount_in_root(rootfd, "tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_STRICTATIME, "mode=0755", true);
+        if (r < 0)
+                return r;
+        r = mount_v1_hierarchies(rootfd, layout == CGROUP_MODE_HYBRID);
+        if (r < 0)
+                return r;
+        return remount_in_root(rootfd, "/sys/fs/cgroup", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_STRICTATIME, false);
+}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "log.h"
+#include "spawn-etc.h"
+#include "spawn-mount.h"
+#include "spawn-options.h"
+
+typedef enum TargetState {
+        TARGET_MISSING,
+        TARGET_REGULAR,
+        TARGET_SYMLINK,
+        TARGET_OTHER,
+} TargetState;
+
+/* Looks at /etc/<name> in the tree without following a final symlink; returns an fd of the
+ * tree's /etc directory in *ret_etc (resolved inside the tree). */
+static int target_state(int rootfd, const char *name, int *ret_etc, TargetState *ret) {
+        struct stat st;
+        int etc = open_in_root(rootfd, "/etc", O_RDONLY | O_DIRECTORY, 0);
+        if (etc < 0)
+                return etc;
+        if (fstatat(etc, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno != ENOENT) {
+                        int r = negative_errno();
+                        safe_close(etc);
+                        return r;
+                }
+                *ret = TARGET_MISSING;
+        } else
+                *ret = S_ISREG(st.st_mode) ? TARGET_REGULAR : S_ISLNK(st.st_mode) ? TARGET_SYMLINK : TARGET_OTHER;
+        *ret_etc = etc;
+        return 0;
+}
+
+/* Replaces /etc/<name> with data, never writing through a symlink. */
+static int write_replacing(int etc, const char *name, const char *data) {
+        _cleanup_free_ char *tmp = strjoin(".#", name, ".berth");
+        if (!tmp)
+                return -ENOMEM;
+        (void) unlinkat(etc, tmp, 0);
+        int r = write_file_at(etc, tmp, data, 0644);
+        if (r < 0)
+                return r;
+        if (renameat(etc, tmp, etc, name) < 0) {
+                r = negative_errno();
+                (void) unlinkat(etc, tmp, 0);
+                return r;
+        }
+        return 0;
+}
+
+static int bind_host_file(int rootfd, const char *host, const char *target) {
+        int r = mount_in_root(rootfd, host, target, NULL, MS_BIND, NULL, false);
+        if (r < 0)
+                return r;
+        return remount_in_root(rootfd, target, MS_RDONLY | MS_NOSUID | MS_NODEV, false);
+}
+
+int etc_setup_resolv_conf(const SpawnConfig *c, int rootfd) {
+        _cleanup_free_ char *data = NULL;
+        _cleanup_close_ int etc = -EBADF;
+        ResolvConfMode mode = c->resolv_conf;
+        TargetState state;
+        int r;
+
+        if (mode == RESOLV_CONF_OFF)
+                return 0;
+        if (mode == RESOLV_CONF_AUTO) {
+                /* A private network has no route to the host's name servers. */
+                if (c->private_network)
+                        return 0;
+                mode = c->read_only ? RESOLV_CONF_BIND_HOST : RESOLV_CONF_COPY_HOST;
+        }
+
+        r = target_state(rootfd, "resolv.conf", &etc, &state);
+        if (r == -ENOENT)
+                return 0; /* no /etc in the tree: nothing to configure */
+        if (r < 0)
+                return log_error_errno(r, "Failed to inspect the container's /etc/resolv.conf: %m");
+
+        if (mode == RESOLV_CONF_DELETE) {
+                if ((state == TARGET_REGULAR || state == TARGET_SYMLINK) && unlinkat(etc, "resolv.conf", 0) < 0)
+                        return log_error_errno(errno, "Failed to remove the container's /etc/resolv.conf: %m");
+                return 0;
+        }
+
+        r = read_file_at(AT_FDCWD, "/etc/resolv.conf", 64 * 1024, &data, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_warning_errno(r, "Failed to read the host's /etc/resolv.conf, ignoring: %m"), 0;
+
+        switch (mode) {
+        case RESOLV_CONF_BIND_HOST:
+                if (state != TARGET_REGULAR)
+                        return 0;
+                return bind_host_file(rootfd, "/etc/resolv.conf", "/etc/resolv.conf");
+        case RESOLV_CONF_COPY_HOST:
+                /* A symlink (e.g. to systemd-resolved's stub) is the guest's own choice. */
+                if (state != TARGET_REGULAR && state != TARGET_MISSING)
+                        return 0;
+                break;
+        case RESOLV_CONF_REPLACE_HOST:
+                if (state == TARGET_OTHER)
+                        return 0;
+                break;
+        default:
+                return 0;
+        }
+        r = write_replacing(etc, "resolv.conf", data);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to copy /etc/resolv.conf into the container, ignoring: %m"), 0;
+        return 0;
+}
+
+/* The host's zone name from its /etc/localtime symlink ("Europe/Berlin"), or NULL. */
+static char *host_timezone(void) {
+        char buf[4096];
+        ssize_t n = readlink("/etc/localtime", buf, sizeof(buf) - 1);
+        if (n < 0)
+                return NULL;
+        buf[n] = 0;
+        const char *z = strstr(buf, "zoneinfo/");
+        return z ? strdup(z + strlen("zoneinfo/")) : NULL;
+}
+
+int etc_setup_timezone(const SpawnConfig *c, int rootfd) {
+        _cleanup_free_ char *zone = NULL, *zonefile = NULL;
+        _cleanup_close_ int etc = -EBADF;
+        TimezoneMode mode = c->timezone;
+        TargetState state;
+        int r;
+
+        if (mode == TIMEZONE_OFF)
+                return 0;
+        r = target_state(rootfd, "localtime", &etc, &state);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "Failed to inspect the container's /etc/localtime: %m");
+
+        zone = host_timezone();
+        if (zone)
+                zonefile = strjoin("/usr/share/zoneinfo/", zone);
+        bool guest_has_zone = false;
+        if (zonefile) {
+                _cleanup_close_ int z = open_in_root(rootfd, zonefile, O_PATH, 0);
+                guest_has_zone = z >= 0;
+        }
+
+        if (mode == TIMEZONE_AUTO)
+                mode = guest_has_zone ? TIMEZONE_SYMLINK : c->read_only ? TIMEZONE_BIND : TIMEZONE_COPY;
+        if (c->read_only && mode != TIMEZONE_BIND)
+                return 0; /* a read-only tree cannot be changed; bind is the only option there */
+
+        switch (mode) {
+        case TIMEZONE_DELETE:
+                if ((state == TARGET_REGULAR || state == TARGET_SYMLINK) && unlinkat(etc, "localtime", 0) < 0)
+                        return log_error_errno(errno, "Failed to remove the container's /etc/localtime: %m");
+                return 0;
+        case TIMEZONE_SYMLINK: {
+                if (!guest_has_zone || state == TARGET_OTHER)
+                        return 0;
+                _cleanup_free_ char *target = strjoin("../usr/share/zoneinfo/", zone);
+                char cur[4096];
+                ssize_t n = readlinkat(etc, "localtime", cur, sizeof(cur) - 1);
+                if (!target)
+                        return log_oom();
+                if (n >= 0) {
+                        cur[n] = 0;
+                        if (streq(cur, target) || streq(cur, zonefile))
+                                return 0;
+                }
+                (void) unlinkat(etc, "localtime", 0);
+                if (symlinkat(target, etc, "localtime") < 0)
+                        return log_warning_errno(errno, "Failed to link the container's /etc/localtime, ignoring: %m"), 0;
+                return 0;
+        }
+        case TIMEZONE_BIND:
+                if (state != TARGET_REGULAR)
+                        return 0;
+                return bind_host_file(rootfd, "/etc/localtime", "/etc/localtime");
+        case TIMEZONE_COPY: {
+                _cleanup_free_ char *data = NULL;
+                size_t size;
+                if (state == TARGET_OTHER)
+                        return 0;
+                r = read_file_at(AT_FDCWD, "/etc/localtime", 1024 * 1024, &data, &size);
+                if (r < 0)
+                        return 0;
+                /* TZif data contains NULs: write it with its real size. */
+                _cleanup_close_ int fd = -EBADF;
+                (void) unlinkat(etc, ".#localtime.berth", 0);
+                fd = openat(etc, ".#localtime.berth", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd < 0 || loop_write(fd, data, size) < 0 || renameat(etc, ".#localtime.berth", etc, "localtime") < 0) {
+                        (void) unlinkat(etc, ".#localtime.berth", 0);
+                        return log_warning_errno(errno, "Failed to copy /etc/localtime into the container, ignoring: %m"), 0;
+                }
+                return 0;
+        }
+        default:
+                return 0;
+        }
+}
