@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libmount-dev libblkid-dev
             libcap-dev libseccomp-dev libselinux1-dev libjson-c-dev)
 test_pkgs=(busybox-static python3 python3-pytest python3-dbus util-linux bsdutils iproute2 procps
-           debootstrap)
+           debootstrap dbus python3-gi systemd-container)
 run_pkgs=(debootstrap)
 
 want=()

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus-util.h"
+#include "cgroup-backend.h"
+#include "log.h"
+#include "machine-dbus.h"
+#include "machine.h"
+#include "machined-varlink.h"
+#include "macro.h"
+#include "name-util.h"
+#include "operation.h"
+#include "state.h"
+#include "strv.h"
+
+static const char *const machine_class_table[_MACHINE_CLASS_MAX] = {
+        [MACHINE_CONTAINER] = "container",
+        [MACHINE_VM] = "vm",
+        [MACHINE_HOST] = "host",
+};
+
+static const char *const machine_state_table[_MACHINE_STATE_MAX] = {
+        [MACHINE_OPENING] = "opening",
+        [MACHINE_RUNNING] = "running",
+        [MACHINE_CLOSING] = "closing",
+};
+
+static const char *const kill_whom_table[_KILL_WHOM_MAX] = {
+        [KILL_LEADER] = "leader",
+        [KILL_SUPERVISOR] = "supervisor",
+        [KILL_ALL] = "all",
+};
+
+static int table_lookup(const char *const *table, int n, const char *s) {
+        if (!s)
+                return -EINVAL;
+        for (int i = 0; i < n; i++)
+                if (table[i] && streq(table[i], s))
+                        return i;
+        return -EINVAL;
+}
+
+const char *machine_class_to_string(MachineClass c) {
+        return c >= 0 && c < _MACHINE_CLASS_MAX ? machine_class_table[c] : NULL;
+}
+MachineClass machine_class_from_string(const char *s) {
+        return (MachineClass) table_lookup(machine_class_table, _MACHINE_CLASS_MAX, s);
+}
+const char *machine_state_to_string(MachineState s) {
+        return s >= 0 && s < _MACHINE_STATE_MAX ? machine_state_table[s] : NULL;
+}
+MachineState machine_state_from_string(const char *s) {
+        return (MachineState) table_lookup(machine_state_table, _MACHINE_STATE_MAX, s);
+}
+const char *kill_whom_to_string(KillWhom w) {
+        return w >= 0 && w < _KILL_WHOM_MAX ? kill_whom_table[w] : NULL;
+}
+KillWhom kill_whom_from_string(const char *s) {
+        return (KillWhom) table_lookup(kill_whom_table, _KILL_WHOM_MAX, s);
+}
+
+int machine_new(Manager *manager, const char *name, Machine **ret) {
+        if (!machine_name_is_valid(name))
+                return -EINVAL;
+        if (manager_get_machine(manager, name))
+                return -EEXIST;
+
+        Machine *m = calloc(1, sizeof(Machine));
+        if (!m)
+                return -ENOMEM;
+        *m = (Machine) {
+                .manager = manager,
+                .name = strdup(name),
+                .class = _MACHINE_CLASS_INVALID,
+                .leader = PIDREF_NULL,
+                .supervisor = PIDREF_NULL,
+                .vsock_cid = VSOCK_CID_UNSET,
+                .state = MACHINE_OPENING,
+        };
+        if (!m->name) {
+                free(m);
+                return -ENOMEM;
+        }
+        LIST_PREPEND(machines, manager->machines, m);
+        manager->n_machines++;
+        *ret = m;
+        return 0;
+}
+
+Machine *machine_free(Machine *m) {
+        if (!m)
+                return NULL;
+
+        /* Running shells outlive the registry entry; they only lose their back pointer. */
+        while (m->operations)
+                operation_detach(m->operations);
+
+        LIST_REMOVE(machines, m->manager->machines, m);
+        m->manager->n_machines--;
+
+        sd_event_source_disable_unref(m->leader_source);
+        sd_bus_slot_unref(m->scope_slot);
+        sd_bus_message_unref(m->create_message);
+        varlink_call_unref(m->create_call);
+        pidref_done(&m->leader);
+        pidref_done(&m->supervisor);
+        free(m->name);
+        free(m->service);
+        free(m->root_directory);
+        free(m->unit);
+        free(m->subgroup);
+        free(m->cgroup);
+        free(m->netif);
+        free(m->ssh_address);
+        free(m->ssh_private_key_path);
+        free(m->scope_job);
+        free(m);
+        return NULL;
+}
+
+char *machine_bus_path(const Machine *m) {
+        _cleanup_free_ char *e = bus_label_escape(m->name);
+        if (!e)
+                return NULL;
+        return strjoin("/org/freedesktop/machine1/machine/", e);
+}
+
+static int on_leader_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Machine *m = userdata;
+
+        /* A readable pidfd means the process exited; no need to wait for it being reaped. */
+        log_debug("Leader %i of machine %s exited.", (int) m->leader.pid, m->name);
+        if (!m->announced) {
+                /* Still waiting for the backend: fail the registration instead. */
+                machine_start_done(m, -ESRCH, "Leader process exited while the machine was being set up");
+                return 0;
+        }
+        machine_finalize(m, true);
+        return 0;
+}
+
+int machine_watch_leader(Machine *m) {
+        if (m->leader_source)
+                return 0;
+        if (m->leader.fd < 0)
+                return -EBADF;
+        int r = sd_event_add_io(m->manager->event, &m->leader_source, m->leader.fd, EPOLLIN, on_leader_exit, m);
+        if (r < 0)
+                return r;
+        /* Before bus traffic: MachineRemoved should follow the leader's exit as closely as possible. */
+        (void) sd_event_source_set_priority(m->leader_source, SD_EVENT_PRIORITY_IMPORTANT);
+        (void) sd_event_source_set_description(m->leader_source, "machine-leader");
+        return 0;
+}
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+int machine_start(Machine *m, const ScopeRequest *req, sd_bus_error *error) {
+        int r;
+
+        if (m->timestamp_realtime == 0) {
+                m->timestamp_realtime = now_usec(CLOCK_REALTIME);
+                m->timestamp_monotonic = now_usec(CLOCK_MONOTONIC);
+        }
+        r = machine_watch_leader(m);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to watch leader process: %m");
+
+        r = m->manager->cgroup_ops->start(m, req, error);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                machine_start_done(m, 0, NULL);
+        return 1;
+}
+
+static void machine_reply_create(Machine *m, int error, const char *message) {
+        if (m->create_message) {
+                _cleanup_free_ char *p = NULL;
+                int r;
+                if (error < 0) {
+                        sd_bus_error e = SD_BUS_ERROR_NULL;
+                        sd_bus_error_set_errnof(&e, error, "%s", message ?: "Failed to start machine: %m");
+                        r = sd_bus_reply_method_error(m->create_message, &e);
+                        sd_bus_error_free(&e);
+                } else {
+                        p = machine_bus_path(m);
+                        r = p ? sd_bus_reply_method_return(m->create_message, "o", p) : -ENOMEM;
+                }
+                if (r < 0)
+                        log_warning_errno(r, "Failed to reply to machine creation request of %s: %m", m->name);
+                m->create_message = sd_bus_message_unref(m->create_message);
+        }
+        if (m->create_call) {
+                machined_varlink_reply_register(m->create_call, m, error, message);
+                m->create_call = varlink_call_unref(m->create_call);
+        }
+}
+
+void machine_start_done(Machine *m, int error, const char *message) {
+        int r;
+
+        if (error < 0) {
+                log_notice_errno(error, "Failed to start machine %s: %s", m->name, message ?: strerror(-error));
+                machine_reply_create(m, error, message);
+                m->manager->cgroup_ops->release(m, true);
+                machine_free(m);
+                return;
+        }
+
+        m->state = MACHINE_RUNNING;
+        r = machine_save(m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to save state of machine %s, ignoring: %m", m->name);
+        machine_send_signal(m, true);
+        m->announced = true;
+        log_info("New machine %s (leader %i, unit %s).", m->name, (int) m->leader.pid, strna(m->unit));
+        machine_reply_create(m, 0, NULL);
+}
+
+int machine_terminate(Machine *m) {
+        m->state = MACHINE_CLOSING;
+        (void) machine_save(m);
+        return m->manager->cgroup_ops->stop(m);
+}
+
+int machine_kill(Machine *m, KillWhom whom, int signo) {
+        switch (whom) {
+        case KILL_LEADER:
+                return pidref_kill(&m->leader, signo);
+        case KILL_SUPERVISOR:
+                return pidref_kill(&m->supervisor, signo);
+        case KILL_ALL:
+                return m->manager->cgroup_ops->kill_all(m, signo);
+        default:
+                return -EINVAL;
+        }
+}
+
+static void machine_remove(Machine *m, bool release, bool kill_rest) {
+        m->state = MACHINE_CLOSING;
+        if (release)
+                m->manager->cgroup_ops->release(m, kill_rest);
+        machine_remove_state(m);
+        if (m->announced) {
+                log_info("Machine %s removed.", m->name);
+                machine_send_signal(m, false);
+        }
+        machine_reply_create(m, -ESRCH, "Machine went away");
+        machine_free(m);
+}
+
+void machine_finalize(Machine *m, bool kill_rest) {
+        machine_remove(m, true, kill_rest);
+}
+
+void machine_unregister(Machine *m) {
+        machine_remove(m, true, false);
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "cgroup-util.h"
+#include "list.h"
+#include "manager.h"
+#include "parse-util.h"
+#include "pidref.h"
+
+typedef struct VarlinkCall VarlinkCall;
+
+typedef enum MachineClass {
+        MACHINE_CONTAINER,
+        MACHINE_VM,
+        MACHINE_HOST,
+        _MACHINE_CLASS_MAX,
+        _MACHINE_CLASS_INVALID = -22,
+} MachineClass;
+
+typedef enum MachineState {
+        MACHINE_OPENING, /* the cgroup backend is still setting up the scope */
+        MACHINE_RUNNING,
+        MACHINE_CLOSING, /* terminating */
+        _MACHINE_STATE_MAX,
+        _MACHINE_STATE_INVALID = -22,
+} MachineState;
+
+typedef enum KillWhom {
+        KILL_LEADER,
+        KILL_SUPERVISOR,
+        KILL_ALL,
+        _KILL_WHOM_MAX,
+        _KILL_WHOM_INVALID = -22,
+} KillWhom;
+
+const char *machine_class_to_string(MachineClass c);
+MachineClass machine_class_from_string(const char *s);
+const char *machine_state_to_string(MachineState s);
+MachineState machine_state_from_string(const char *s);
+const char *kill_whom_to_string(KillWhom w);
+KillWhom kill_whom_from_string(const char *s);
+
+#define VSOCK_CID_UNSET UINT32_MAX
+
+/* What CreateMachine/RegisterMachine ask of the cgroup backend. */
+typedef struct ScopeRequest {
+        bool allocate;                 /* CreateMachine*: a new scope; RegisterMachine*: the leader's unit */
+        CGroupLimits limits;           /* parsed scope properties the cgroupfs backend applies */
+        sd_bus_message *message;       /* the D-Bus call carrying scope properties, or NULL */
+        const char *skip;              /* signature of the arguments before the a(sv) in message */
+} ScopeRequest;
+
+typedef struct Machine {
+        Manager *manager;
+        char *name;
+        Id128 id;
+        char *service;
+        MachineClass class;
+        char *root_directory;
+        char *unit;            /* "machine-foo.scope" */
+        char *subgroup;        /* below the unit's cgroup, for RegisterMachine of a sub-cgroup */
+        char *cgroup;          /* backend-relative cgroup path of the unit, "machine.slice/machine-foo.scope" */
+        bool cgroup_owned;     /* we created it, so we remove it */
+        PidRef leader;
+        PidRef supervisor;
+        uid_t uid;             /* who registered it */
+        int *netif;
+        size_t n_netif;
+        uint32_t vsock_cid;
+        char *ssh_address;
+        char *ssh_private_key_path;
+        uint64_t timestamp_realtime;   /* µs */
+        uint64_t timestamp_monotonic;  /* µs */
+        MachineState state;
+        bool announced;        /* MachineNew was sent */
+
+        sd_event_source *leader_source;
+
+        /* A CreateMachine whose reply waits for the backend (systemd's job). */
+        sd_bus_message *create_message;
+        VarlinkCall *create_call;
+        char *scope_job;       /* systemd backend: job object path being waited for */
+        sd_bus_slot *scope_slot; /* systemd backend: the pending StartTransientUnit() call */
+
+        LIST_FIELDS(Machine, machines);
+        Operation *operations;
+        unsigned n_operations;
+} Machine;
+
+/* Allocates and links into the manager (the name must be free). */
+int machine_new(Manager *manager, const char *name, Machine **ret);
+/* Unlinks and frees, without any side effects on processes, cgroups or state files. */
+Machine *machine_free(Machine *m);
+
+/* Starts watching the leader and asks the backend for the scope. 1: running now (announce
+ * with machine_start_done() is already done); 0: pending, the backend calls
+ * machine_start_done() later; < 0: failed (error set), the caller frees the machine. */
+int machine_start(Machine *m, const ScopeRequest *req, sd_bus_error *error);
+/* Completion of machine_start(): on success marks it running, saves state, sends MachineNew and
+ * answers the pending create call; on failure answers it with the error and frees the machine. */
+void machine_start_done(Machine *m, int error, const char *message);
+
+/* Kills everything in the machine; it goes away once the leader is gone. */
+int machine_terminate(Machine *m);
+int machine_kill(Machine *m, KillWhom whom, int signo);
+/* Removes the machine from the registry: state file, MachineRemoved, cgroup cleanup (kill_rest:
+ * also kill what is left in a scope we created). Frees m. */
+void machine_finalize(Machine *m, bool kill_rest);
+/* Unregister: forget the machine but leave its processes running. Frees m. */
+void machine_unregister(Machine *m);
+
+/* Live facts about the machine, read from the leader's namespaces. */
+int machine_get_os_release(Machine *m, char ***ret);
+/* -EOPNOTSUPP for VMs, -ENXIO for mappings that are not a simple shift. */
+int machine_get_uid_shift(Machine *m, uid_t *ret);
+
+typedef struct MachineAddress {
+        int family;
+        int ifindex;
+        unsigned char address[16];
+} MachineAddress;
+/* -ENONET if the machine has no network namespace of its own. */
+int machine_get_addresses(Machine *m, MachineAddress **ret, size_t *ret_n);
+
+/* Parses os-release (etc/ then usr/lib/) of the tree rootfd refers to, resolving inside it. */
+int os_release_read_in_root(int rootfd, char ***ret);
+
+char *machine_bus_path(const Machine *m);
+/* For state-file based re-adoption: starts watching the leader without a backend round trip. */
+int machine_watch_leader(Machine *m);

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "process-util.h"
+
+static void help(void) {
+        printf("machined [OPTIONS...]\n\n"
+               "Keeps track of running containers and virtual machines (org.freedesktop.machine1).\n\n"
+               "  -h --help                 Show this help\n"
+               "     --version              Print version string\n"
+               "     --cgroup-root=PATH     Cgroup below which machine.slice is created (relative:\n"
+               "                            below our own cgroup; absolute: that path in every\n"
+               "                            hierarchy; default: our own cgroup)\n"
+               "     --cgroup-backend=TYPE  auto, systemd or cgroupfs (default: auto)\n"
+               "     --state-dir=PATH       Machine state files (default: /run/systemd/machines)\n"
+               "     --runtime-dir=PATH     Varlink socket directory (default: /run/systemd/machine)\n"
+               "     --pool=PATH            Image pool (default: /var/lib/machines)\n"
+               "     --no-varlink           Do not serve io.systemd.Machine\n"
+               "     --bus-address=ADDRESS  Connect to this bus instead of the system bus\n"
+               "     --log-level=LEVEL      err, warning, notice, info or debug (default: info)\n"
+               "\nSee the machined(8) man page for details.\n");
+}
+
+static int parse_log_level(const char *s) {
+        static const struct {
+                const char *name;
+                int level;
+        } t[] = { { "err", LOG_LEVEL_ERR }, { "warning", LOG_LEVEL_WARNING }, { "notice", LOG_LEVEL_NOTICE },
+                  { "info", LOG_LEVEL_INFO }, { "debug", LOG_LEVEL_DEBUG } };
+        for (size_t i = 0; i < ELEMENTSOF(t); i++)
+                if (streq(s, t[i].name))
+                        return t[i].level;
+        return -EINVAL;
+}
+
+static int set_path(char **dst, const char *arg, const char *opt, bool absolute) {
+        if (isempty(arg) || (absolute && arg[0] != '/'))
+                return log_error_errno(EINVAL, "%s needs %s path.", opt, absolute ? "an absolute" : "a");
+        char *p = strdup(arg);
+        if (!p)
+                return log_oom();
+        free(*dst);
+        *dst = p;
+        return 0;
+}
+
+/* Returns 1 to go on, 0 to exit successfully (--help), < 0 on error. */
+static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_CGROUP_ROOT,
+                ARG_CGROUP_BACKEND,
+                ARG_STATE_DIR,
+                ARG_RUNTIME_DIR,
+                ARG_POOL,
+                ARG_NO_VARLINK,
+                ARG_BUS_ADDRESS,
+                ARG_LOG_LEVEL,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
+                { "cgroup-backend", required_argument, NULL, ARG_CGROUP_BACKEND },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
+                { "pool", required_argument, NULL, ARG_POOL },
+                { "no-varlink", no_argument, NULL, ARG_NO_VARLINK },
+                { "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                {},
+        };
+        int opt, r;
+
+        while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (opt) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("machined (berth) %s\n", BERTH_VERSION);
+                        return 0;
+                case ARG_CGROUP_ROOT:
+                        r = set_path(&c->cgroup_root, optarg, "--cgroup-root=", false);
+                        break;
+                case ARG_CGROUP_BACKEND:
+                        c->backend = cgroup_backend_type_from_string(optarg);
+                        if (c->backend < 0)
+                                return log_error_errno(EINVAL, "Unknown cgroup backend '%s' (want auto, systemd or cgroupfs).", optarg);
+                        r = 0;
+                        break;
+                case ARG_STATE_DIR:
+                        r = set_path(&c->state_dir, optarg, "--state-dir=", true);
+                        break;
+                case ARG_RUNTIME_DIR:
+                        r = set_path(&c->runtime_dir, optarg, "--runtime-dir=", true);
+                        break;
+                case ARG_POOL:
+                        r = set_path(&c->pool_path, optarg, "--pool=", true);
+                        break;
+                case ARG_NO_VARLINK:
+                        c->varlink = false;
+                        r = 0;
+                        break;
+                case ARG_BUS_ADDRESS:
+                        r = set_path(&c->bus_address, optarg, "--bus-address=", false);
+                        break;
+                case ARG_LOG_LEVEL:
+                        r = parse_log_level(optarg);
+                        if (r < 0)
+                                return log_error_errno(EINVAL, "Unknown log level '%s'.", optarg);
+                        log_set_max_level(r);
+                        r = 0;
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        return log_error_errno(EINVAL, "Unhandled option.");
+                }
+                if (r < 0)
+                        return r;
+        }
+        if (optind < argc)
+                return log_error_errno(EINVAL, "machined takes no arguments.");
+        return 1;
+}
+
+static int config_defaults(ManagerConfig *c) {
+        *c = (ManagerConfig) { .varlink = true, .backend = CGROUP_BACKEND_AUTO };
+        c->state_dir = strdup("/run/systemd/machines");
+        c->runtime_dir = strdup("/run/systemd/machine");
+        c->pool_path = strdup("/var/lib/machines");
+        return c->state_dir && c->runtime_dir && c->pool_path ? 0 : log_oom();
+}
+
+static int run(int argc, char *argv[]) {
+        ManagerConfig config;
+        sd_event *event = NULL;
+        Manager *m = NULL;
+        int r;
+
+        log_set_program_name("machined");
+        r = config_defaults(&config);
+        if (r < 0)
+                return r;
+        r = parse_argv(argc, argv, &config);
+        if (r <= 0) {
+                manager_config_done(&config);
+                return r;
+        }
+        if (geteuid() != 0)
+                log_warning("Not running as root: registering machines and moving processes will fail.");
+
+        umask(0022);
+        /* A small heap: machined is single-threaded, one arena is plenty. */
+        (void) mallopt(M_ARENA_MAX, 1);
+        /* SIGCHLD for sd_event_add_child(); the others become event sources ending the loop. */
+        r = sigprocmask_many(SIG_BLOCK, NULL, SIGCHLD, SIGTERM, SIGINT, SIGHUP, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to block signals: %m");
+        (void) signal(SIGPIPE, SIG_IGN);
+
+        r = sd_event_default(&event);
+        if (r < 0) {
+                manager_config_done(&config);
+                return log_error_errno(r, "Failed to allocate event loop: %m");
+        }
+        (void) sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
+        (void) sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
+        (void) sd_event_add_signal(event, NULL, SIGHUP, NULL, NULL);
+
+        r = manager_new(&config, event, &m);
+        if (r < 0)
+                goto finish;
+        r = manager_connect_bus(m);
+        if (r < 0)
+                goto finish;
+        /* Before touching any state: another instance owns it while it owns the name. */
+        r = manager_check_name_free(m);
+        if (r < 0)
+                goto finish;
+        r = manager_setup_cgroup(m);
+        if (r < 0)
+                goto finish;
+        r = manager_load_state(m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to load machine state, ignoring: %m");
+        r = manager_start_varlink(m);
+        if (r < 0)
+                goto finish;
+        r = manager_request_name(m);
+        if (r < 0)
+                goto finish;
+
+        (void) sd_notify(false, "READY=1\nSTATUS=Processing requests...");
+        log_debug("machined running.");
+        r = sd_event_loop(event);
+        if (r < 0)
+                log_error_errno(r, "Event loop failed: %m");
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
+finish:
+        manager_free(m);
+        manager_config_done(&config);
+        sd_event_unref(event);
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        int r = run(argc, argv);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bus-util.h"
+#include "cgroup-backend.h"
+#include "image-dbus.h"
+#include "log.h"
+#include "machine-dbus.h"
+#include "machine.h"
+#include "machined-varlink.h"
+#include "macro.h"
+#include "manager-dbus.h"
+#include "manager.h"
+#include "operation.h"
+#include "pidref.h"
+#include "strv.h"
+#include "unit-name.h"
+#include "varlink.h"
+
+#define BUS_NAME "org.freedesktop.machine1"
+
+static const char *const cgroup_backend_table[_CGROUP_BACKEND_MAX] = {
+        [CGROUP_BACKEND_AUTO] = "auto",
+        [CGROUP_BACKEND_SYSTEMD] = "systemd",
+        [CGROUP_BACKEND_CGROUPFS] = "cgroupfs",
+};
+
+const char *cgroup_backend_type_to_string(CGroupBackendType t) {
+        return t >= 0 && t < _CGROUP_BACKEND_MAX ? cgroup_backend_table[t] : NULL;
+}
+
+CGroupBackendType cgroup_backend_type_from_string(const char *s) {
+        for (int i = 0; i < _CGROUP_BACKEND_MAX; i++)
+                if (s && streq(cgroup_backend_table[i], s))
+                        return (CGroupBackendType) i;
+        return _CGROUP_BACKEND_INVALID;
+}
+
+void manager_config_done(ManagerConfig *c) {
+        free(c->state_dir);
+        free(c->runtime_dir);
+        free(c->pool_path);
+        free(c->cgroup_root);
+        free(c->bus_address);
+        *c = (ManagerConfig) {};
+}
+
+/* mkdir -p for our own runtime directories (trusted paths from the command line). */
+static int mkdir_parents_and_self(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != 0)
+                        continue;
+                char saved = *s;
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = saved;
+                if (saved == 0)
+                        break;
+        }
+        return 0;
+}
+
+int manager_new(ManagerConfig *config, sd_event *event, Manager **ret) {
+        Manager *m = calloc(1, sizeof(Manager));
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        m->config = *config;
+        *config = (ManagerConfig) {};
+        m->event = sd_event_ref(event);
+        m->state_dir_fd = -EBADF;
+
+        r = mkdir_parents_and_self(m->config.state_dir, 0755);
+        if (r < 0) {
+                log_error_errno(r, "Failed to create state directory %s: %m", m->config.state_dir);
+                goto fail;
+        }
+        m->state_dir_fd = open(m->config.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->state_dir_fd < 0) {
+                r = log_error_errno(errno, "Failed to open state directory %s: %m", m->config.state_dir);
+                goto fail;
+        }
+        *ret = m;
+        return 0;
+fail:
+        manager_free(m);
+        return r;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        /* Machines and shells keep running: a restarted machined adopts them again. */
+        while (m->operations)
+                operation_free(m->operations);
+        while (m->machines)
+                machine_free(m->machines);
+        m->varlink = varlink_server_free(m->varlink);
+        if (m->cgroup_ops)
+                m->cgroup_ops->done(m);
+        if (m->bus) {
+                sd_bus_flush(m->bus);
+                m->bus = sd_bus_flush_close_unref(m->bus);
+        }
+        sd_event_unref(m->event);
+        safe_close(m->state_dir_fd);
+        manager_config_done(&m->config);
+        free(m);
+        return NULL;
+}
+
+int manager_connect_bus(Manager *m) {
+        int r;
+
+        r = bus_register_machine1_errors();
+        if (r < 0)
+                return log_error_errno(r, "Failed to register bus errors: %m");
+        if (m->config.bus_address) {
+                r = sd_bus_new(&m->bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(m->bus, m->config.bus_address);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(m->bus, true);
+                if (r >= 0)
+                        r = sd_bus_start(m->bus);
+        } else
+                r = sd_bus_open_system_with_description(&m->bus, "machined");
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        /* We check credentials ourselves per method (bus_verify_root()). */
+        (void) sd_bus_negotiate_creds(m->bus, true, SD_BUS_CREDS_PID | SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID);
+
+        r = manager_dbus_register(m);
+        if (r < 0)
+                return r;
+        r = machine_dbus_register(m);
+        if (r < 0)
+                return r;
+        r = image_dbus_register(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach bus to event loop: %m");
+        return 0;
+}
+
+static int log_name_owner(Manager *m, int error) {
+        _cleanup_free_ char *comm_buf = NULL;
+        sd_bus_creds *creds = NULL;
+        const char *unique = NULL, *comm = NULL;
+        pid_t pid = 0;
+
+        if (sd_bus_get_name_creds(m->bus, BUS_NAME, SD_BUS_CREDS_UNIQUE_NAME | SD_BUS_CREDS_PID | SD_BUS_CREDS_COMM |
+                                  SD_BUS_CREDS_AUGMENT, &creds) >= 0) {
+                (void) sd_bus_creds_get_unique_name(creds, &unique);
+                (void) sd_bus_creds_get_pid(creds, &pid);
+                (void) sd_bus_creds_get_comm(creds, &comm);
+                if (comm)
+                        comm_buf = strdup(comm);
+        }
+        if (unique && pid > 0)
+                log_error("The bus name %s is already owned by %s (pid %i, %s): another machine manager "
+                          "(systemd-machined?) is running. Stop it first.", BUS_NAME, unique, (int) pid,
+                          comm_buf ?: "unknown command");
+        else
+                log_error("The bus name %s is already owned by %s: another machine manager (systemd-machined?) "
+                          "is running. Stop it first.", BUS_NAME, unique ?: "another connection");
+        sd_bus_creds_unref(creds);
+        return -abs(error);
+}
+
+int manager_check_name_free(Manager *m) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int has = 0;
+
+        int r = sd_bus_call_method(m->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                   "NameHasOwner", &error, &reply, "s", BUS_NAME);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "b", &has);
+        sd_bus_message_unref(reply);
+        sd_bus_error_free(&error);
+        if (r < 0)
+                return log_error_errno(r, "Failed to check whether %s is taken: %m", BUS_NAME);
+        if (has)
+                return log_name_owner(m, EEXIST);
+        return 0;
+}
+
+int manager_request_name(Manager *m) {
+        int r = sd_bus_request_name(m->bus, BUS_NAME, 0);
+        if (r == -EEXIST)
+                return log_name_owner(m, EEXIST);
+        if (r == -EACCES || r == -EPERM)
+                return log_error_errno(r, "Not allowed to own %s: is the D-Bus policy "
+                                       "(org.freedesktop.machine1.conf) installed, and are we root? %m", BUS_NAME);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire bus name %s: %m", BUS_NAME);
+        return 0;
+}
+
+int manager_setup_cgroup(Manager *m) {
+        CGroupBackendType t = m->config.backend;
+        int r;
+
+        if (t == CGROUP_BACKEND_AUTO) {
+                r = cgroup_systemd_available(m);
+                t = r > 0 ? CGROUP_BACKEND_SYSTEMD : CGROUP_BACKEND_CGROUPFS;
+        }
+        m->cgroup_ops = t == CGROUP_BACKEND_SYSTEMD ? &cgroup_ops_systemd : &cgroup_ops_cgroupfs;
+        r = m->cgroup_ops->init(m);
+        if (r < 0) {
+                m->cgroup_ops = NULL;
+                return r;
+        }
+        log_debug("Using the %s cgroup backend.", m->cgroup_ops->name);
+        return 0;
+}
+
+int manager_start_varlink(Manager *m) {
+        if (!m->config.varlink)
+                return 0;
+        return machined_varlink_init(m);
+}
+
+Machine *manager_get_machine(Manager *m, const char *name) {
+        Machine *i;
+        LIST_FOREACH(machines, i, m->machines)
+                if (streq(i->name, name))
+                        return i;
+        return NULL;
+}
+
+Machine *manager_get_machine_by_unit(Manager *m, const char *unit) {
+        Machine *i;
+        LIST_FOREACH(machines, i, m->machines)
+                if (i->unit && streq(i->unit, unit))
+                        return i;
+        return NULL;
+}
+
+int manager_get_machine_by_pid(Manager *m, pid_t pid, Machine **ret) {
+        _cleanup_free_ char *unit = NULL;
+        Machine *i;
+
+        *ret = NULL;
+        if (pid <= 0)
+                return -EINVAL;
+        LIST_FOREACH(machines, i, m->machines)
+                if (i->leader.pid == pid) {
+                        *ret = i;
+                        return 1;
+                }
+        int r = m->cgroup_ops->pid_get_unit(m, pid, &unit, NULL, NULL);
+        if (r == -ENXIO || r == -ESRCH)
+                return 0;
+        if (r < 0)
+                return r;
+        *ret = manager_get_machine_by_unit(m, unit);
+        return *ret ? 1 : 0;
+}

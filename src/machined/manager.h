@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "list.h"
+
+typedef struct Machine Machine;
+typedef struct Operation Operation;
+typedef struct CGroupOps CGroupOps;
+typedef struct VarlinkServer VarlinkServer;
+
+typedef enum CGroupBackendType {
+        CGROUP_BACKEND_AUTO,
+        CGROUP_BACKEND_SYSTEMD,
+        CGROUP_BACKEND_CGROUPFS,
+        _CGROUP_BACKEND_MAX,
+        _CGROUP_BACKEND_INVALID = -22,
+} CGroupBackendType;
+
+const char *cgroup_backend_type_to_string(CGroupBackendType t);
+CGroupBackendType cgroup_backend_type_from_string(const char *s);
+
+/* Everything the command line decides. */
+typedef struct ManagerConfig {
+        char *state_dir;       /* /run/systemd/machines: one env-style file per machine */
+        char *runtime_dir;     /* /run/systemd/machine: the Varlink socket */
+        char *pool_path;       /* /var/lib/machines: images */
+        char *cgroup_root;     /* NULL: our own cgroup; relative: below it; absolute: as given */
+        char *bus_address;     /* NULL: the system bus ($DBUS_SYSTEM_BUS_ADDRESS) */
+        CGroupBackendType backend;
+        bool varlink;
+} ManagerConfig;
+
+void manager_config_done(ManagerConfig *c);
+
+typedef struct Manager {
+        ManagerConfig config;
+        sd_event *event;
+        sd_bus *bus;
+        int state_dir_fd;
+
+        Machine *machines;
+        size_t n_machines;
+
+        const CGroupOps *cgroup_ops;
+        void *cgroup_data;     /* owned by the backend */
+
+        Operation *operations;
+        unsigned n_operations;
+
+        VarlinkServer *varlink;
+} Manager;
+
+int manager_new(ManagerConfig *config, sd_event *event, Manager **ret);
+Manager *manager_free(Manager *m);
+
+/* Connects to the bus and exports the objects, but does not take the name yet. */
+int manager_connect_bus(Manager *m);
+/* Fails with a logged, explanatory error if someone else owns org.freedesktop.machine1. */
+int manager_check_name_free(Manager *m);
+int manager_request_name(Manager *m);
+/* Picks and initializes the cgroup backend. */
+int manager_setup_cgroup(Manager *m);
+/* Re-reads the state directory: adopts live machines, cleans up after dead ones. */
+int manager_load_state(Manager *m);
+int manager_start_varlink(Manager *m);
+
+Machine *manager_get_machine(Manager *m, const char *name);
+/* The machine whose leader is pid, or whose cgroup contains it. 0 and *ret = NULL if none. */
+int manager_get_machine_by_pid(Manager *m, pid_t pid, Machine **ret);
+Machine *manager_get_machine_by_unit(Manager *m, const char *unit);

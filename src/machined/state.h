@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "machine.h"
+
+/* /run/systemd/machines/<name> in systemd's env-style format, plus "unit:<unit>" symlinks whose
+ * target is the machine name: libsystemd's sd_machine_get_class()/sd_pid_get_machine_name() and
+ * `ps -o machine` read these. Keys we add for ourselves (LEADER_STARTTIME, CGROUP, ...) are
+ * ignored by systemd's readers. Written atomically (temporary file + rename). */
+int machine_save(Machine *m);
+void machine_remove_state(Machine *m);
