@@ -715,3 +715,4 @@ def host_cap(field="CapBnd"):
             if line.startswith(field + ":"):
                 return int(line.split()[1], 16)
     raise AssertionError(f"no {field} in /proc/self/status")
+from machined_fixtures import *  # noqa: E402,F401,F403  (machined tests)
