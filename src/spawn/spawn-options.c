@@ -400,6 +400,10 @@ static int find_init(SpawnConfig *c, int rootfd) {
                         if (b >= 0 && fstat(b, &bb) >= 0 && bb.st_dev == st.st_dev && bb.st_ino == st.st_ino)
                                 c->init_kind = INIT_BUSYBOX;
                 }
+                /* sysvinit reads its inittab; it halts through /run/initctl. */
+                _cleanup_close_ int inittab = -EBADF;
+                if (c->init_kind == INIT_OTHER && (inittab = open_in_root(rootfd, "/etc/inittab", O_PATH, 0)) >= 0)
+                        c->init_kind = INIT_SYSV;
                 return 0;
         }
         return log_error_errno(ENOENT, "No init found in %s (looked for /usr/lib/systemd/systemd, /lib/systemd/systemd, /sbin/init); cannot boot it.", c->directory);
@@ -505,7 +509,9 @@ int spawn_config_verify(SpawnConfig *c) {
         else if (c->console_mode == CONSOLE_AUTOPIPE)
                 c->console_mode = tty ? CONSOLE_INTERACTIVE : CONSOLE_PIPE;
 
-        if (c->kill_signal == 0)
+        if (c->kill_signal == 0) {
                 c->kill_signal = !c->boot ? SIGKILL : c->init_kind == INIT_BUSYBOX ? SIGUSR2 : SIGRTMIN + 3;
+                c->halt_via_initctl = c->boot && c->init_kind == INIT_SYSV;
+        }
         return 0;
 }

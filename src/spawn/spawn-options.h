@@ -56,6 +56,7 @@ TimezoneMode timezone_mode_from_string(const char *s);
 typedef enum InitKind {
         INIT_SYSTEMD,
         INIT_BUSYBOX,
+        INIT_SYSV,                /* halted through /run/initctl, it has no halt signal */
         INIT_OTHER,
         _INIT_KIND_MAX,
         _INIT_KIND_INVALID = -EINVAL,
@@ -76,6 +77,7 @@ typedef struct SpawnConfig {
         size_t n_mounts;
         ConsoleMode console_mode; /* _CONSOLE_MODE_INVALID until verified: then the effective mode */
         int kill_signal;          /* 0 until verified */
+        bool halt_via_initctl;    /* -b with sysvinit and no --kill-signal: telinit 0 */
         bool boot;
         char *init_path;          /* -b: the init found in the tree */
         InitKind init_kind;

@@ -20,6 +20,7 @@
 #include "spawn-cgroup.h"
 #include "spawn-child.h"
 #include "spawn-console.h"
+#include "spawn-halt.h"
 #include "spawn-options.h"
 #include "spawn.h"
 
@@ -34,28 +35,50 @@ typedef struct Supervisor {
         const SpawnConfig *config;
         Console console;
         int pidfd;
+        pid_t pid;
         int signal_fd;
         int notify_fd;
         NotifyState notify;
         unsigned n_stop_requests;
         bool halt_pending;
+        uint64_t halt_resend_usec;  /* CLOCK_MONOTONIC time of the next resend */
         bool killed_by_user;
 } Supervisor;
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
 
 static bool guest_handles_signals(const Supervisor *s) {
         return s->notify.signals_level >= 2 || s->notify.ready;
 }
 
-static void supervisor_stop(Supervisor *s) {
-        /* First request: the configured signal, so the guest can shut down on its own terms.
-         * Any further request: no more patience. */
-        int sig = s->n_stop_requests++ == 0 ? s->config->kill_signal : SIGKILL;
+/* Asks the guest's init to halt the way it understands: a signal, or telinit's request. */
+static int supervisor_send_halt(Supervisor *s) {
+        if (s->config->halt_via_initctl)
+                return halt_request_initctl(s->pid, '0');
+        return pidfd_signal(s->pidfd, s->config->kill_signal);
+}
 
-        if (!s->config->quiet && sig != SIGKILL)
-                log_info("Container %s: sending %s to PID 1 (send again to kill).", s->config->machine,
-                         signal_to_string(sig));
-        (void) pidfd_signal(s->pidfd, sig);
-        s->halt_pending = sig != SIGKILL && s->config->boot && !guest_handles_signals(s);
+static void supervisor_stop(Supervisor *s) {
+        /* First request: the guest may shut down on its own terms. Any further request: no more
+         * patience. */
+        if (s->n_stop_requests++ > 0) {
+                (void) pidfd_signal(s->pidfd, SIGKILL);
+                s->halt_pending = false;
+                return;
+        }
+        if (!s->config->quiet && s->config->kill_signal != SIGKILL)
+                log_info("Container %s: asking PID 1 to halt (%s; send again to kill).", s->config->machine,
+                         s->config->halt_via_initctl ? "runlevel 0 via /run/initctl" : signal_to_string(s->config->kill_signal));
+        int r = supervisor_send_halt(s);
+        /* Until init confirms it handles signals the request may be lost; sysvinit's FIFO may
+         * not exist yet. Either way: repeat until it is heard or init is gone. */
+        s->halt_pending = s->config->kill_signal != SIGKILL && s->config->boot &&
+                          (s->config->halt_via_initctl ? r < 0 : !guest_handles_signals(s));
+        s->halt_resend_usec = now_usec() + HALT_RESEND_MSEC * 1000ULL;
 }
 
 static void supervisor_handle_signal(Supervisor *s) {
@@ -86,8 +109,11 @@ static void supervisor_handle_notify(Supervisor *s) {
                         return;
                 if (notify_state_parse(&s->notify, buf, (size_t) n) > 0 && s->config->notify_ready)
                         (void) notify_send("READY=1");
-                if (guest_handles_signals(s))
+                if (s->halt_pending && guest_handles_signals(s) && !s->config->halt_via_initctl) {
+                        /* The earlier halt signal may have been lost; now it will be heard. */
+                        (void) supervisor_send_halt(s);
                         s->halt_pending = false;
+                }
         }
 }
 
@@ -121,19 +147,28 @@ static int supervisor_loop(Supervisor *s) {
                 if (n == 0)
                         return 0;
 
-                int timeout = exited ? DRAIN_TIMEOUT_MSEC : s->halt_pending ? HALT_RESEND_MSEC : -1;
+                int timeout = -1;
+                if (exited)
+                        timeout = DRAIN_TIMEOUT_MSEC;
+                else if (s->halt_pending) {
+                        /* A deadline, not an idle timeout: console output must not postpone it. */
+                        uint64_t t = now_usec();
+                        if (t >= s->halt_resend_usec) {
+                                int r = supervisor_send_halt(s);
+                                if (s->config->halt_via_initctl && r >= 0)
+                                        s->halt_pending = false;
+                                s->halt_resend_usec = t + HALT_RESEND_MSEC * 1000ULL;
+                        }
+                        timeout = (int) ((s->halt_resend_usec - t) / 1000) + 1;
+                }
                 int k = poll(p, n, timeout);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
                         return log_error_errno(errno, "poll() failed: %m");
                 }
-                if (k == 0) {
-                        if (exited)
-                                return 0; /* drain timed out */
-                        (void) pidfd_signal(s->pidfd, s->config->kill_signal);
-                        continue;
-                }
+                if (k == 0 && exited)
+                        return 0; /* drain timed out */
 
                 if (iout >= 0 && p[iout].revents) {
                         if (console_handle_output(&s->console) == -EIO) {
@@ -245,6 +280,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd) {
         }
         sync[1] = safe_close(sync[1]);
         s.pidfd = pidfd;
+        s.pid = pid;
 
         /* The cgroup namespace the child creates next is rooted wherever it sits now. */
         r = spawn_cgroup_attach(&cg, pid);
