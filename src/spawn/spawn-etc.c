@@ -116,6 +116,12 @@ int etc_setup_resolv_conf(const SpawnConfig *c, int rootfd) {
         default:
                 return 0;
         }
+        if (state == TARGET_REGULAR) {
+                /* Unchanged since the last run: leave the tree (and its mtime) alone. */
+                _cleanup_free_ char *cur = NULL;
+                if (read_file_at(etc, "resolv.conf", 64 * 1024, &cur, NULL) >= 0 && streq(cur, data))
+                        return 0;
+        }
         r = write_replacing(etc, "resolv.conf", data);
         if (r < 0)
                 return log_warning_errno(r, "Failed to copy /etc/resolv.conf into the container, ignoring: %m"), 0;
