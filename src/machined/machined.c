@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
@@ -170,6 +171,9 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to block signals: %m");
         (void) signal(SIGPIPE, SIG_IGN);
+        /* Orphans of shells we started come to us to be reaped, not to someone who may not. */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                log_warning_errno(errno, "Failed to become a child subreaper, ignoring: %m");
 
         r = sd_event_default(&event);
         if (r < 0) {

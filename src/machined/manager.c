@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bus-util.h"
@@ -69,6 +72,20 @@ static int mkdir_parents_and_self(const char *path, mode_t mode) {
         return 0;
 }
 
+/* Reaps every child: our helpers, and, since we are a child subreaper, session processes
+ * orphaned by a helper that was killed. Left as zombies, those would keep the guest's PID 1 from
+ * finishing its exit (it waits for every process of its namespace), and so its machine alive. */
+static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *ssi, void *userdata) {
+        Manager *m = userdata;
+        for (;;) {
+                siginfo_t si = {};
+                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+                        break;
+                operation_reaped(m, &si);
+        }
+        return 0;
+}
+
 int manager_new(ManagerConfig *config, sd_event *event, Manager **ret) {
         Manager *m = calloc(1, sizeof(Manager));
         int r;
@@ -79,6 +96,12 @@ int manager_new(ManagerConfig *config, sd_event *event, Manager **ret) {
         *config = (ManagerConfig) {};
         m->event = sd_event_ref(event);
         m->state_dir_fd = -EBADF;
+
+        r = sd_event_add_signal(event, &m->sigchld_source, SIGCHLD, on_sigchld, m);
+        if (r < 0) {
+                log_error_errno(r, "Failed to watch SIGCHLD: %m");
+                goto fail;
+        }
 
         r = mkdir_parents_and_self(m->config.state_dir, 0755);
         if (r < 0) {
@@ -112,6 +135,7 @@ Manager *manager_free(Manager *m) {
                 sd_bus_flush(m->bus);
                 m->bus = sd_bus_flush_close_unref(m->bus);
         }
+        sd_event_source_disable_unref(m->sigchld_source);
         sd_event_unref(m->event);
         safe_close(m->state_dir_fd);
         manager_config_done(&m->config);

@@ -52,6 +52,7 @@ typedef struct Manager {
 
         Operation *operations;
         unsigned n_operations;
+        sd_event_source *sigchld_source;
 
         VarlinkServer *varlink;
 } Manager;

@@ -108,15 +108,21 @@ static int send_master(int sock, int master, const char *pty_path) {
 }
 
 /* Joins the leader's cgroup in every hierarchy, so that the session is part of the machine:
- * terminating the machine ends it, and its limits apply. */
-static void join_leader_cgroups(pid_t leader) {
+ * terminating the machine ends it, and its limits apply. Only where the leader is inside the
+ * machine's unit: a guest that moved its init elsewhere does not get us to write there. */
+static void join_leader_cgroups(pid_t leader, const char *unit) {
         CGroupHierarchy *hs = NULL;
         size_t n = 0;
 
-        if (cg_enumerate(leader, &hs, &n) < 0)
+        if (!unit || cg_enumerate(leader, &hs, &n) < 0)
                 return;
-        for (size_t i = 0; i < n; i++)
-                (void) cg_attach(hs + i, hs[i].path, 0);
+        _cleanup_free_ char *inner = strjoin("/", unit, "/"), *escaped = cg_escape(unit);
+        _cleanup_free_ char *inner_escaped = escaped ? strjoin("/", escaped, "/") : NULL;
+        for (size_t i = 0; inner && inner_escaped && i < n; i++) {
+                _cleanup_free_ char *p = strjoin(hs[i].path, "/");
+                if (p && (strstr(p, inner) || strstr(p, inner_escaped)))
+                        (void) cg_attach(hs + i, hs[i].path, 0);
+        }
         cg_hierarchies_free(hs, n);
 }
 
@@ -380,13 +386,14 @@ static bool master_open(int slave) {
 
 /* Runs in a child of machined, in machined's namespaces with signals reset; leader_pidfd pins the
  * leader. Reports the pty (or an error) on sock, then supervises the session if there is one. */
-static _noreturn_ void operation_child(const ShellRequest *req, const char *machine, pid_t leader, int leader_pidfd, int sock) {
+static _noreturn_ void operation_child(const ShellRequest *req, const char *machine, const char *unit, pid_t leader,
+                                      int leader_pidfd, int sock) {
         SessionSpec spec = {};
         char pty_path[128], id[33];
         bool userns = false;
         int r;
 
-        join_leader_cgroups(leader);
+        join_leader_cgroups(leader, unit);
         host_proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
         r = enter_machine(leader, leader_pidfd, &userns);
         if (r < 0)
@@ -525,9 +532,14 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
-        Operation *o = userdata;
+void operation_reaped(Manager *manager, const siginfo_t *si) {
+        Operation *o;
 
+        LIST_FOREACH(operations, o, manager->operations)
+                if (o->pid == si->si_pid)
+                        break;
+        if (!o)
+                return;
         if (o->mode == OPERATION_SHELL) {
                 if (si->si_code == CLD_EXITED)
                         log_info("Shell %s on machine %s exited with status %i.", strna(o->pty_path), o->machine_name, si->si_status);
@@ -536,11 +548,9 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
                                  signal_to_string(si->si_status) ?: "a signal");
         }
         o->pid = 0;
-        o->child_source = sd_event_source_disable_unref(o->child_source);
         /* A reply may still be in the socket: only done when that was read too. */
         if (o->socket_fd < 0)
                 operation_free(o);
-        return 0;
 }
 
 int operation_open_pty(Machine *m, const ShellRequest *req, sd_bus_message *message, sd_bus_error *error) {
@@ -584,14 +594,11 @@ int operation_open_pty(Machine *m, const ShellRequest *req, sd_bus_message *mess
                 int keep[] = { pair[1], m->leader.fd, log_get_fd() };
                 reset_all_signals();
                 close_all_fds_except(keep, ELEMENTSOF(keep));
-                operation_child(req, m->name, m->leader.pid, m->leader.fd, pair[1]);
+                operation_child(req, m->name, m->unit, m->leader.pid, m->leader.fd, pair[1]);
         }
         safe_close(pair[1]);
         o->pid = pid;
 
-        r = sd_event_add_child(manager->event, &o->child_source, pid, WEXITED, on_child, o);
-        if (r < 0)
-                goto fail_kill;
         r = sd_event_add_io(manager->event, &o->socket_source, o->socket_fd, EPOLLIN, on_socket, o);
         if (r < 0)
                 goto fail_kill;
@@ -626,7 +633,6 @@ Operation *operation_free(Operation *o) {
         LIST_REMOVE(operations, o->manager->operations, o);
         o->manager->n_operations--;
         operation_reply_error(o, -ECANCELED, "Operation cancelled");
-        sd_event_source_disable_unref(o->child_source);
         sd_event_source_disable_unref(o->socket_source);
         sd_event_source_disable_unref(o->timeout_source);
         safe_close(o->socket_fd);

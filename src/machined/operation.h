@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
@@ -36,7 +37,6 @@ typedef struct Operation {
         OperationMode mode;
         pid_t pid;
         int socket_fd;
-        sd_event_source *child_source;
         sd_event_source *socket_source;
         sd_event_source *timeout_source;
         sd_bus_message *message; /* the call waiting for the pty */
@@ -51,6 +51,9 @@ typedef struct Operation {
 /* Starts the child and arranges for message to be answered with (h pty, s pty_path) or an error.
  * Returns < 0 with error set if it could not even start. */
 int operation_open_pty(Machine *m, const ShellRequest *req, sd_bus_message *message, sd_bus_error *error);
+/* machined reaps all its children (it is a child subreaper, so orphaned session processes come
+ * to it too); this tells the operation whose helper it was. */
+void operation_reaped(Manager *manager, const siginfo_t *si);
 /* Forgets the machine (it went away); the child is still reaped when it exits. */
 void operation_detach(Operation *o);
 Operation *operation_free(Operation *o);
