@@ -722,6 +722,8 @@ def machined(machined_bin, machined_bus, _resources):
         yield m
     finally:
         m.cleanup()
+        # pytest shows this only for failed tests.
+        print(f"--- machined log ---\n{m.log_text()[-20000:]}")
 
 
 @pytest.fixture

@@ -747,6 +747,45 @@ def test_shell_exit_status_and_environment(machined, machined_leaders):
     assert OSC_END_RE.findall(out)[-1][3] == b"3"
 
 
+def test_shell_runs_in_the_machine_and_ends_with_it(machined, machined_leaders, machined_signals):
+    _, leader = machined_leaders.start()
+    create(machined, "inside", leader)
+    fd, _ = machined.manager().OpenMachineShell("inside", "", "/bin/sh", dbus.Array(["/bin/sh", "-c", "echo started; sleep 60"], "s"),
+                                                dbus.Array([], "s"))
+    master = fd.take()
+    try:
+        read_pty_until(master, rb"started")
+
+        def scope_procs():
+            procs = set()
+            for d in machined.scope_dirs("inside").values():
+                with open(os.path.join(d, "cgroup.procs")) as f:
+                    procs |= {int(x) for x in f.read().split()}
+            return procs
+
+        def comm(pid):
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    return f.read().strip()
+            except OSError:
+                return ""
+
+        # The session (its supervisor and the shell, which execs sleep) is in the machine's scope...
+        wait_for(lambda: any(comm(p) == "sleep" for p in scope_procs()), what="the shell's sleep in the scope")
+        procs = scope_procs()
+        assert leader in procs and len(procs) >= 3, procs  # leader, supervisor, sleep
+        sleep_pid = next(p for p in procs if comm(p) == "sleep")
+        # ...in the container's namespaces...
+        for ns in ("pid", "mnt", "uts", "ipc"):
+            assert os.readlink(f"/proc/{sleep_pid}/ns/{ns}") == os.readlink(f"/proc/{leader}/ns/{ns}"), ns
+        # ...and goes away with the machine: the pty hangs up.
+        machined.manager().TerminateMachine("inside")
+        machined_signals.wait("MachineRemoved", "inside")
+        read_pty_until_eof(master)
+    finally:
+        os.close(master)
+
+
 # ---------------------------------------------------------------------------------------------
 # systemd's machinectl against our machined
 
