@@ -134,7 +134,9 @@ static int append_client_properties(sd_bus_message *m, const ScopeRequest *req) 
         r = sd_bus_message_enter_container(req->message, 'a', "(sv)");
         if (r < 0)
                 return r;
-        r = sd_bus_message_copy(m, req->message, false);
+        /* all=true: everything up to the end of the current container, i.e. every (sv) entry
+         * (all=false would copy just one). */
+        r = sd_bus_message_copy(m, req->message, true);
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(req->message);

@@ -402,7 +402,7 @@ static int read_scope_properties(sd_bus_message *message, CGroupLimits *l, sd_bu
                 for (size_t i = 0; i < ELEMENTSOF(limits); i++)
                         known = known || streq(limits[i], name);
                 if (!known) {
-                        log_debug("Scope property %s is not applied by the cgroupfs backend, ignoring.", name);
+                        log_debug("Scope property %s has no cgroupfs equivalent: only the systemd backend uses it.", name);
                         r = sd_bus_message_skip(message, "v");
                 } else {
                         if (!contents || !streq(contents, "t"))

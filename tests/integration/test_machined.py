@@ -971,3 +971,144 @@ def test_varlink_unprivileged(machined, machined_leaders):
     assert cp.returncode == 0, cp.stderr
     assert json.loads(cp.stdout) == ["ok"] + ["org.varlink.service.PermissionDenied"] * 4
     assert [x[0] for x in list_machines(machined)] == ["vlp"] and proc_state(leader) != "Z"
+
+
+# ---------------------------------------------------------------------------------------------
+# the systemd backend, against a stand-in for systemd's manager (PID 1 is not systemd here)
+
+FAKE_SYSTEMD = r'''
+import json, sys
+import dbus, dbus.service, dbus.mainloop.glib
+from gi.repository import GLib
+
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+bus = dbus.bus.BusConnection(sys.argv[1])
+IFACE = "org.freedesktop.systemd1.Manager"
+
+def plain(v):
+    if isinstance(v, dict):
+        return {str(k): plain(x) for k, x in v.items()}
+    if isinstance(v, (dbus.Array, list)):
+        return [plain(x) for x in v]
+    if isinstance(v, (dbus.Struct, tuple)):
+        return [plain(x) for x in v]
+    if isinstance(v, (bool, dbus.Boolean)):
+        return bool(v)
+    if isinstance(v, (dbus.String, dbus.ObjectPath)):
+        return str(v)
+    if isinstance(v, (int, dbus.UInt32, dbus.UInt64, dbus.Int32)):
+        return int(v)
+    return str(v)
+
+def record(*args):
+    print(json.dumps(plain(list(args))), flush=True)
+
+class Manager(dbus.service.Object):
+    def __init__(self):
+        super().__init__(bus, "/org/freedesktop/systemd1")
+        self.jobs = 0
+
+    @dbus.service.method(IFACE, in_signature="", out_signature="")
+    def Subscribe(self):
+        record("Subscribe")
+
+    @dbus.service.method(IFACE, in_signature="ssa(sv)a(sa(sv))", out_signature="o")
+    def StartTransientUnit(self, name, mode, props, aux):
+        self.jobs += 1
+        job = "/org/freedesktop/systemd1/job/%d" % self.jobs
+        record("StartTransientUnit", name, mode, {str(k): plain(v) for k, v in props})
+        result = "failed" if "broken" in name else "done"
+        jid = self.jobs
+        GLib.timeout_add(200, lambda: (self.JobRemoved(jid, job, name, result), False)[1])
+        return job
+
+    @dbus.service.signal(IFACE, signature="uoss")
+    def JobRemoved(self, jid, job, unit, result):
+        pass
+
+    @dbus.service.method(IFACE, in_signature="ss", out_signature="o")
+    def StopUnit(self, name, mode):
+        record("StopUnit", name, mode)
+        return "/org/freedesktop/systemd1/job/stop"
+
+    @dbus.service.method(IFACE, in_signature="ssi", out_signature="")
+    def KillUnit(self, name, whom, sig):
+        record("KillUnit", name, whom, sig)
+
+m = Manager()
+name = dbus.service.BusName("org.freedesktop.systemd1", bus)
+print(json.dumps(["ready"]), flush=True)
+GLib.MainLoop().run()
+'''
+
+
+def test_systemd_backend(machined_bin, machined_bus, machined_leaders, _resources):
+    fake = subprocess.Popen(["/usr/bin/python3", "-c", FAKE_SYSTEMD, machined_bus.address], stdout=subprocess.PIPE,
+                            text=True)
+    machined_leaders.procs.track(fake)
+    calls = []
+
+    def next_call(what):
+        while True:
+            line = fake.stdout.readline()
+            assert line, f"stand-in systemd died waiting for {what}"
+            call = json.loads(line)
+            calls.append(call)
+            if call[0] == what:
+                return call
+
+    next_call("ready")
+    m = Machined(machined_bus, _resources.mkdtemp("machined-sd"))
+    unit_dir = None
+    try:
+        m.start("--cgroup-backend=systemd")
+        next_call("Subscribe")
+        mgr = m.manager()
+        _, leader = machined_leaders.start()
+        t0 = time.monotonic()
+        path = mgr.CreateMachine("sdm", no_id(), "svc", "container", dbus.UInt32(leader), "",
+                                 props(("MemoryMax", dbus.UInt64(1 << 30)), ("Description", "mine")))
+        elapsed = time.monotonic() - t0
+        assert str(path) == machine_path("sdm")
+        assert elapsed >= 0.15, "the reply waits for the start job to complete"
+        start = next_call("StartTransientUnit")
+        assert start[1:3] == ["machine-sdm.scope", "fail"]
+        sent = start[3]
+        assert sent["Slice"] == "machine.slice" and sent["Delegate"] is True and sent["PIDs"] == [leader]
+        assert sent["MemoryMax"] == 1 << 30, "the caller's scope properties are passed on"
+        assert sent["Description"] == "mine"
+        p = machine_props(m, "sdm")
+        assert p["Unit"] == "machine-sdm.scope" and p["State"] == "running"
+        assert "BACKEND=systemd\n" in (m.state_dir / "sdm").read_text()
+
+        mgr.KillMachine("sdm", "all", signal.SIGUSR1)
+        assert next_call("KillUnit")[1:] == ["machine-sdm.scope", "all", signal.SIGUSR1]
+        mgr.TerminateMachine("sdm")
+        assert next_call("StopUnit")[1:] == ["machine-sdm.scope", "replace"]
+        # The stand-in does not really stop anything: the leader's exit removes the machine.
+        os.kill(leader, signal.SIGKILL)
+        wait_for(lambda: "sdm" not in [x[0] for x in list_machines(m)], what="removal")
+
+        # A failed start job fails CreateMachine and leaves nothing registered.
+        _, leader = machined_leaders.start()
+        name, msg = dbus_error(mgr.CreateMachine, "broken", no_id(), "", "container", dbus.UInt32(leader), "", props())
+        assert "job result 'failed'" in msg, (name, msg)
+        assert list_machines(m) == []
+
+        # RegisterMachine takes the unit the leader is in.
+        unified = own_cgroup_dirs().get("") or own_cgroup_dirs()["name=systemd"]
+        own = unified[1] if unified[1] != "/" else ""
+        unit_dir = os.path.join(unified[0] + own, f"berth-test-{os.getpid()}.slice", "bar.service")
+        os.makedirs(unit_dir)
+        with open(os.path.join(unit_dir, "cgroup.procs"), "w") as f:
+            f.write(str(leader))
+        register(m, "reg", leader)
+        p = machine_props(m, "reg")
+        assert p["Unit"] == "bar.service" and p["Subgroup"] == ""
+        assert not [c for c in calls if c[0] == "StartTransientUnit" and c[1] == "machine-reg.scope"]
+    finally:
+        m.cleanup()
+        print(f"--- machined log ---\n{m.log_text()[-20000:]}")
+        if unit_dir:
+            from machined_fixtures import destroy_cgroup_tree
+            destroy_cgroup_tree(os.path.dirname(unit_dir))
