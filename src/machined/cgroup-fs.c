@@ -66,25 +66,38 @@ static uint64_t now_monotonic(void) {
 }
 
 /* v2: lets the children of path use every controller path itself has. Best effort: a cgroup with
- * processes of its own cannot delegate domain controllers ("no internal processes"). */
-static void enable_controllers(const CGroupHierarchy *h, const char *path) {
+ * processes of its own cannot delegate domain controllers ("no internal processes", EBUSY). */
+static int enable_controllers(const CGroupHierarchy *h, const char *path) {
         _cleanup_free_ char *avail = NULL, *want = NULL;
 
         if (!h->unified || cg_read(h, path, "cgroup.controllers", &avail) < 0)
-                return;
+                return 0;
         for (char *save = NULL, *c = strtok_r(avail, " \n", &save); c; c = strtok_r(NULL, " \n", &save)) {
                 char *n = strjoin(want ?: "", want ? " +" : "+", c);
                 if (!n)
-                        return;
+                        return -ENOMEM;
                 free(want);
                 want = n;
         }
-        if (want) {
-                int r = cg_enable_controllers(h, path, want);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to enable controllers '%s' below %s%s, ignoring: %m", want,
-                                        h->mount_point, path);
-        }
+        if (!want)
+                return 0;
+        int r = cg_enable_controllers(h, path, want);
+        if (r < 0)
+                log_debug_errno(r, "Failed to enable controllers '%s' below %s%s: %m", want, h->mount_point, path);
+        return r;
+}
+
+/* Our own cgroup is our root and we live in it: on cgroup2 that keeps us from delegating
+ * controllers to machine.slice. Move ourselves into a leaf of it, as delegated services do. */
+static void root_delegate(const CGroupHierarchy *rooted, bool we_live_in_root) {
+        if (streq(rooted->path, "/"))
+                return; /* the hierarchy's top cgroup is everybody's: never change its settings */
+        int r = enable_controllers(rooted, "/");
+        if (r != -EBUSY || !we_live_in_root)
+                return;
+        if (cg_create(rooted, "/machined.scope") < 0 || cg_attach(rooted, "/machined.scope", 0) < 0)
+                return;
+        (void) enable_controllers(rooted, "/");
 }
 
 /* Creates the root directory itself (mkdir -p), for a --cgroup-root= that does not exist yet. */
@@ -180,9 +193,7 @@ static int fs_init(Manager *m) {
                         r = log_oom();
                         goto fail;
                 }
-                /* The hierarchy's top cgroup is everybody's: never change its settings. */
-                if (!streq(fs->rooted[i].path, "/"))
-                        enable_controllers(fs->rooted + i, "/");
+                root_delegate(fs->rooted + i, streq(fs->rooted[i].path, own[i].path));
                 if (streq(own[i].controllers, "name=systemd"))
                         fs->primary = i;
                 if (own[i].unified)
@@ -412,7 +423,7 @@ static int fs_start(Machine *machine, const ScopeRequest *req, sd_bus_error *err
                 const CGroupHierarchy *h = fs->rooted + i;
                 r = cg_create(h, SLICE);
                 if (r >= 0) {
-                        enable_controllers(h, SLICE);
+                        (void) enable_controllers(h, SLICE);
                         r = cg_create(h, cgroup);
                 }
                 if (r < 0) {
