@@ -322,6 +322,10 @@ def test_error_paths(machined, machined_leaders):
     assert err(create, machined, "pid1", 1) == INVALID_ARGS
     assert err(register, machined, "pid1", 1) == INVALID_ARGS
     assert err(create, machined, "deadpid", dead.pid) == "org.freedesktop.DBus.Error.UnixProcessIdUnknown"
+    zombie = subprocess.Popen(["true"])
+    wait_for(lambda: proc_state(zombie.pid) == "Z", what="zombie")
+    assert err(create, machined, "zombie", zombie.pid) == "org.freedesktop.DBus.Error.UnixProcessIdUnknown"
+    zombie.wait()
     assert err(create, machined, "relroot", leader, "svc", "container", "relative/root") == INVALID_ARGS
     assert err(m.CreateMachine, "badid", dbus.Array([1, 2, 3], signature="y"), "", "container",
                dbus.UInt32(leader), "", props()) == INVALID_ARGS
