@@ -83,6 +83,7 @@ void spawn_config_init(SpawnConfig *c) {
                 .resolv_conf = RESOLV_CONF_AUTO,
                 .timezone = TIMEZONE_AUTO,
                 .init_kind = _INIT_KIND_INVALID,
+                .register_mode = REGISTER_AUTO,
         };
 }
 
@@ -96,6 +97,7 @@ void spawn_config_done(SpawnConfig *c) {
         strv_free(c->command);
         custom_mount_free_all(c->mounts, c->n_mounts);
         free(c->init_path);
+        free(c->slice);
         strv_free(c->init_env);
         spawn_config_init(c);
 }
@@ -140,6 +142,12 @@ static void help(void) {
                "     --bind-ro=SRC[:DST[:OPTS]]\n"
                "                            Same, read-only\n"
                "     --tmpfs=PATH[:OPTS]    Mount a tmpfs (default options: mode=0755)\n\n"
+               "Registration:\n"
+               "     --register=MODE        Register with the machine registry (machined):\n"
+               "                            yes, no, or auto (default: when one is reachable)\n"
+               "     --keep-unit            Register the cgroup spawn runs in instead of having\n"
+               "                            the registry create machine-NAME.scope\n"
+               "     --slice=SLICE          Slice for the registry to place the scope in\n\n"
                "Integration:\n"
                "     --resolv-conf=MODE     off, copy-host, bind-host, replace-host, delete or\n"
                "                            auto (default)\n"
@@ -168,6 +176,9 @@ enum {
         ARG_RESTART_ON_REBOOT,
         ARG_RESOLV_CONF,
         ARG_TIMEZONE,
+        ARG_REGISTER,
+        ARG_KEEP_UNIT,
+        ARG_SLICE,
 };
 
 static int set_string(char **field, const char *value) {
@@ -270,6 +281,18 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                 if (c->resolv_conf < 0)
                         return log_error_errno(EINVAL, "Unknown --resolv-conf= mode '%s'.", arg);
                 return 0;
+        case ARG_REGISTER:
+                c->register_mode = register_mode_from_string(arg);
+                if (c->register_mode < 0)
+                        return log_error_errno(EINVAL, "Invalid --register= value '%s' (want yes, no or auto).", arg);
+                return 0;
+        case ARG_KEEP_UNIT:
+                c->keep_unit = true;
+                return 0;
+        case ARG_SLICE:
+                if (isempty(arg) || strchr(arg, '/') || !startswith(arg + strlen(arg) - MIN(strlen(arg), strlen(".slice")), ".slice"))
+                        return log_error_errno(EINVAL, "Invalid slice name '%s' (want NAME.slice).", arg);
+                return set_string(&c->slice, arg);
         case ARG_TIMEZONE:
                 c->timezone = timezone_mode_from_string(arg);
                 if (c->timezone < 0)
@@ -305,6 +328,9 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "restart-on-reboot", no_argument,     NULL, ARG_RESTART_ON_REBOOT },
                 { "resolv-conf",     required_argument, NULL, ARG_RESOLV_CONF     },
                 { "timezone",        required_argument, NULL, ARG_TIMEZONE        },
+                { "register",        required_argument, NULL, ARG_REGISTER        },
+                { "keep-unit",       no_argument,       NULL, ARG_KEEP_UNIT       },
+                { "slice",           required_argument, NULL, ARG_SLICE           },
                 {}
         };
         int opt, r;

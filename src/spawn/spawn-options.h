@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "spawn-mount.h"
+#include "spawn-register.h"
 
 typedef enum ConsoleMode {
         CONSOLE_INTERACTIVE,
@@ -87,6 +88,9 @@ typedef struct SpawnConfig {
         ResolvConfMode resolv_conf;
         TimezoneMode timezone;
         bool notify_ready;
+        RegisterMode register_mode;
+        bool keep_unit;           /* register the cgroup we run in instead of a new scope */
+        char *slice;
         bool restart_on_reboot;
         bool as_pid2;
         bool read_only;

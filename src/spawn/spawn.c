@@ -21,6 +21,7 @@
 #include "spawn-child.h"
 #include "spawn-console.h"
 #include "spawn-halt.h"
+#include "spawn-register.h"
 #include "spawn-options.h"
 #include "spawn.h"
 
@@ -243,14 +244,23 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd) {
         _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF };
         _cleanup_close_ int pidfd = -EBADF, notify_fd = -EBADF;
         SpawnCGroup cg = SPAWN_CGROUP_NULL;
+        Registration reg = {};
         Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF };
         siginfo_t si = {};
         char byte;
         int r;
 
-        r = spawn_cgroup_setup(&cg, c);
+        r = register_prepare(&reg, c);
         if (r < 0)
                 goto finish;
+        /* Registered without --keep-unit, the registry creates the container's scope (and
+         * applies the limits); otherwise the cgroup is ours to create and remove. */
+        bool registry_scope = r > 0 && !c->keep_unit;
+        if (!registry_scope) {
+                r = spawn_cgroup_setup(&cg, c);
+                if (r < 0)
+                        goto finish;
+        }
 
         r = console_open(&s.console, c->console_mode);
         if (r < 0)
@@ -283,7 +293,13 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd) {
         s.pid = pid;
 
         /* The cgroup namespace the child creates next is rooted wherever it sits now. */
-        r = spawn_cgroup_attach(&cg, pid);
+        if (registry_scope)
+                r = register_machine(&reg, c, pid);
+        else {
+                r = spawn_cgroup_attach(&cg, pid);
+                if (r >= 0 && reg.bus)
+                        r = register_machine(&reg, c, pid);
+        }
         if (r >= 0 && write(sync[0], "G", 1) != 1)
                 r = log_error_errno(errno, "Failed to start the container: %m");
         if (r >= 0) {
@@ -312,6 +328,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd) {
 finish:
         console_close(&s.console);
         notify_state_done(&s.notify);
+        register_finish(&reg, c);
         /* Also on failure: the janitor removes whatever cgroups were created. */
         spawn_cgroup_finish(&cg);
         return r;

@@ -491,7 +491,8 @@ class Leaders:
         # Every container gets a name of its own: spawn refuses to start a second one of a name.
         name = f"leader-{uuid.uuid4().hex[:10]}"
         p = self.procs.track(subprocess.Popen(
-            spawn_cmd(["-D", self.tree, f"--machine={name}", "--console=pipe",
+            # --register=no: these tests register the leader themselves, through the API under test.
+            spawn_cmd(["-D", self.tree, f"--machine={name}", "--console=pipe", "--register=no",
                        "--setenv=BERTH_TEST_HELPER_HANG_READY=1", *opts, IN_HELPER, *command]),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base_env()))
         deadline = time.monotonic() + timeout
