@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-bus.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "parse-util.h"
 #include "spawn-options.h"
 #include "spawn-register.h"
 
-#define MACHINE1 "org.freedesktop.machine1"
-#define MACHINE1_PATH "/org/freedesktop/machine1"
-#define MACHINE1_MANAGER "org.freedesktop.machine1.Manager"
-#define REGISTER_TIMEOUT_USEC (30ULL * 1000000ULL)
+#ifndef BERTH_LIBEXECDIR
+#define BERTH_LIBEXECDIR "/usr/libexec/berth"
+#endif
 
 static const char *const register_mode_table[_REGISTER_MODE_MAX] = {
         [REGISTER_NO] = "no",
@@ -27,134 +31,140 @@ RegisterMode register_mode_from_string(const char *s) {
         for (int i = 0; i < _REGISTER_MODE_MAX; i++)
                 if (streq(register_mode_table[i], s))
                         return (RegisterMode) i;
-        if (streq(s, "1") || streq(s, "true"))
-                return REGISTER_YES;
-        if (streq(s, "0") || streq(s, "false"))
-                return REGISTER_NO;
+        int b = parse_boolean(s);
+        if (b >= 0)
+                return b ? REGISTER_YES : REGISTER_NO;
         return _REGISTER_MODE_INVALID;
 }
 
-/* Is machine1 owned or activatable on this bus? */
-static int registry_available(sd_bus *bus) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        int has = 0, r;
+/* The socket of the system bus, as sd-bus would find it: $DBUS_SYSTEM_BUS_ADDRESS's first
+ * unix:path=, else the well-known path. Other transports: assume it exists. */
+static bool system_bus_exists(void) {
+        const char *a = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+        struct stat st;
 
-        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                               "NameHasOwner", &error, &reply, "s", MACHINE1);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(reply, "b", &has);
-        sd_bus_message_unref(reply);
-        if (r < 0 || has)
-                return r < 0 ? r : 1;
-
-        _cleanup_strv_free_ char **names = NULL;
-        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                               "ListActivatableNames", &error, &reply, NULL);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read_strv(reply, &names);
-        sd_bus_message_unref(reply);
-        if (r < 0)
-                return r;
-        return strv_contains(names, MACHINE1);
+        if (isempty(a))
+                return stat("/run/dbus/system_bus_socket", &st) >= 0 && S_ISSOCK(st.st_mode);
+        const char *p = strstr(a, "unix:path=");
+        if (!p)
+                return true;
+        p += strlen("unix:path=");
+        _cleanup_free_ char *path = strndup(p, strcspn(p, ",;"));
+        return !path || (stat(path, &st) >= 0 && S_ISSOCK(st.st_mode));
 }
 
-int register_prepare(Registration *reg, const SpawnConfig *c) {
-        int r;
-
-        *reg = (Registration) {};
+bool register_wanted(const SpawnConfig *c) {
         if (c->register_mode == REGISTER_NO)
-                return 0;
-
-        r = sd_bus_open_system(&reg->bus);
-        if (r >= 0)
-                r = registry_available(reg->bus);
-        if (r > 0)
-                return 1;
-
-        reg->bus = sd_bus_flush_close_unref(reg->bus);
-        if (c->register_mode == REGISTER_YES)
-                return log_error_errno(r < 0 ? r : ESRCH, "Cannot register machine %s: %s", c->machine,
-                                       r < 0 ? "failed to connect to the system bus" : "no " MACHINE1 " service on the system bus");
-        log_notice("No machine registry (%s) reachable; machine %s is not registered.", MACHINE1, c->machine);
-        return 0;
+                return false;
+        if (c->register_mode == REGISTER_YES || system_bus_exists())
+                return true;
+        log_notice("No machine registry (org.freedesktop.machine1) reachable; machine %s is not registered.", c->machine);
+        return false;
 }
 
-/* Scope properties in systemd's names and types: our machined applies them with its cgroupfs
- * backend, systemd-machined passes them on to systemd. */
-static int append_scope_properties(sd_bus_message *m, const SpawnConfig *c) {
+/* The helper lives next to spawn (a build tree, or an install with both in one directory), else
+ * in libexecdir. $BERTH_REGISTER_HELPER overrides both. */
+static char *find_helper(void) {
+        const char *e = getenv("BERTH_REGISTER_HELPER");
+        if (!isempty(e))
+                return strdup(e);
+
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n > 0) {
+                self[n] = 0;
+                char *slash = strrchr(self, '/');
+                if (slash) {
+                        *slash = 0;
+                        char *p = strjoin(self, "/spawn-register");
+                        if (!p || access(p, X_OK) >= 0)
+                                return p;
+                        free(p);
+                }
+        }
+        return strdup(BERTH_LIBEXECDIR "/spawn-register");
+}
+
+/* Runs the helper with argv[1...]; argv[0] is replaced in the child only. */
+static int run_helper(char **argv) {
+        _cleanup_free_ char *helper = find_helper();
+        int status;
+
+        if (!helper)
+                return log_oom();
+        pid_t pid = fork();
+        if (pid < 0)
+                return log_error_errno(errno, "Failed to fork: %m");
+        if (pid == 0) {
+                /* The helper prints its one error line to our stderr; nothing else is shared. */
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null >= 0) {
+                        (void) dup2(null, STDIN_FILENO);
+                        (void) dup2(null, STDOUT_FILENO);
+                }
+                if (log_get_fd() != STDERR_FILENO)
+                        (void) dup2(log_get_fd(), STDERR_FILENO);
+                argv[0] = helper;
+                execv(helper, argv);
+                log_error_errno(errno, "Failed to execute %s: %m", helper);
+                _exit(REGISTER_HELPER_FAILED);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return log_error_errno(errno, "Failed to wait for %s: %m", helper);
+        if (!WIFEXITED(status))
+                return log_error_errno(EPROTO, "%s died unexpectedly.", helper);
+        return WEXITSTATUS(status);
+}
+
+int register_machine(const SpawnConfig *c, pid_t leader) {
         const CGroupLimits *l = &c->limits;
-        _cleanup_free_ char *description = strjoin("Container ", c->machine);
+        _cleanup_strv_free_ char **argv = NULL;
+        char uuid[37], pid[16], buf[64];
         int r;
 
-        if (!description)
-                return -ENOMEM;
-        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        snprintf(pid, sizeof(pid), "%i", (int) leader);
+        if (strv_extend(&argv, "spawn-register") < 0 ||
+            strv_extend(&argv, c->register_mode == REGISTER_YES ? "--mode=yes" : "--mode=auto") < 0 ||
+            (c->keep_unit && strv_extend(&argv, "--keep-unit") < 0) ||
+            (c->quiet && strv_extend(&argv, "--quiet") < 0) ||
+            (c->slice && strv_consume(&argv, strjoin("--slice=", c->slice)) < 0))
+                return log_oom();
+
+        /* Limits in the scope property names and units systemd uses; UINT64_MAX = infinity. */
+        const struct {
+                const char *name;
+                uint64_t v;
+        } props[] = {
+                { "MemoryMax", l->memory_max }, { "TasksMax", l->tasks_max },
+                { "CPUQuotaPerSecUSec", l->cpu_quota_per_sec_usec }, { "CPUWeight", l->cpu_weight },
+                { "IOWeight", l->io_weight },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(props); i++) {
+                if (props[i].v == UINT64_MAX)
+                        continue;
+                snprintf(buf, sizeof(buf), "--property=%s=%llu", props[i].name,
+                         (unsigned long long) (props[i].v == CGROUP_LIMIT_MAX ? UINT64_MAX : props[i].v));
+                if (strv_extend(&argv, buf) < 0)
+                        return log_oom();
+        }
+        if (strv_extend(&argv, c->machine) < 0 || strv_extend(&argv, id128_to_uuid_string(&c->uuid, uuid)) < 0 ||
+            strv_extend(&argv, pid) < 0 || strv_extend(&argv, c->directory) < 0)
+                return log_oom();
+
+        r = run_helper(argv);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "(sv)(sv)", "Description", "s", description, "Delegate", "b", 1);
-        if (r >= 0 && c->slice)
-                r = sd_bus_message_append(m, "(sv)", "Slice", "s", c->slice);
-        if (r >= 0 && l->memory_max != UINT64_MAX)
-                r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", l->memory_max == CGROUP_LIMIT_MAX ? UINT64_MAX : l->memory_max);
-        if (r >= 0 && l->tasks_max != UINT64_MAX)
-                r = sd_bus_message_append(m, "(sv)", "TasksMax", "t", l->tasks_max == CGROUP_LIMIT_MAX ? UINT64_MAX : l->tasks_max);
-        if (r >= 0 && l->cpu_quota_per_sec_usec != UINT64_MAX)
-                r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t", l->cpu_quota_per_sec_usec);
-        if (r >= 0 && l->cpu_weight != UINT64_MAX)
-                r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t", l->cpu_weight);
-        if (r >= 0 && l->io_weight != UINT64_MAX)
-                r = sd_bus_message_append(m, "(sv)", "IOWeight", "t", l->io_weight);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
+        if (r == REGISTER_HELPER_REGISTERED)
+                return 1;
+        if (r == REGISTER_HELPER_NO_REGISTRY && c->register_mode == REGISTER_AUTO) {
+                log_notice("No machine registry (org.freedesktop.machine1) reachable; machine %s is not registered.", c->machine);
+                return 0;
+        }
+        return -ECANCELED; /* the helper said why */
 }
 
-int register_machine(Registration *reg, const SpawnConfig *c, pid_t leader) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *m = NULL, *reply = NULL;
-        int r;
-
-        r = sd_bus_message_new_method_call(reg->bus, &m, MACHINE1, MACHINE1_PATH, MACHINE1_MANAGER,
-                                           c->keep_unit ? "RegisterMachineWithNetwork" : "CreateMachineWithNetwork");
-        if (r < 0)
-                goto fail;
-        r = sd_bus_message_append(m, "s", c->machine);
-        if (r >= 0)
-                r = sd_bus_message_append_array(m, 'y', c->uuid.bytes, sizeof(c->uuid.bytes));
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ssus", "berth", "container", (uint32_t) leader, c->directory);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ai", 0);
-        if (r >= 0 && !c->keep_unit)
-                r = append_scope_properties(m, c);
-        if (r < 0)
-                goto fail;
-
-        r = sd_bus_call(reg->bus, m, REGISTER_TIMEOUT_USEC, &error, &reply);
-        sd_bus_message_unref(m);
-        sd_bus_message_unref(reply);
-        if (r < 0) {
-                if (sd_bus_error_has_name(&error, MACHINE1 ".MachineExists"))
-                        return log_error_errno(EEXIST, "Machine %s is already running (registered with " MACHINE1 ").", c->machine);
-                return log_error_errno(r, "Failed to register machine %s: %s", c->machine, error.message ?: strerror(-r));
-        }
-        reg->registered = true;
-        return 0;
-
-fail:
-        sd_bus_message_unref(m);
-        return log_error_errno(r, "Failed to build the registration request: %m");
-}
-
-void register_finish(Registration *reg, const SpawnConfig *c) {
-        if (reg->registered) {
-                /* NoSuchMachine is the normal answer: the registry saw the leader die first. */
-                (void) sd_bus_call_method(reg->bus, MACHINE1, MACHINE1_PATH, MACHINE1_MANAGER,
-                                          "UnregisterMachine", NULL, NULL, "s", c->machine);
-                reg->registered = false;
-        }
-        reg->bus = sd_bus_flush_close_unref(reg->bus);
+void register_forget(const SpawnConfig *c) {
+        char *argv[] = { (char *) "spawn-register", (char *) "--unregister", c->machine, NULL };
+        (void) run_helper(argv);
 }

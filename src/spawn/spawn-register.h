@@ -5,7 +5,6 @@
 #include <sys/types.h>
 
 typedef struct SpawnConfig SpawnConfig;
-typedef struct sd_bus sd_bus;
 
 typedef enum RegisterMode {
         REGISTER_NO,
@@ -18,23 +17,24 @@ typedef enum RegisterMode {
 const char *register_mode_to_string(RegisterMode m);
 RegisterMode register_mode_from_string(const char *s);
 
-/* The container's entry in the machine registry (org.freedesktop.machine1: our machined, or
- * systemd-machined on a systemd host). */
-typedef struct Registration {
-        sd_bus *bus;
-        bool registered;
-} Registration;
+/* Exit codes of the registration helper (spawn-register). */
+#define REGISTER_HELPER_REGISTERED 0
+#define REGISTER_HELPER_FAILED 1      /* it printed the one error line */
+#define REGISTER_HELPER_NO_REGISTRY 3 /* auto mode: no org.freedesktop.machine1 on the bus */
 
-/* Decides whether to register: connects to the system bus unless --register=no and, for auto,
- * checks that a registry is reachable (saying once that it is not, unless quiet). Returns 1 if
- * the container will be registered, 0 if not, < 0 (logged) when --register=yes cannot be met. */
-int register_prepare(Registration *reg, const SpawnConfig *c);
+/* Registration talks D-Bus, which needs libsystemd; linking it would triple spawn's memory and
+ * add milliseconds of dynamic loading to every start. A small helper program does it instead,
+ * exec'd only when there is a system bus to talk to. */
 
-/* Registers leader: CreateMachineWithNetwork (the registry creates and moves it into
+/* Whether to try registering at all: --register=yes, or auto and a system bus socket exists. */
+bool register_wanted(const SpawnConfig *c);
+
+/* Registers leader through the helper: CreateMachineWithNetwork (the registry creates
  * machine-NAME.scope, with --property limits as scope properties) or, with --keep-unit,
- * RegisterMachineWithNetwork (the cgroup it is in stays). Logs errors. */
-int register_machine(Registration *reg, const SpawnConfig *c, pid_t leader);
+ * RegisterMachineWithNetwork. Returns 1 if registered, 0 if auto mode found no registry (said
+ * once unless quiet), < 0 on failure (the helper printed why). */
+int register_machine(const SpawnConfig *c, pid_t leader);
 
-/* The container is gone: make sure the registry forgot it (it also notices the leader's death;
- * this closes the race when the same name registers again right away, e.g. after a reboot). */
-void register_finish(Registration *reg, const SpawnConfig *c);
+/* Makes sure the registry forgot the machine (after a reboot, before registering the same name
+ * again, the registry may not have processed the old leader's death yet). */
+void register_forget(const SpawnConfig *c);

@@ -240,27 +240,14 @@ static int receive_notify_socket(int sync_fd, int *ret) {
         return 1;
 }
 
-static int spawn_run_once(const SpawnConfig *c, int signal_fd) {
+static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registered) {
         _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF };
         _cleanup_close_ int pidfd = -EBADF, notify_fd = -EBADF;
         SpawnCGroup cg = SPAWN_CGROUP_NULL;
-        Registration reg = {};
         Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF };
         siginfo_t si = {};
         char byte;
         int r;
-
-        r = register_prepare(&reg, c);
-        if (r < 0)
-                goto finish;
-        /* Registered without --keep-unit, the registry creates the container's scope (and
-         * applies the limits); otherwise the cgroup is ours to create and remove. */
-        bool registry_scope = r > 0 && !c->keep_unit;
-        if (!registry_scope) {
-                r = spawn_cgroup_setup(&cg, c);
-                if (r < 0)
-                        goto finish;
-        }
 
         r = console_open(&s.console, c->console_mode);
         if (r < 0)
@@ -292,13 +279,24 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd) {
         s.pidfd = pidfd;
         s.pid = pid;
 
-        /* The cgroup namespace the child creates next is rooted wherever it sits now. */
-        if (registry_scope)
-                r = register_machine(&reg, c, pid);
-        else {
-                r = spawn_cgroup_attach(&cg, pid);
-                if (r >= 0 && reg.bus)
-                        r = register_machine(&reg, c, pid);
+        /* Before the child creates its cgroup namespace, it must sit where it stays: in the
+         * registry's machine-NAME.scope (registered without --keep-unit), or in the cgroup we make
+         * (not registered, or --keep-unit, which registers that cgroup). */
+        bool try_register = register_wanted(c), registered;
+        if (!try_register || c->keep_unit) {
+                r = spawn_cgroup_setup(&cg, c);
+                if (r >= 0)
+                        r = spawn_cgroup_attach(&cg, pid);
+        }
+        if (r >= 0 && try_register) {
+                r = register_machine(c, pid);
+                registered = r > 0;
+                *ret_registered = registered;
+                if (r == 0 && !c->keep_unit) {
+                        r = spawn_cgroup_setup(&cg, c);
+                        if (r >= 0)
+                                r = spawn_cgroup_attach(&cg, pid);
+                }
         }
         if (r >= 0 && write(sync[0], "G", 1) != 1)
                 r = log_error_errno(errno, "Failed to start the container: %m");
@@ -328,7 +326,6 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd) {
 finish:
         console_close(&s.console);
         notify_state_done(&s.notify);
-        register_finish(&reg, c);
         /* Also on failure: the janitor removes whatever cgroups were created. */
         spawn_cgroup_finish(&cg);
         return r;
@@ -355,13 +352,17 @@ int spawn_run(const SpawnConfig *c) {
                          c->machine, c->directory);
 
         for (;;) {
-                r = spawn_run_once(c, sfd);
+                bool registered = false;
+                r = spawn_run_once(c, sfd, &registered);
                 if (r != SPAWN_REBOOT)
                         return r;
                 if (!c->restart_on_reboot)
                         return 133;
                 if (!c->quiet)
                         log_info("Container %s rebooted; booting it again.", c->machine);
+                /* The registry may not have processed the old leader's death yet. */
+                if (registered)
+                        register_forget(c);
         }
 }
 
