@@ -355,7 +355,61 @@ static void test_parse_argv_invalid(void) {
         check_argv_fails(ARGV("-D", "/x", "-E", "A=1", "--bind=/a", "-M", "bad/name", "ls"));
 }
 
+static void test_enum_tables(void) {
+        for (int m = 0; m < _RESOLV_CONF_MODE_MAX; m++)
+                CHECK(resolv_conf_mode_from_string(resolv_conf_mode_to_string((ResolvConfMode) m)) == m);
+        CHECK(resolv_conf_mode_from_string("copy-static") == _RESOLV_CONF_MODE_INVALID);
+        for (int m = 0; m < _TIMEZONE_MODE_MAX; m++)
+                CHECK(timezone_mode_from_string(timezone_mode_to_string((TimezoneMode) m)) == m);
+        CHECK(timezone_mode_from_string("") == _TIMEZONE_MODE_INVALID);
+        for (int m = 0; m < _REGISTER_MODE_MAX; m++)
+                CHECK(register_mode_from_string(register_mode_to_string((RegisterMode) m)) == m);
+        CHECK(register_mode_from_string("true") == REGISTER_YES);
+        CHECK(register_mode_from_string("0") == REGISTER_NO);
+        CHECK(register_mode_from_string("maybe") == _REGISTER_MODE_INVALID);
+        CHECK(resolv_conf_mode_to_string(_RESOLV_CONF_MODE_MAX) == NULL);
+}
+
+static void test_parse_argv_boot_options(void) {
+        SpawnConfig c;
+        char *argv[] = { (char *) "spawn", (char *) "-D", (char *) "/x", (char *) "-b",
+                         (char *) "--property=TasksMax=20", (char *) "--property=MemoryMax=1G",
+                         (char *) "--notify-ready=yes", (char *) "--restart-on-reboot",
+                         (char *) "--resolv-conf=bind-host", (char *) "--timezone=off",
+                         (char *) "--register=no", (char *) "--keep-unit", (char *) "--slice=foo.slice",
+                         (char *) "systemd.unit=x", (char *) "FOO=1", NULL };
+
+        spawn_config_init(&c);
+        optind = 0;
+        CHECK(spawn_config_parse_argv(&c, (int) ELEMENTSOF(argv) - 1, argv) > 0);
+        CHECK(c.boot);
+        CHECK(c.limits.tasks_max == 20);
+        CHECK(c.limits.memory_max == 1ULL << 30);
+        CHECK(c.notify_ready);
+        CHECK(c.restart_on_reboot);
+        CHECK(c.resolv_conf == RESOLV_CONF_BIND_HOST);
+        CHECK(c.timezone == TIMEZONE_OFF);
+        CHECK(c.register_mode == REGISTER_NO);
+        CHECK(c.keep_unit);
+        CHECK_STREQ(c.slice, "foo.slice");
+        CHECK(strv_length(c.command) == 2);
+        spawn_config_done(&c);
+
+        static const char *const bad[] = { "--property=Bogus=1", "--property=TasksMax=x", "--notify-ready=perhaps",
+                                           "--resolv-conf=x", "--timezone=x", "--register=x", "--slice=foo",
+                                           "--slice=a/b.slice" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char *a[] = { (char *) "spawn", (char *) bad[i], NULL };
+                spawn_config_init(&c);
+                optind = 0;
+                CHECK(spawn_config_parse_argv(&c, 2, a) < 0);
+                spawn_config_done(&c);
+        }
+}
+
 int main(void) {
+        test_enum_tables();
+        test_parse_argv_boot_options();
         test_console_mode();
         test_parse_bind();
         test_parse_tmpfs();
