@@ -5,6 +5,7 @@
 
 #include "macro.h"
 #include "name-util.h"
+#include "parse-util.h"
 
 static bool valid_name_char(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -26,16 +27,6 @@ bool hostname_is_valid(const char *s) {
 
 bool machine_name_is_valid(const char *s) {
         return hostname_is_valid(s);
-}
-
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -EINVAL;
 }
 
 char *bus_label_escape(const char *s) {
@@ -78,8 +69,8 @@ char *bus_label_unescape(const char *s) {
                                 errno = EINVAL;
                                 return NULL;
                         }
-                        a = unhex(s[i + 1]);
-                        b = unhex(s[i + 2]);
+                        a = unhexchar(s[i + 1]);
+                        b = unhexchar(s[i + 2]);
                         if (a < 0 || b < 0 || (a == 0 && b == 0)) {
                                 free(r);
                                 errno = EINVAL;

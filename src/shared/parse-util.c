@@ -93,7 +93,7 @@ int split_colon_escaped(const char *s, size_t max_fields, char ***ret) {
         return 0;
 }
 
-static int unhexchar(char c) {
+int unhexchar(char c) {
         if (c >= '0' && c <= '9')
                 return c - '0';
         if (c >= 'a' && c <= 'f')

@@ -18,6 +18,9 @@ int parse_mode(const char *s, mode_t *ret);
  * specs do. At most max_fields fields; the last one takes the remainder verbatim. */
 int split_colon_escaped(const char *s, size_t max_fields, char ***ret);
 
+/* One hex digit → 0..15, or -EINVAL. */
+int unhexchar(char c);
+
 /* 128-bit IDs (UUIDs): 32 hex digits with or without dashes in 8-4-4-4-12 positions. */
 typedef struct Id128 {
         uint8_t bytes[16];
