@@ -43,7 +43,7 @@ static int forward(int master, const char *machine, OscFilter *filter, const Mac
         if (chatty)
                 log_info("\nConnection to machine %s terminated.", machine);
         if (r == PTY_FORWARD_SIGNALED)
-                return log_error_errno(EINTR, "Interrupted; the session in machine %s keeps running until its pty is closed.", machine);
+                return log_error_errno(EINTR, "Interrupted, disconnected from machine %s.", machine);
         return r;
 }
 
@@ -98,7 +98,7 @@ int verb_shell(sd_bus *bus, char **args, const MachinectlConfig *c) {
         const char *path = args[1] && args[2] ? args[2] : "";
         int r;
 
-        if (c->setenv && !env)
+        if (!env)
                 return log_oom();
         r = split_user_machine(args[1], &user, &machine);
         if (r < 0)
