@@ -60,26 +60,42 @@ def test_boot_debian12_reaches_running(bookworm, boot):
 
 
 def test_boot_cgroup_layout_debian12(bookworm, boot):
+    # systemd 252 gets the unified hierarchy on every host that has one.
     b = boot(bookworm)
     b.wait_ready()
+    assert b.run("stat", "-f", "-c", "%T", "/sys/fs/cgroup").strip() == ("cgroup2fs" if HOST_CGROUP_MODE != "legacy" else "tmpfs")
+    assert b.run("systemctl", "--failed", "--no-legend", "--plain").strip() == ""
+    cg = b.run("cat", "/proc/1/cgroup")
+    for line in cg.splitlines():
+        assert line.split(":", 2)[2] in ("/", "/init.scope"), cg
+    with open(f"/proc/{b.init_pid()}/cgroup") as f:
+        host_view = f.read()
+    assert "machine-bookworm.scope" in host_view, host_view
+    stop_and_check(b)
+    assert host_cgroup_dirs("machine-bookworm.scope") == []
+
+
+@pytest.mark.skipif(HOST_CGROUP_MODE == "unified", reason="the v1 layouts need v1 hierarchies on the host")
+def test_boot_hybrid_layout_debian12(bookworm, boot):
+    # $BERTH_CGROUP_LAYOUT=hybrid: what nspawn gives systemd 233..255 on a hybrid host.
+    b = boot(bookworm, env_extra={"BERTH_CGROUP_LAYOUT": "hybrid" if HOST_CGROUP_MODE == "hybrid" else "legacy"})
+    b.wait_ready()
+    assert b.run("systemctl", "is-system-running", "--wait").strip() == "running"
     mounts = {}
     for line in b.run("cat", "/proc/self/mountinfo").splitlines():
         pre, post = line.split(" - ")
         f = pre.split()
         mounts[f[4]] = (post.split()[0], f[5])
-    if HOST_CGROUP_MODE == "unified":
-        assert mounts["/sys/fs/cgroup"][0] == "cgroup2"
-    else:
-        # systemd 252 on a hybrid (or legacy) host: a tmpfs with the v1 hierarchies, name=systemd
-        # writable, controllers read-only, cgroup2 at unified/ on a hybrid host.
-        assert mounts["/sys/fs/cgroup"] == ("tmpfs", mounts["/sys/fs/cgroup"][1])
-        assert mounts["/sys/fs/cgroup"][1].startswith("ro")
-        assert mounts["/sys/fs/cgroup/systemd"][0] == "cgroup"
-        assert mounts["/sys/fs/cgroup/systemd"][1].startswith("rw")
-        assert mounts["/sys/fs/cgroup/memory"][1].startswith("ro")
-        if HOST_CGROUP_MODE == "hybrid":
-            assert mounts["/sys/fs/cgroup/unified"][0] == "cgroup2"
-            assert mounts["/sys/fs/cgroup/unified"][1].startswith("rw")
+    # A tmpfs with the v1 hierarchies, name=systemd writable, controllers read-only, cgroup2 at
+    # unified/ on a hybrid host.
+    assert mounts["/sys/fs/cgroup"] == ("tmpfs", mounts["/sys/fs/cgroup"][1])
+    assert mounts["/sys/fs/cgroup"][1].startswith("ro")
+    assert mounts["/sys/fs/cgroup/systemd"][0] == "cgroup"
+    assert mounts["/sys/fs/cgroup/systemd"][1].startswith("rw")
+    assert mounts["/sys/fs/cgroup/memory"][1].startswith("ro")
+    if HOST_CGROUP_MODE == "hybrid":
+        assert mounts["/sys/fs/cgroup/unified"][0] == "cgroup2"
+        assert mounts["/sys/fs/cgroup/unified"][1].startswith("rw")
     # The cgroup namespace is rooted at the container's own cgroup: PID 1 is at "/" (or init.scope).
     cg = b.run("cat", "/proc/1/cgroup")
     for line in cg.splitlines():
