@@ -174,8 +174,17 @@ static int janitor_cleanup(SpawnCGroup *cg) {
         return 0;
 }
 
+/* The janitor of the previous container, released without waiting (--restart-on-reboot). */
+static pid_t released_janitor = 0;
+
 static int janitor_start(SpawnCGroup *cg) {
         int pipefd[2];
+
+        if (released_janitor > 0) {
+                while (waitpid(released_janitor, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                released_janitor = 0;
+        }
 
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "Failed to create pipe: %m");
@@ -202,12 +211,13 @@ static int janitor_start(SpawnCGroup *cg) {
                 signal(SIGTERM, SIG_IGN);
                 signal(SIGHUP, SIG_IGN);
                 signal(SIGPIPE, SIG_IGN);
-                for (;;) {
-                        ssize_t k = read(3, &c, 1);
-                        if (k == 0 || (k < 0 && errno != EINTR))
-                                break;
-                }
-                janitor_cleanup(cg);
+                /* A byte means the supervisor cleaned up itself; EOF without one means it died. */
+                ssize_t k;
+                do
+                        k = read(3, &c, 1);
+                while (k < 0 && errno == EINTR);
+                if (k != 1)
+                        janitor_cleanup(cg);
                 _exit(EXIT_SUCCESS);
         }
         safe_close(pipefd[0]);
@@ -294,6 +304,17 @@ int spawn_cgroup_attach(SpawnCGroup *cg, pid_t pid) {
 }
 
 void spawn_cgroup_finish(SpawnCGroup *cg) {
+        /* The normal path: clean up here, then release the janitor without waiting for it to
+         * get scheduled and exit (it would do nothing more) — it is on every spawn's exit path. */
+        if (cg->janitor_fd >= 0) {
+                janitor_cleanup(cg);
+                if (write(cg->janitor_fd, "D", 1) == 1) {
+                        cg->janitor_fd = safe_close(cg->janitor_fd);
+                        /* Reaped when spawn exits, or before the next boot's janitor starts. */
+                        released_janitor = cg->janitor_pid;
+                        cg->janitor_pid = 0;
+                }
+        }
         cg->janitor_fd = safe_close(cg->janitor_fd);
         if (cg->janitor_pid > 0) {
                 while (waitpid(cg->janitor_pid, NULL, 0) < 0 && errno == EINTR)

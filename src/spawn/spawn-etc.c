@@ -203,6 +203,14 @@ int etc_setup_timezone(const SpawnConfig *c, int rootfd) {
                 r = read_file_at(AT_FDCWD, "/etc/localtime", 1024 * 1024, &data, &size);
                 if (r < 0)
                         return 0;
+                if (state == TARGET_REGULAR) {
+                        /* Already the host's zone: do not rewrite the tree on every start. */
+                        _cleanup_free_ char *cur = NULL;
+                        size_t cur_size;
+                        if (read_file_at(etc, "localtime", 1024 * 1024, &cur, &cur_size) >= 0 &&
+                            cur_size == size && memcmp(cur, data, size) == 0)
+                                return 0;
+                }
                 /* TZif data contains NULs: write it with its real size. */
                 _cleanup_close_ int fd = -EBADF;
                 (void) unlinkat(etc, ".#localtime.berth", 0);
