@@ -19,6 +19,7 @@
 #include "spawn-child.h"
 #include "spawn-mount.h"
 #include "spawn-network.h"
+#include "spawn-selinux.h"
 #include "spawn-stub-init.h"
 #include "user-record.h"
 
@@ -281,6 +282,13 @@ static int child_setup_and_exec(const ChildContext *ctx) {
         r = setup_stdio(c);
         if (r < 0)
                 return r;
+
+        /* Last, so nothing spawn still does runs with a label the policy may not allow it. */
+        if (c->selinux_context) {
+                r = selinux_set_exec_context(c->selinux_context);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set the SELinux exec label %s: %m", c->selinux_context);
+        }
 
         reset_all_signals();
         execve(exe, argv, env);

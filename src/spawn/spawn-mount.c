@@ -21,6 +21,7 @@
 #include "spawn-etc.h"
 #include "spawn-mount.h"
 #include "spawn-options.h"
+#include "spawn-selinux.h"
 
 void custom_mount_free_all(CustomMount *l, size_t n) {
         for (size_t i = 0; i < n; i++) {
@@ -290,6 +291,27 @@ static int mount_run_host(const SpawnConfig *c, int rootfd, int *ret_notify_fd) 
         return bind_self_in_root(rootfd, "/run/host", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
 }
 
+/* OPTIONS plus -L's label. Only tmpfs and devpts: mqueue, sysfs and proc take no context=, their
+ * labels come from the policy (genfscon). */
+static int apifs_options(const SpawnConfig *c, const char *fstype, const char *options, char **ret) {
+        *ret = NULL;
+        if (!c->selinux_apifs_context || (!streq(fstype, "tmpfs") && !streq(fstype, "devpts")))
+                return 0;
+        /* Quoted: an MCS range has commas, which would otherwise split the option. */
+        *ret = strjoin(options ?: "", options ? "," : "", "context=\"", c->selinux_apifs_context, "\"");
+        return *ret ? 0 : log_oom();
+}
+
+/* The Container Interface: a guest on an SELinux host sees the policy state, read-only. */
+static int mount_selinuxfs(int rootfd) {
+        int r;
+
+        r = mount_in_root(rootfd, SELINUXFS_PATH, SELINUXFS_PATH, NULL, MS_BIND, NULL, true);
+        if (r < 0)
+                return r;
+        return remount_in_root(rootfd, SELINUXFS_PATH, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, false);
+}
+
 typedef struct ApiMount {
         const char *what, *where, *type, *options;
         unsigned long flags;
@@ -303,7 +325,11 @@ static int mount_custom(const SpawnConfig *c, int rootfd) {
                 const CustomMount *m = c->mounts + i;
 
                 if (m->type == CUSTOM_MOUNT_TMPFS) {
-                        r = mount_in_root(rootfd, "tmpfs", m->destination, "tmpfs", MS_NOSUID | MS_NODEV, m->options, true);
+                        _cleanup_free_ char *labelled = NULL;
+                        r = apifs_options(c, "tmpfs", m->options, &labelled);
+                        if (r < 0)
+                                return r;
+                        r = mount_in_root(rootfd, "tmpfs", m->destination, "tmpfs", MS_NOSUID | MS_NODEV, labelled ?: m->options, true);
                         if (r < 0)
                                 return r;
                         continue;
@@ -359,13 +385,22 @@ int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_roo
                 return log_error_errno(errno, "Failed to open %s: %m", c->directory);
 
         for (size_t i = 0; i < ELEMENTSOF(api); i++) {
-                r = mount_in_root(rootfd, api[i].what, api[i].where, api[i].type, api[i].flags, api[i].options, true);
+                _cleanup_free_ char *labelled = NULL;
+                r = apifs_options(c, api[i].type, api[i].options, &labelled);
+                if (r < 0)
+                        return r;
+                r = mount_in_root(rootfd, api[i].what, api[i].where, api[i].type, api[i].flags, labelled ?: api[i].options, true);
                 if (r < 0)
                         return r;
                 if (streq(api[i].where, "/sys")) {
                         r = spawn_cgroup_mount(rootfd, c->cgroup_layout);
                         if (r < 0)
                                 return r;
+                        if (c->selinux_enabled) {
+                                r = mount_selinuxfs(rootfd);
+                                if (r < 0)
+                                        return r;
+                        }
                 }
                 if (streq(api[i].where, "/dev")) {
                         r = dev_setup(rootfd);

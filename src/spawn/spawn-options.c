@@ -15,6 +15,7 @@
 #include "signal-util.h"
 #include "spawn-cgroup.h"
 #include "spawn-options.h"
+#include "spawn-selinux.h"
 
 static const char *const console_mode_table[_CONSOLE_MODE_MAX] = {
         [CONSOLE_INTERACTIVE] = "interactive",
@@ -99,6 +100,8 @@ void spawn_config_done(SpawnConfig *c) {
         free(c->init_path);
         free(c->slice);
         strv_free(c->init_env);
+        free(c->selinux_context);
+        free(c->selinux_apifs_context);
         spawn_config_init(c);
 }
 
@@ -148,6 +151,12 @@ static void help(void) {
                "     --keep-unit            Register the cgroup spawn runs in instead of having\n"
                "                            the registry create machine-NAME.scope\n"
                "     --slice=SLICE          Slice for the registry to place the scope in\n\n"
+               "Security:\n"
+               "  -Z --selinux-context=CONTEXT\n"
+               "                            SELinux process label of the payload (or init)\n"
+               "  -L --selinux-apifs-context=CONTEXT\n"
+               "                            SELinux label of the API file systems (/dev, /run,\n"
+               "                            /tmp, /dev/shm, /dev/pts, --tmpfs=)\n\n"
                "Integration:\n"
                "     --resolv-conf=MODE     off, copy-host, bind-host, replace-host, delete or\n"
                "                            auto (default)\n"
@@ -293,6 +302,11 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                 if (isempty(arg) || strchr(arg, '/') || !startswith(arg + strlen(arg) - MIN(strlen(arg), strlen(".slice")), ".slice"))
                         return log_error_errno(EINVAL, "Invalid slice name '%s' (want NAME.slice).", arg);
                 return set_string(&c->slice, arg);
+        case 'Z':
+        case 'L':
+                if (!selinux_context_is_valid(arg))
+                        return log_error_errno(EINVAL, "Invalid SELinux context '%s' (want USER:ROLE:TYPE[:RANGE]).", arg);
+                return set_string(opt == 'Z' ? &c->selinux_context : &c->selinux_apifs_context, arg);
         case ARG_TIMEZONE:
                 c->timezone = timezone_mode_from_string(arg);
                 if (c->timezone < 0)
@@ -331,6 +345,8 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "register",        required_argument, NULL, ARG_REGISTER        },
                 { "keep-unit",       no_argument,       NULL, ARG_KEEP_UNIT       },
                 { "slice",           required_argument, NULL, ARG_SLICE           },
+                { "selinux-context", required_argument, NULL, 'Z'                 },
+                { "selinux-apifs-context", required_argument, NULL, 'L'           },
                 {}
         };
         int opt, r;
@@ -338,7 +354,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
         /* getopt prints its own complaints; ours are one line each, so silence it. */
         opterr = 0;
         /* "+": stop at the first non-option, which starts the command line for the container. */
-        while ((opt = getopt_long(argc, argv, "+hqD:M:u:E:ab", options, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "+hqD:M:u:E:abZ:L:", options, NULL)) >= 0) {
                 switch (opt) {
                 case 'h':
                         help();
@@ -476,6 +492,41 @@ static int verify_boot(SpawnConfig *c) {
         return split_init_arguments(c);
 }
 
+/* Labels are applied only where SELinux is: with it disabled, asking for a label is an error unless
+ * $BERTH_SELINUX_OPTIONAL=1 says the same command line is meant for hosts with and without it. */
+static int verify_selinux(SpawnConfig *c) {
+        const char *const labels[] = { c->selinux_context, c->selinux_apifs_context };
+        const char *const names[] = { "--selinux-context", "--selinux-apifs-context" };
+        int r;
+
+        c->selinux_enabled = selinux_host_enabled();
+        if (!c->selinux_context && !c->selinux_apifs_context)
+                return 0;
+        if (!c->selinux_enabled) {
+                const char *opt = getenv("BERTH_SELINUX_OPTIONAL");
+                if (!isempty(opt) && parse_boolean(opt) > 0) {
+                        if (!c->quiet)
+                                log_warning("SELinux is not enabled on this host; ignoring the requested labels.");
+                        free(c->selinux_context);
+                        free(c->selinux_apifs_context);
+                        c->selinux_context = c->selinux_apifs_context = NULL;
+                        return 0;
+                }
+                return log_error_errno(EOPNOTSUPP, "SELinux is not enabled on this host (no selinuxfs at %s); cannot apply %s=.",
+                                       SELINUXFS_PATH, c->selinux_context ? names[0] : names[1]);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(labels); i++) {
+                if (!labels[i])
+                        continue;
+                r = selinux_context_check(labels[i]);
+                if (r == -EINVAL)
+                        return log_error_errno(r, "SELinux context '%s' (%s=) is not valid in the loaded policy.", labels[i], names[i]);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to check SELinux context '%s': %m", labels[i]);
+        }
+        return 0;
+}
+
 int spawn_config_verify(SpawnConfig *c) {
         int r;
 
@@ -503,6 +554,10 @@ int spawn_config_verify(SpawnConfig *c) {
         }
 
         r = verify_mount_sources(c);
+        if (r < 0)
+                return r;
+
+        r = verify_selinux(c);
         if (r < 0)
                 return r;
 

@@ -96,6 +96,9 @@ typedef struct SpawnConfig {
         bool read_only;
         bool private_network;
         bool quiet;
+        char *selinux_context;        /* -Z: the payload's process label */
+        char *selinux_apifs_context;  /* -L: the label of the API file systems we mount */
+        bool selinux_enabled;         /* verified: the host has SELinux, /sys/fs/selinux is bound in */
 } SpawnConfig;
 
 void spawn_config_init(SpawnConfig *c);
