@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "spawn-mount.h"
 #include "spawn-options.h"
+#include "spawn-selinux.h"
 #include "strv.h"
 #include "tap.h"
 
@@ -407,6 +408,66 @@ static void test_parse_argv_boot_options(void) {
         }
 }
 
+static void test_selinux_context_syntax(void) {
+        static const char *const good[] = {
+                "system_u:system_r:container_t:s0",
+                "system_u:object_r:container_file_t:s0:c1,c2",
+                "system_u:system_r:spc_t:s0-s0:c0.c1023",
+                "u:r:t",
+                "unconfined_u:unconfined_r:unconfined_t:s0-s0:c0.c1023",
+                "staff_u:staff_r:staff_t:s0^t",
+        };
+        static const char *const bad[] = {
+                "", "container_t", "a:b", ":a:b", "a:b:", "a::b", "a:b:c d", "a:b:\"c\"", "a:b:c\n",
+                "a:b:c'", "a:b:c/d", "a:b:c=d", "a:b:c;d",
+        };
+        char big[5000];
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                if (!selinux_context_is_valid(good[i]))
+                        printf("# rejected '%s'\n", good[i]);
+                CHECK(selinux_context_is_valid(good[i]));
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                if (selinux_context_is_valid(bad[i]))
+                        printf("# accepted '%s'\n", bad[i]);
+                CHECK(!selinux_context_is_valid(bad[i]));
+        }
+        CHECK(!selinux_context_is_valid(NULL));
+        memset(big, 'a', sizeof(big) - 1);
+        big[sizeof(big) - 1] = 0;
+        big[1] = big[3] = ':';
+        CHECK(!selinux_context_is_valid(big));
+        big[4095] = 0;
+        CHECK(selinux_context_is_valid(big));
+}
+
+static void test_parse_argv_selinux(void) {
+        SpawnConfig c;
+
+        spawn_config_init(&c);
+        CHECK(parse(&c, ARGV("-D", "/x", "-Z", "system_u:system_r:container_t:s0:c1,c2",
+                             "--selinux-apifs-context=system_u:object_r:container_file_t:s0", "true")) > 0);
+        CHECK_STREQ(c.selinux_context, "system_u:system_r:container_t:s0:c1,c2");
+        CHECK_STREQ(c.selinux_apifs_context, "system_u:object_r:container_file_t:s0");
+        CHECK(c.command && streq(c.command[0], "true"));
+        spawn_config_done(&c);
+        CHECK(c.selinux_context == NULL && c.selinux_apifs_context == NULL);
+
+        /* The last one wins, as with every other option; short forms glued to their argument. */
+        CHECK(parse(&c, ARGV("--selinux-context=a:b:c", "-Zu:r:t", "-Lu:o:f", "-L", "u2:o2:f2")) > 0);
+        CHECK_STREQ(c.selinux_context, "u:r:t");
+        CHECK_STREQ(c.selinux_apifs_context, "u2:o2:f2");
+        spawn_config_done(&c);
+
+        check_argv_fails(ARGV("-Z", "container_t"));
+        check_argv_fails(ARGV("-L", "a:b:c\",x"));
+        check_argv_fails(ARGV("--selinux-context="));
+        check_argv_fails(ARGV("--selinux-apifs-context", "a:b:c d"));
+        check_argv_fails(ARGV("-Z"));
+        check_argv_fails(ARGV("-L"));
+}
+
 int main(void) {
         test_enum_tables();
         test_parse_argv_boot_options();
@@ -417,5 +478,7 @@ int main(void) {
         test_parse_argv_full();
         test_parse_argv_command();
         test_parse_argv_invalid();
+        test_selinux_context_syntax();
+        test_parse_argv_selinux();
         return tap_finish();
 }
