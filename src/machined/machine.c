@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "operation.h"
 #include "state.h"
 #include "strv.h"
+#include "supervisor.h"
 
 static const char *const machine_class_table[_MACHINE_CLASS_MAX] = {
         [MACHINE_CONTAINER] = "container",
@@ -142,6 +144,19 @@ static int on_leader_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
+bool machine_release_if_leader_gone(Machine *m) {
+        struct pollfd p = { .fd = m->leader.fd, .events = POLLIN };
+
+        /* The leader may have exited a moment ago with its pidfd event still queued: a new
+         * registration of the same name (a container restarted right away, a guest reboot) must
+         * not fail with MachineExists because of that. */
+        if (!m->announced || m->leader.fd < 0 || poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN))
+                return false;
+        log_debug("Leader %i of machine %s is gone; releasing the name.", (int) m->leader.pid, m->name);
+        machine_finalize(m, true);
+        return true;
+}
+
 int machine_watch_leader(Machine *m) {
         if (m->leader_source)
                 return 0;
@@ -223,6 +238,8 @@ void machine_start_done(Machine *m, int error, const char *message) {
         m->announced = true;
         log_info("New machine %s (leader %i, unit %s).", m->name, (int) m->leader.pid, strna(m->unit));
         machine_reply_create(m, 0, NULL);
+        /* A StartImage waiting for this machine is answered after MachineNew went out. */
+        supervisor_machine_new(m);
 }
 
 int machine_terminate(Machine *m) {

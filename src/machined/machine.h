@@ -134,3 +134,6 @@ int os_release_read_in_root(int rootfd, char ***ret);
 char *machine_bus_path(const Machine *m);
 /* For state-file based re-adoption: starts watching the leader without a backend round trip. */
 int machine_watch_leader(Machine *m);
+/* If m's leader has already exited (its pidfd readable, the event not yet handled), finalizes
+ * m right away and returns true: the name is free again. */
+bool machine_release_if_leader_gone(Machine *m);

@@ -369,7 +369,8 @@ static int vl_register(VarlinkCall *call, struct json_object *p, void *userdata)
                 if (!json_object_is_type(e, json_type_int) || json_object_get_int64(e) <= 0 || json_object_get_int64(e) > INT32_MAX)
                         return varlink_call_error_invalid_parameter(call, "ifIndices");
         }
-        if (manager_get_machine(m, name))
+        Machine *old = manager_get_machine(m, name);
+        if (old && !machine_release_if_leader_gone(old))
                 return varlink_call_error(call, ERROR_MACHINE_EXISTS, NULL);
         if (read_register_leader(call, p, &leader) < 0)
                 return 0;

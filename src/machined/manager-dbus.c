@@ -309,7 +309,8 @@ static int validate_create_params(Manager *m, const CreateParams *p, sd_bus_erro
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 if (strings[i] && !string_ok(strings[i]))
                         return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid string parameter");
-        if (manager_get_machine(m, p->name))
+        Machine *old = manager_get_machine(m, p->name);
+        if (old && !machine_release_if_leader_gone(old))
                 return sd_bus_error_setf(error, BUS_ERROR_MACHINE_EXISTS, "Machine '%s' already exists", p->name);
         return 0;
 }

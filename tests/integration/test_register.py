@@ -215,3 +215,13 @@ def test_systemd_nspawn_registers_with_our_machined(machined, busybox_tree, proc
                     os.rmdir(dirpath)
                 except OSError:
                     pass
+
+
+def test_same_name_again_right_after_exit(machined, busybox_tree):
+    # The registry learns of the leader's death asynchronously; a registration of the same name
+    # that arrives first must not fail with MachineExists.
+    for i in range(15):
+        cp = run_spawn(["-D", busybox_tree, "--machine=again", "--register=yes", "--console=pipe", "/bin/true"],
+                       env=machined.bus.env())
+        assert cp.returncode == 0, f"run {i}: {describe(cp)}"
+    wait_unregistered(machined, "again")
