@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "manager.h"
 #include "process-util.h"
+#include "supervisor.h"
 
 static void help(void) {
         printf("machined [OPTIONS...]\n\n"
@@ -28,6 +29,10 @@ static void help(void) {
                "     --runtime-dir=PATH     Varlink socket directory (default: /run/systemd/machine)\n"
                "     --pool=PATH            Image pool (default: /var/lib/machines)\n"
                "     --no-varlink           Do not serve io.systemd.Machine\n"
+               "     --log-dir=PATH         Console logs of machines we start (default: /var/log/berth)\n"
+               "     --enabled-dir=PATH     Images started at daemon start (default: /etc/berth/enabled)\n"
+               "     --spawn=PATH           The spawn binary for starting images (default: spawn next\n"
+               "                            to machined, else from $PATH)\n"
                "     --bus-address=ADDRESS  Connect to this bus instead of the system bus\n"
                "     --log-level=LEVEL      err, warning, notice, info or debug (default: info)\n"
                "\nSee the machined(8) man page for details.\n");
@@ -68,6 +73,9 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 ARG_NO_VARLINK,
                 ARG_BUS_ADDRESS,
                 ARG_LOG_LEVEL,
+                ARG_LOG_DIR,
+                ARG_ENABLED_DIR,
+                ARG_SPAWN,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -80,6 +88,9 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "no-varlink", no_argument, NULL, ARG_NO_VARLINK },
                 { "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "log-dir", required_argument, NULL, ARG_LOG_DIR },
+                { "enabled-dir", required_argument, NULL, ARG_ENABLED_DIR },
+                { "spawn", required_argument, NULL, ARG_SPAWN },
                 {},
         };
         int opt, r;
@@ -117,6 +128,16 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 case ARG_BUS_ADDRESS:
                         r = set_path(&c->bus_address, optarg, "--bus-address=", false);
                         break;
+                case ARG_LOG_DIR:
+                        r = set_path(&c->log_dir, optarg, "--log-dir=", true);
+                        break;
+                case ARG_ENABLED_DIR:
+                        r = set_path(&c->enabled_dir, optarg, "--enabled-dir=", true);
+                        break;
+                case ARG_SPAWN:
+                        /* A path, or a name to look up in $PATH. */
+                        r = set_path(&c->spawn_path, optarg, "--spawn=", false);
+                        break;
                 case ARG_LOG_LEVEL:
                         r = parse_log_level(optarg);
                         if (r < 0)
@@ -142,7 +163,9 @@ static int config_defaults(ManagerConfig *c) {
         c->state_dir = strdup("/run/systemd/machines");
         c->runtime_dir = strdup("/run/systemd/machine");
         c->pool_path = strdup("/var/lib/machines");
-        return c->state_dir && c->runtime_dir && c->pool_path ? 0 : log_oom();
+        c->log_dir = strdup("/var/log/berth");
+        c->enabled_dir = strdup("/etc/berth/enabled");
+        return c->state_dir && c->runtime_dir && c->pool_path && c->log_dir && c->enabled_dir ? 0 : log_oom();
 }
 
 static int run(int argc, char *argv[]) {
@@ -200,6 +223,10 @@ static int run(int argc, char *argv[]) {
         r = manager_load_state(m);
         if (r < 0)
                 log_warning_errno(r, "Failed to load machine state, ignoring: %m");
+        /* After the machines: it re-adopts the spawn processes behind them. */
+        r = supervisor_setup(m);
+        if (r < 0)
+                goto finish;
         r = manager_start_varlink(m);
         if (r < 0)
                 goto finish;
@@ -207,6 +234,8 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 goto finish;
 
+        /* Only now: spawn registers its machine with us. */
+        supervisor_start_enabled(m);
         (void) sd_notify(false, "READY=1\nSTATUS=Processing requests...");
         log_debug("machined running.");
         r = sd_event_loop(event);

@@ -22,6 +22,7 @@
 #include "operation.h"
 #include "pidref.h"
 #include "strv.h"
+#include "supervisor.h"
 #include "unit-name.h"
 #include "varlink.h"
 
@@ -50,11 +51,13 @@ void manager_config_done(ManagerConfig *c) {
         free(c->pool_path);
         free(c->cgroup_root);
         free(c->bus_address);
+        free(c->log_dir);
+        free(c->enabled_dir);
+        free(c->spawn_path);
         *c = (ManagerConfig) {};
 }
 
-/* mkdir -p for our own runtime directories (trusted paths from the command line). */
-static int mkdir_parents_and_self(const char *path, mode_t mode) {
+int mkdir_parents_and_self(const char *path, mode_t mode) {
         _cleanup_free_ char *p = strdup(path);
         if (!p)
                 return -ENOMEM;
@@ -81,7 +84,8 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *ssi, vo
                 siginfo_t si = {};
                 if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
                         break;
-                operation_reaped(m, &si);
+                if (!supervisor_reaped(m, &si))
+                        operation_reaped(m, &si);
         }
         return 0;
 }
@@ -123,7 +127,9 @@ fail:
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* Machines and shells keep running: a restarted machined adopts them again. */
+        /* Machines, the spawn processes we supervise and shells keep running: a restarted
+         * machined adopts them again. */
+        m->supervisor = supervisor_free(m->supervisor);
         while (m->operations)
                 operation_free(m->operations);
         while (m->machines)
@@ -171,6 +177,9 @@ int manager_connect_bus(Manager *m) {
         if (r < 0)
                 return r;
         r = image_dbus_register(m);
+        if (r < 0)
+                return r;
+        r = supervisor_dbus_register(m);
         if (r < 0)
                 return r;
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);

@@ -13,6 +13,7 @@ typedef struct Machine Machine;
 typedef struct Operation Operation;
 typedef struct CGroupOps CGroupOps;
 typedef struct VarlinkServer VarlinkServer;
+typedef struct Supervisor Supervisor;
 
 typedef enum CGroupBackendType {
         CGROUP_BACKEND_AUTO,
@@ -32,11 +33,16 @@ typedef struct ManagerConfig {
         char *pool_path;       /* /var/lib/machines: images */
         char *cgroup_root;     /* NULL: our own cgroup; relative: below it; absolute: as given */
         char *bus_address;     /* NULL: the system bus ($DBUS_SYSTEM_BUS_ADDRESS) */
+        char *log_dir;         /* /var/log/berth: console output of the machines we start */
+        char *enabled_dir;     /* /etc/berth/enabled: images started at daemon start */
+        char *spawn_path;      /* NULL: "spawn" next to our binary, else in $PATH */
         CGroupBackendType backend;
         bool varlink;
 } ManagerConfig;
 
 void manager_config_done(ManagerConfig *c);
+/* mkdir -p for our own directories (trusted paths from the command line). */
+int mkdir_parents_and_self(const char *path, mode_t mode);
 
 typedef struct Manager {
         ManagerConfig config;
@@ -55,6 +61,7 @@ typedef struct Manager {
         sd_event_source *sigchld_source;
 
         VarlinkServer *varlink;
+        Supervisor *supervisor; /* io.berth.Machined1: machines we start (supervisor.c) */
 } Manager;
 
 int manager_new(ManagerConfig *config, sd_event *event, Manager **ret);

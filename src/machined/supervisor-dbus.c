@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* io.berth.Machined1 on /org/freedesktop/machine1: what "machinectl start/stop/enable/disable"
+ * call. systemd-machined has no such methods (systemd's machinectl talks to PID 1 about
+ * systemd-nspawn@ units instead), hence an interface of our own next to the public one. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "bus-util.h"
+#include "log.h"
+#include "macro.h"
+#include "name-util.h"
+#include "strv.h"
+#include "supervisor.h"
+
+#define MACHINED1_INTERFACE "io.berth.Machined1"
+
+typedef enum ImageAction {
+        IMAGE_START,
+        IMAGE_STOP,
+        IMAGE_ENABLE,
+        IMAGE_DISABLE,
+} ImageAction;
+
+/* An image to boot is a directory POOL/NAME (spawn -D); the name was validated, so it is a
+ * single path component. */
+static int image_check(Manager *m, const char *name, sd_bus_error *error) {
+        _cleanup_free_ char *path = strjoin(m->config.pool_path, "/", name);
+        struct stat st;
+
+        if (!path)
+                return -ENOMEM;
+        if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "No image '%s' (a directory %s) known.", name, path);
+        return 0;
+}
+
+static int image_method(sd_bus_message *message, Manager *m, ImageAction action, sd_bus_error *error) {
+        const char *name;
+        int r;
+
+        r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        if (!machine_name_is_valid(name))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine name.");
+        if (action == IMAGE_START || action == IMAGE_ENABLE) {
+                r = image_check(m, name, error);
+                if (r < 0)
+                        return r;
+        }
+        if (!m->supervisor)
+                return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "machined is still starting up.");
+
+        bool units = supervisor_uses_units(m);
+        switch (action) {
+        case IMAGE_START:
+                return units ? unit_start_image(m->supervisor, name, message, error)
+                             : supervisor_start_image(m->supervisor, name, message, error);
+        case IMAGE_STOP:
+                return units ? unit_stop_image(m->supervisor, name, message, error)
+                             : supervisor_stop_image(m->supervisor, name, message, error);
+        case IMAGE_ENABLE:
+        case IMAGE_DISABLE:
+                if (units)
+                        return unit_enable_image(m->supervisor, name, action == IMAGE_ENABLE, message, error);
+                r = supervisor_enable_image(m->supervisor, name, action == IMAGE_ENABLE, error);
+                if (r < 0)
+                        return r;
+                return sd_bus_reply_method_return(message, NULL);
+        }
+        return -EINVAL;
+}
+
+static int method_start_image(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return image_method(message, userdata, IMAGE_START, error);
+}
+static int method_stop_image(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return image_method(message, userdata, IMAGE_STOP, error);
+}
+static int method_enable_image(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return image_method(message, userdata, IMAGE_ENABLE, error);
+}
+static int method_disable_image(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return image_method(message, userdata, IMAGE_DISABLE, error);
+}
+
+/* Replies come later: StartImage once the machine registered, StopImage once spawn exited. */
+static const sd_bus_vtable machined1_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("StartImage", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_start_image,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StopImage", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_stop_image,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("EnableImage", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_enable_image,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DisableImage", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_disable_image,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+int supervisor_dbus_register(Manager *m) {
+        int r = sd_bus_add_object_vtable(m->bus, NULL, "/org/freedesktop/machine1", MACHINED1_INTERFACE,
+                                         machined1_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add %s object vtable: %m", MACHINED1_INTERFACE);
+        return 0;
+}
