@@ -22,11 +22,13 @@ step() {
 step "dependencies"
 scripts/deps.sh build test || exit 1
 
+build_dir=${BUILD_DIR:-build}
+
 step "build"
-BUILD_DIR=build scripts/build.sh || exit 1
+BUILD_DIR=$build_dir scripts/build.sh || exit 1
 
 step "unit tests"
-meson test -C build --print-errorlogs --num-processes 2 || failed+=("unit tests")
+meson test -C "$build_dir" --print-errorlogs --num-processes 2 || failed+=("unit tests")
 
 step "unit tests (ASan/UBSan)"
 if [ ! -f build-asan/build.ninja ]; then
@@ -37,7 +39,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 
 step "integration tests"
 # Debian's python3 has python3-pytest and python3-dbus; a python from elsewhere on PATH may not.
-BERTH_BUILD_DIR="$top/build" /usr/bin/python3 -m pytest -p no:cacheprovider -ra "$top/tests/integration" "$@"
+BERTH_BUILD_DIR="$top/$build_dir" /usr/bin/python3 -m pytest -p no:cacheprovider -ra "$top/tests/integration" "$@"
 rc=$?
 # 5 = no tests collected: that is a failure of the suite, not a pass.
 [ $rc -eq 0 ] || failed+=("integration tests (pytest exit $rc)")
