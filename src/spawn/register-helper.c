@@ -170,6 +170,31 @@ static int parse_args(int argc, char *argv[], Args *a) {
         return 0;
 }
 
+/* spawn hands us its own connection to the system bus ($BERTH_BUS_FD), so that the registry
+ * sees spawn, not us, as the caller and records it as the machine's supervisor. */
+static int bus_open(sd_bus **ret) {
+        const char *e = getenv("BERTH_BUS_FD");
+        unsigned fd;
+        sd_bus *bus = NULL;
+        int r;
+
+        if (isempty(e) || safe_atou(e, &fd) < 0)
+                return sd_bus_open_system(ret);
+        r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_fd(bus, (int) fd, (int) fd);
+        if (r >= 0)
+                r = sd_bus_set_bus_client(bus, 1);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r < 0) {
+                sd_bus_unref(bus);
+                return r;
+        }
+        *ret = bus;
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         Args a = {};
         sd_bus *bus = NULL;
@@ -180,7 +205,7 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return REGISTER_HELPER_FAILED;
 
-        r = sd_bus_open_system(&bus);
+        r = bus_open(&bus);
         if (r >= 0 && !a.unregister)
                 r = registry_available(bus);
         if (a.unregister) {

@@ -4,10 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "log.h"
 #include "parse-util.h"
 #include "spawn-options.h"
@@ -37,20 +40,46 @@ RegisterMode register_mode_from_string(const char *s) {
         return _REGISTER_MODE_INVALID;
 }
 
-/* The socket of the system bus, as sd-bus would find it: $DBUS_SYSTEM_BUS_ADDRESS's first
- * unix:path=, else the well-known path. Other transports: assume it exists. */
-static bool system_bus_exists(void) {
+/* The path of the system bus socket, as sd-bus would find it: $DBUS_SYSTEM_BUS_ADDRESS's first
+ * unix:path=, else the well-known path. NULL (with errno EPROTONOSUPPORT) for other transports. */
+static char *system_bus_path(void) {
         const char *a = getenv("DBUS_SYSTEM_BUS_ADDRESS");
-        struct stat st;
 
         if (isempty(a))
-                return stat("/run/dbus/system_bus_socket", &st) >= 0 && S_ISSOCK(st.st_mode);
+                return strdup("/run/dbus/system_bus_socket");
         const char *p = strstr(a, "unix:path=");
-        if (!p)
-                return true;
+        if (!p) {
+                errno = EPROTONOSUPPORT;
+                return NULL;
+        }
         p += strlen("unix:path=");
-        _cleanup_free_ char *path = strndup(p, strcspn(p, ",;"));
-        return !path || (stat(path, &st) >= 0 && S_ISSOCK(st.st_mode));
+        return strndup(p, strcspn(p, ",;"));
+}
+
+static bool system_bus_exists(void) {
+        _cleanup_free_ char *path = system_bus_path();
+        struct stat st;
+
+        if (!path)
+                return errno == EPROTONOSUPPORT; /* some other transport: let the helper try */
+        return stat(path, &st) >= 0 && S_ISSOCK(st.st_mode);
+}
+
+/* The registry records whoever calls it as the machine's supervisor, from the credentials the
+ * bus took at connect(): so spawn connects, and the helper only speaks over that connection. */
+static int system_bus_connect(void) {
+        _cleanup_free_ char *path = system_bus_path();
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        if (!path || strlen(path) >= sizeof(sa.sun_path))
+                return -EPROTONOSUPPORT;
+        strcpy(sa.sun_path, path);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return negative_errno();
+        return TAKE_FD(fd);
 }
 
 bool register_wanted(const SpawnConfig *c) {
@@ -85,9 +114,11 @@ static char *find_helper(void) {
         return strdup(BERTH_LIBEXECDIR "/spawn-register");
 }
 
-/* Runs the helper with argv[1...]; argv[0] is replaced in the child only. */
+/* Runs the helper with argv[1...]; argv[0] is replaced in the child only. The helper gets our
+ * connection to the system bus as fd 3 when we could make one (else it connects itself). */
 static int run_helper(char **argv) {
         _cleanup_free_ char *helper = find_helper();
+        _cleanup_close_ int bus_fd = system_bus_connect();
         int status;
 
         if (!helper)
@@ -104,7 +135,11 @@ static int run_helper(char **argv) {
                 }
                 if (log_get_fd() != STDERR_FILENO)
                         (void) dup2(log_get_fd(), STDERR_FILENO);
+                if (bus_fd >= 0 && fd_move_to(bus_fd, 3) < 0)
+                        _exit(REGISTER_HELPER_FAILED);
                 argv[0] = helper;
+                if (bus_fd >= 0)
+                        (void) setenv("BERTH_BUS_FD", "3", 1);
                 execv(helper, argv);
                 log_error_errno(errno, "Failed to execute %s: %m", helper);
                 _exit(REGISTER_HELPER_FAILED);

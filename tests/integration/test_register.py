@@ -49,6 +49,8 @@ def test_register_yes_creates_scope(machined, busybox_tree, procs):
     assert props["Leader"] == leader
     assert props["RootDirectory"] == str(busybox_tree)
     assert props["Unit"] == "machine-reg1.scope"
+    # spawn, not its short-lived registration helper, is the machine's supervisor.
+    assert props["Supervisor"] == p.pid, (props["Supervisor"], p.pid)
     with open(f"/proc/{leader}/cgroup") as f:
         cg = f.read()
     assert "machine.slice/machine-reg1.scope" in cg, cg
