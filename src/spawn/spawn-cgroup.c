@@ -226,6 +226,34 @@ static int janitor_start(SpawnCGroup *cg) {
         return 0;
 }
 
+/* Like systemd on a hybrid or legacy host, the container gets a cgroup of its own in the
+ * hierarchies that track processes (cgroup2, named v1 hierarchies such as name=systemd) and in
+ * a v1 controller hierarchy only when a limit needs that controller: each v1 mkdir/rmdir costs,
+ * and there spawn's own cgroup already bounds what the container may use. */
+static bool hierarchy_wanted(const CGroupHierarchy *h, const CGroupLimits *l) {
+        if (h->unified || startswith(h->controllers, "name="))
+                return true;
+        return (l->memory_max != UINT64_MAX && cg_hierarchy_has_controller(h, "memory")) ||
+               (l->tasks_max != UINT64_MAX && cg_hierarchy_has_controller(h, "pids")) ||
+               ((l->cpu_quota_per_sec_usec != UINT64_MAX || l->cpu_weight != UINT64_MAX) &&
+                cg_hierarchy_has_controller(h, "cpu")) ||
+               (l->io_weight != UINT64_MAX && cg_hierarchy_has_controller(h, "blkio"));
+}
+
+static void hierarchies_filter(SpawnCGroup *cg, const CGroupLimits *l) {
+        size_t n = 0;
+        for (size_t i = 0; i < cg->n_hierarchies; i++) {
+                if (hierarchy_wanted(cg->hierarchies + i, l))
+                        cg->hierarchies[n++] = cg->hierarchies[i];
+                else {
+                        free(cg->hierarchies[i].mount_point);
+                        free(cg->hierarchies[i].controllers);
+                        free(cg->hierarchies[i].path);
+                }
+        }
+        cg->n_hierarchies = n;
+}
+
 int spawn_cgroup_setup(SpawnCGroup *cg, const SpawnConfig *c) {
         _cleanup_free_ char *unit = NULL, *escaped = NULL;
         int r;
@@ -233,6 +261,7 @@ int spawn_cgroup_setup(SpawnCGroup *cg, const SpawnConfig *c) {
         r = cg_enumerate(0, &cg->hierarchies, &cg->n_hierarchies);
         if (r < 0)
                 return log_error_errno(r, "Failed to enumerate cgroup hierarchies: %m");
+        hierarchies_filter(cg, &c->limits);
         cg->paths = calloc(cg->n_hierarchies + 1, sizeof(char *));
         if (!cg->paths)
                 return log_oom();

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "process-util.h"
 #include "spawn-caps.h"
+#include "spawn-cgroup.h"
 #include "spawn-child.h"
 #include "spawn-mount.h"
 #include "spawn-network.h"
@@ -183,15 +184,21 @@ static int child_setup_and_exec(const ChildContext *ctx) {
         /* If the supervisor dies before the container is set up, the container dies with it. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return log_error_errno(errno, "Failed to set parent death signal: %m");
-        if (read(ctx->sync_fd, &go, 1) != 1)
-                return -EPIPE;
 
-        /* The supervisor has placed us; the cgroup namespace now roots at our own cgroup. */
-        if (unshare(CLONE_NEWCGROUP) < 0)
-                return log_error_errno(errno, "Failed to create a cgroup namespace: %m");
-
+        /* The mounts need nothing from the supervisor: build them while it sets up our cgroups
+         * (or registers us), on the other CPU. */
         _cleanup_close_ int rootfd = -EBADF, notify_fd = -EBADF;
         r = mount_setup_all(c, ctx->console_path, &rootfd, &notify_fd);
+        if (r < 0)
+                return r;
+
+        if (read(ctx->sync_fd, &go, 1) != 1)
+                return -EPIPE;
+        /* The supervisor has placed us; the cgroup namespace now roots at our own cgroup, and
+         * only now can the hierarchy the guest sees be mounted. */
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                return log_error_errno(errno, "Failed to create a cgroup namespace: %m");
+        r = spawn_cgroup_mount(rootfd, c->cgroup_layout);
         if (r < 0)
                 return r;
         /* The supervisor listens on the notify socket; we only created it inside the tree. */

@@ -393,9 +393,6 @@ int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_roo
                 if (r < 0)
                         return r;
                 if (streq(api[i].where, "/sys")) {
-                        r = spawn_cgroup_mount(rootfd, c->cgroup_layout);
-                        if (r < 0)
-                                return r;
                         if (c->selinux_enabled) {
                                 r = mount_selinuxfs(rootfd);
                                 if (r < 0)

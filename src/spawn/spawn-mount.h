@@ -40,7 +40,7 @@ int mount_in_root(int rootfd, const char *source, const char *where, const char 
 int remount_in_root(int rootfd, const char *where, unsigned long flags, bool recursive);
 
 /* Builds the container's mount tree in the current (new, private) mount namespace: the tree bound
- * onto itself, API filesystems and the cgroup hierarchy, /run/host with the notify socket, the
+ * onto itself, API filesystems (the cgroup hierarchy comes later, in our cgroup namespace), /run/host with the notify socket, the
  * console, resolv.conf and timezone, custom mounts, read-only root. Returns an O_PATH fd of the
  * new root and the bound notify socket. Called in the container's PID 1 before pivot_root. */
 int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_rootfd, int *ret_notify_fd);
