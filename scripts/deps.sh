@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what berth needs to build and test, from Debian's archive, when it is missing.
-# Usage: scripts/deps.sh [build|test|run]...   (default: build test)
+# Usage: scripts/deps.sh [build|test|run|vm]...   (default: build test)
 set -euo pipefail
 
 build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libmount-dev libblkid-dev
@@ -8,6 +8,9 @@ build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libmount-d
 test_pkgs=(busybox-static python3 python3-pytest python3-dbus util-linux bsdutils iproute2 procps
            debootstrap dbus python3-gi systemd-container)
 run_pkgs=(debootstrap)
+# The VM test tier (tests/vm/): builds a Debian 12 SELinux image and boots it under qemu (TCG).
+vm_pkgs=(qemu-system-x86 qemu-utils e2fsprogs policycoreutils selinux-utils selinux-policy-dev
+         debootstrap zstd busybox-static)
 
 want=()
 groups=("$@")
@@ -17,7 +20,8 @@ for g in "${groups[@]}"; do
         build) want+=("${build_pkgs[@]}") ;;
         test) want+=("${test_pkgs[@]}") ;;
         run) want+=("${run_pkgs[@]}") ;;
-        *) echo "deps.sh: unknown group '$g' (want build, test or run)" >&2; exit 1 ;;
+        vm) want+=("${vm_pkgs[@]}") ;;
+        *) echo "deps.sh: unknown group '$g' (want build, test, run or vm)" >&2; exit 1 ;;
         esac
 done
 
