@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the default tree: installs what is needed, builds berth, creates
-# /var/lib/machines/debian with debootstrap when absent and boots it with spawn -b.
-# On a terminal the boot is interactive (log in, or press ^] three times within a second to kill
-# it); without one, the machine boots, is shown, and is powered off cleanly.
+# /var/lib/machines/debian with debootstrap when absent, starts machined (and a system bus) if
+# not running, and boots the tree with spawn -b. On a terminal the boot is interactive (log in,
+# or press ^] three times within a second to kill it); without one, the machine boots, is shown
+# in `machinectl list`, and is powered off cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,30 @@ if [ ! -e "$tree/usr" ]; then
         trap - EXIT
 fi
 
+# The registry: a system bus (hosts without systemd may have none running) with machined's
+# policy, and machined on it.
+if ! build/machinectl list >/dev/null 2>&1; then
+        if ! dbus-send --system --dest=org.freedesktop.DBus --type=method_call --print-reply \
+                        /org/freedesktop/DBus org.freedesktop.DBus.GetId >/dev/null 2>&1; then
+                install -Dm644 units/org.freedesktop.machine1.conf /etc/dbus-1/system.d/org.freedesktop.machine1.conf
+                mkdir -p /run/dbus
+                rm -f /run/dbus/system_bus_socket /run/dbus/pid # left by a bus that is gone
+                dbus-daemon --system --fork
+        elif [ ! -e /etc/dbus-1/system.d/org.freedesktop.machine1.conf ]; then
+                install -Dm644 units/org.freedesktop.machine1.conf /etc/dbus-1/system.d/org.freedesktop.machine1.conf
+                dbus-send --system --type=method_call --dest=org.freedesktop.DBus / org.freedesktop.DBus.ReloadConfig || true
+        fi
+        mkdir -p /var/log/berth
+        setsid build/machined </dev/null >>/var/log/berth/machined.log 2>&1 &
+        for _ in $(seq 1 100); do
+                build/machinectl list >/dev/null 2>&1 && break
+                sleep 0.05
+        done
+        build/machinectl list >/dev/null || { echo "run.sh: machined did not start, see /var/log/berth/machined.log" >&2; exit 1; }
+        echo "run.sh: started machined (log: /var/log/berth/machined.log)" >&2
+fi
+name=$(basename "$tree")
+
 if [ -t 0 ] && [ -t 1 ]; then
         # Interactive: the guest's console on this terminal; log in as root, or press ^] three
         # times within a second to kill the container.
@@ -40,6 +65,7 @@ build/spawn -D "$tree" -b --console=read-only >"$log" 2>&1 &
 spawn_pid=$!
 cleanup() {
         kill -TERM "$spawn_pid" 2>/dev/null && sleep 1 && kill -TERM "$spawn_pid" 2>/dev/null
+        true
         rm -f "$log"
 }
 trap cleanup EXIT
@@ -69,11 +95,14 @@ for _ in $(seq 1 300); do
         case "$state" in running|degraded) break ;; esac
         sleep 0.1
 done
-echo "Machine $(basename "$tree") booted: system state '$state'"
+echo "Machine $name booted: system state '$state'"
 in_guest sh -c '. /etc/os-release; echo "  OS: $PRETTY_NAME"; echo "  init: $(cat /proc/1/comm), $(systemctl list-units --no-legend --state=running | wc -l) units running"; echo "  virtualization: $(systemd-detect-virt)"'
+echo
+build/machinectl list
+echo
 
-echo "Powering it off..."
-kill -TERM "$spawn_pid"
+echo "Powering it off (machinectl poweroff $name)..."
+build/machinectl poweroff "$name"
 rc=0
 wait "$spawn_pid" || rc=$?
 trap - EXIT

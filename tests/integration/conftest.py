@@ -322,6 +322,9 @@ def base_env(**extra):
     env = {k: v for k, v in os.environ.items()}
     env.setdefault("TERM", "xterm")
     env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+    # Never the host's system bus: a machined running there would register the test containers.
+    # Tests that want a registry use the machined fixture's private bus.
+    env.setdefault("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/berth-test-no-bus")
     env.update(extra)
     return env
 
