@@ -94,8 +94,12 @@ wait_running() {
         [ -n "$leader" ] || { echo "not-registered"; return 1; }
         init=$(awk '{print $1}' /proc/$sp/task/$sp/children 2>/dev/null)
         [ "$leader" = "$init" ] || { echo "leader=$leader but the container's init is ${init:-none}"; return 1; }
-        # Registered before init runs: systemctl says "offline" until systemd made /run/systemd/system.
-        for i in $(seq 300); do [ -d "/proc/$leader/root/run/systemd/system" ] && break; sleep 1; done
+        # Registered before the child even pivots into the tree: until init is exec'd, the leader's
+        # root is still the host's. Wait for systemd itself and its private socket.
+        for i in $(seq 300); do
+                [ "$(cat /proc/$leader/comm 2>/dev/null)" = systemd ] && [ -S "/proc/$leader/root/run/systemd/private" ] && break
+                sleep 1
+        done
         # -r/-w: the container's root and cwd, or systemctl takes itself for chrooted ("offline").
         timeout 400 nsenter -t "$leader" -m -u -i -p -r -w -- /bin/systemctl is-system-running --wait 2>&1 | tr '\n' ' ' | sed 's/ $//'
 }
