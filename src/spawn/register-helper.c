@@ -10,6 +10,7 @@
  * stderr). */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
@@ -69,8 +70,12 @@ static int append_scope_properties(sd_bus_message *m, const Args *a) {
         if (!description)
                 return -ENOMEM;
         r = sd_bus_message_open_container(m, 'a', "(sv)");
+        /* TerminateMachine stops the scope: its processes get KillSignal, and a systemd guest's
+         * PID 1 only re-executes on SIGTERM, holding the stop for the whole timeout (90 s seen
+         * on a systemd host). Terminating means killing; poweroff is the graceful way. */
         if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)(sv)", "Description", "s", description, "Delegate", "b", 1);
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Description", "s", description, "Delegate", "b", 1,
+                                          "KillSignal", "i", SIGKILL);
         if (r >= 0 && a->slice)
                 r = sd_bus_message_append(m, "(sv)", "Slice", "s", a->slice);
         for (char **p = a->properties; r >= 0 && p && *p; p++) {
