@@ -14,20 +14,19 @@ Non-zero exit codes mean the benchmark itself could not run (not root, spawn mis
 """
 
 import argparse
-import json
 import os
 import platform
 import select
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import benchlib
+from benchlib import Terminated, die, goal_word, log, mounts_under, stop_process, warn
 
 CACHE_DIR = os.environ.get("BERTH_CACHE_DIR", "/var/cache/berth")
 TREE_NAME = "debian-bookworm"
@@ -50,15 +49,13 @@ LOG_TAIL_LINES = 15
 PEER_LABELS = {"spawn": "spawn", "nspawn": "systemd-nspawn"}
 
 
-class Terminated(Exception):
-    """Raised from the SIGTERM/SIGHUP handler so that cleanup runs as for Ctrl-C."""
-
-
 _in_cleanup = False
 _pending_signal = None
 
 
 def on_signal(signum, frame):
+    """benchlib.raise_terminated, also for SIGINT, but deferred while cleanup runs: a second Ctrl-C
+    must not stop the unmounting of an overlay half-way."""
     global _pending_signal
     if _in_cleanup:
         # Cleanup is already running: finish it, then exit with this signal's code.
@@ -66,57 +63,11 @@ def on_signal(signum, frame):
         return
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
-    raise Terminated(f"terminated by signal {signal.Signals(signum).name}")
-
-
-def log(msg=""):
-    print(msg, flush=True)
-
-
-def warn(msg):
-    print(f"bench-boot: WARNING: {msg}", file=sys.stderr, flush=True)
-
-
-def die(msg):
-    print(f"bench-boot: {msg}", file=sys.stderr, flush=True)
-    sys.exit(1)
+    benchlib.raise_terminated(signum, frame)
 
 
 # ---------------------------------------------------------------------------------------------------
 # Packages and the cached tree
-
-
-def try_install(package):
-    """apt-get install PACKAGE; on failure refresh the index once and retry. Returns an error or None."""
-    if not shutil.which("apt-get"):
-        return "apt-get not found"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    cmd = ["apt-get", "install", "-y", "-q", package]
-    r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    if r.returncode != 0:
-        u = subprocess.run(["apt-get", "update", "-q"], env=env, stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True)
-        r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        if r.returncode != 0:
-            tail = (u.stderr + r.stdout + r.stderr).strip().splitlines()[-5:]
-            return f"'apt-get install {package}' failed: " + " / ".join(tail)
-    return None
-
-
-def ensure_binary(binary, package, allow_install):
-    """Returns (available, reason). Installs the Debian package if allowed and the binary is missing."""
-    if shutil.which(binary):
-        return True, None
-    if not allow_install:
-        return False, (f"{binary} not installed (Debian package {package}); "
-                       f"pass --install-peers (or set CI=true) to apt-get install it")
-    log(f"  {binary} missing, installing Debian package {package} ...")
-    err = try_install(package)
-    if err:
-        return False, err
-    if not shutil.which(binary):
-        return False, f"{package} installed but {binary} still not found in PATH"
-    return True, None
 
 
 def remove_tree_safely(path):
@@ -141,7 +92,7 @@ def ensure_tree(state, allow_install):
     marker = os.path.join(path, TREE_MARKER)
     if os.path.isfile(marker):
         return path, False
-    avail, reason = ensure_binary("debootstrap", "debootstrap", allow_install)
+    avail, reason = benchlib.ensure_binary("debootstrap", "debootstrap", allow_install)
     if not avail:
         die(f"{path} does not exist (or lacks {TREE_MARKER}) and cannot be created: {reason}")
     os.makedirs(CACHE_DIR, exist_ok=True)
@@ -177,36 +128,6 @@ def ensure_tree(state, allow_install):
 
 # ---------------------------------------------------------------------------------------------------
 # Mounts
-
-
-def unescape_mountinfo(s):
-    # mountinfo escapes space, tab, newline and backslash as \ooo.
-    out, i = [], 0
-    while i < len(s):
-        if s[i] == "\\" and i + 4 <= len(s) and s[i + 1:i + 4].isdigit():
-            out.append(chr(int(s[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(s[i])
-            i += 1
-    return "".join(out)
-
-
-def mounts_under(path):
-    path = os.path.realpath(path).rstrip("/")
-    found = []
-    try:
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                fields = line.split()
-                if len(fields) < 5:
-                    continue
-                mp = unescape_mountinfo(fields[4])
-                if mp == path or mp.startswith(path + "/"):
-                    found.append(mp)
-    except OSError as e:
-        warn(f"cannot read /proc/self/mountinfo: {e}")
-    return found
 
 
 def umount(path):
@@ -350,35 +271,6 @@ def read_comm(pid):
         return "?"
 
 
-def read_vm(pid):
-    """VmHWM and VmRSS in KB from /proc/PID/status, or None once the process is gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            text = f.read()
-    except OSError:
-        return None
-    vals = {}
-    for line in text.splitlines():
-        if line.startswith(("VmHWM:", "VmRSS:")):
-            key, rest = line.split(":", 1)
-            vals[key] = int(rest.split()[0])
-    if "VmHWM" not in vals:
-        return None  # zombie: no mm anymore
-    return vals["VmHWM"], vals.get("VmRSS", 0)
-
-
-def stop_process(proc, grace=10.0):
-    """SIGTERM (both peers then halt the guest), then SIGKILL; always reaps."""
-    if proc.poll() is not None:
-        return
-    try:
-        proc.terminate()
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def log_tail(path, n=LOG_TAIL_LINES):
     try:
         with open(path, "rb") as f:
@@ -438,15 +330,11 @@ def boot_once(state, name, spawn, lower, rundir, args, poll_rss=False, keep_log_
     res["cmd"] = cmd
     proc = None
     pidfd = -1
-    hwm = rss = polls = 0
+    peak = benchlib.PeakVm()
     messages = []
 
     def sample_vm():
-        nonlocal hwm, rss, polls
-        v = read_vm(proc.pid)
-        if v is not None:
-            polls += 1
-            hwm, rss = max(hwm, v[0]), max(rss, v[1])
+        peak.sample(proc.pid)
 
     def wait_exit(timeout):
         """Waits for the peer's exit on its pidfd. Returns the perf_counter_ns of the exit or None."""
@@ -545,7 +433,7 @@ def boot_once(state, name, spawn, lower, rundir, args, poll_rss=False, keep_log_
         if proc is not None:
             if proc.poll() is None:
                 state.known.update(descendants(proc.pid))
-                stop_process(proc, grace=args.halt_timeout)
+                stop_process(proc, timeout=args.halt_timeout)
                 if res["exit_code"] is None:
                     res["exit_code"] = proc.returncode
             if proc in state.live:
@@ -567,9 +455,7 @@ def boot_once(state, name, spawn, lower, rundir, args, poll_rss=False, keep_log_
             res["leftover_mounts"] = left
     res["notify_messages"] = messages
     if poll_rss:
-        res["peak_vmhwm_kb"] = hwm if polls else None
-        res["peak_vmrss_kb"] = rss if polls else None
-        res["polls"] = polls
+        res.update(peak.result())
     if not res["ok"]:
         res["log_tail"] = log_tail(logfile)
     if keep_log_as:
@@ -584,32 +470,8 @@ def boot_once(state, name, spawn, lower, rundir, args, poll_rss=False, keep_log_
 # Statistics and output
 
 
-def stats_ms(samples_ns):
-    if not samples_ns:
-        return None
-    ms = [s / 1e6 for s in samples_ns]
-    if len(ms) >= 2:
-        q = statistics.quantiles(ms, n=10, method="inclusive")
-        p10, p90 = q[0], q[8]
-    else:
-        p10 = p90 = ms[0]
-    return {
-        "n": len(ms),
-        "median_ms": statistics.median(ms),
-        "p10_ms": p10,
-        "p90_ms": p90,
-        "min_ms": min(ms),
-        "max_ms": max(ms),
-        "mean_ms": statistics.fmean(ms),
-    }
-
-
-def fmt_ms(v, prec=1):
-    return "-" if v is None else f"{v:.{prec}f}"
-
-
-def goal_word(ok):
-    return "PASS" if ok else "MISS"
+def fmt_ms(v):
+    return benchlib.fmt_ms(v, prec=1)
 
 
 def short_result(r):
@@ -649,18 +511,7 @@ def cleanup(state):
     if state.debootstrap_tmp:
         remove_tree_safely(state.debootstrap_tmp)
         state.debootstrap_tmp = None
-    leftover = []
-    if state.workdir and os.path.exists(state.workdir):
-        leftover = mounts_under(state.workdir)
-        if leftover:
-            warn(f"{len(leftover)} mount(s) left under {state.workdir}; NOT removing it:")
-            for mp in leftover:
-                print(f"    {mp}", file=sys.stderr)
-        else:
-            errors = []
-            shutil.rmtree(state.workdir, onerror=lambda fn, p, ei: errors.append(f"{p}: {ei[1]}"))
-            if errors:
-                warn(f"could not fully remove {state.workdir}: " + "; ".join(errors[:5]))
+    leftover = benchlib.remove_workdir(state.workdir)
     state.workdir = None
     _in_cleanup = False
     return leftover
@@ -678,10 +529,7 @@ def exit_for_pending_signal():
 def main():
     ap = argparse.ArgumentParser(description="Benchmark boot (to READY=1) and halt time of a Debian 12 "
                                  "tree under spawn and systemd-nspawn (run as root).")
-    ap.add_argument("--build-dir", default=os.path.join(REPO, "build"),
-                    help="meson build dir with spawn (default: <repo>/build)")
-    ap.add_argument("--runs", type=int, default=10, help="measured boots per peer (default: 10)")
-    ap.add_argument("--warmup", type=int, default=1, help="discarded warm-up boots per peer (default: 1)")
+    benchlib.add_run_args(ap, "meson build dir with spawn (default: <repo>/build)", 10, 1, unit="boots")
     ap.add_argument("--boot-timeout", type=float, default=120, help="seconds to wait for READY=1 (default: 120)")
     ap.add_argument("--halt-timeout", type=float, default=60,
                     help="seconds to wait for the exit after SIGTERM (default: 60)")
@@ -690,18 +538,17 @@ def main():
     ap.add_argument("--keep-logs", metavar="DIR", help="copy each boot's console log into DIR")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     args = ap.parse_args()
+    benchlib.set_prog("bench-boot")
 
     if args.runs < 1 or args.warmup < 0:
         die("--runs must be >= 1 and --warmup >= 0")
     if args.boot_timeout <= 0 or args.halt_timeout <= 0:
         die("--boot-timeout and --halt-timeout must be > 0")
-    if os.geteuid() != 0:
-        die("must run as root (spawn, systemd-nspawn and overlayfs mounts need CAP_SYS_ADMIN)")
+    benchlib.require_root("spawn, systemd-nspawn and overlayfs mounts need CAP_SYS_ADMIN")
 
     build = os.path.abspath(args.build_dir)
     spawn = os.path.join(build, "spawn")
-    if not (os.path.isfile(spawn) and os.access(spawn, os.X_OK)):
-        die(f"{spawn} not found or not executable; build first with: ninja -C {build}")
+    benchlib.require_executables((spawn,), build)
     for b in ("mount", "umount"):
         if not shutil.which(b):
             die(f"{b} not found (Debian package mount)")
@@ -710,23 +557,15 @@ def main():
     if args.keep_logs:
         os.makedirs(args.keep_logs, exist_ok=True)
 
-    allow_install = args.install_peers or os.environ.get("CI") == "true"
+    allow_install = benchlib.install_allowed(args.install_peers)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    benchlib.install_signal_handlers(on_signal, (signal.SIGTERM, signal.SIGHUP, signal.SIGINT))
 
     state = State()
     leftover = []
     summary = None
     result = {
-        "host": {
-            "kernel": platform.release(),
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "pid1": read_comm(1),
-        },
+        "host": benchlib.host_info(pid1=read_comm(1)),
         "params": {"runs": args.runs, "warmup": args.warmup, "build_dir": build,
                    "boot_timeout_s": args.boot_timeout, "halt_timeout_s": args.halt_timeout},
     }
@@ -738,7 +577,7 @@ def main():
 
         peers = ["spawn"]
         skipped = {}
-        avail, reason = ensure_binary("systemd-nspawn", "systemd-container", allow_install)
+        avail, reason = benchlib.ensure_binary("systemd-nspawn", "systemd-container", allow_install)
         if avail:
             peers.append("nspawn")
         else:
@@ -753,10 +592,8 @@ def main():
             f"{args.runs} measured boots each ...")
         seq = 0
         for i in range(total):
-            k = i % len(peers)
-            order = peers[k:] + peers[:k]
             parts = []
-            for n in order:
+            for n in benchlib.rotated(peers, i):
                 if n not in peers:
                     continue  # dropped after a failed warm-up
                 seq += 1
@@ -801,8 +638,8 @@ def main():
             per_peer[n] = {
                 "label": PEER_LABELS[n],
                 "cmd": peer_command(n, spawn, os.path.join("OVERLAY", MACHINE)),
-                "boot": stats_ms([r["boot_ns"] for r in good]),
-                "halt": stats_ms([r["halt_ns"] for r in good]),
+                "boot": benchlib.stats_ms([r["boot_ns"] for r in good]),
+                "halt": benchlib.stats_ms([r["halt_ns"] for r in good]),
                 "failures": len(measured) - len(good),
                 "skipped": skipped.get(n),
                 "runs": runs[n],
@@ -880,15 +717,10 @@ def main():
         result["summary"] = summary
     except RuntimeError as e:
         die(str(e))
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        warn("interrupted; cleaning up")
+    except (KeyboardInterrupt, Terminated) as e:
+        code = benchlib.interrupt_exit_code(e)
         cleanup(state)
-        sys.exit(130)
-    except Terminated as e:
-        warn(f"{e}; cleaning up")
-        cleanup(state)
-        sys.exit(143)
+        sys.exit(code)
     finally:
         # Also on die() (SystemExit) and on unexpected exceptions.
         if state.workdir or state.live or state.overlays or state.debootstrap_tmp:
@@ -896,13 +728,7 @@ def main():
         exit_for_pending_signal()
 
     result["leftover_mounts"] = leftover
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-            f.write("\n")
-        log(f"Results written to {args.json}")
-    log()
-    log(summary)
+    benchlib.finish(result, args.json, summary)
     return 0
 
 

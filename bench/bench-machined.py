@@ -23,75 +23,31 @@ goal prints MISS, the exit code stays 0 unless the benchmark itself could not ru
 """
 
 import argparse
-import json
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-POLICY = os.path.join(REPO, "units", "org.freedesktop.machine1.conf")
-BUS_NAME = "org.freedesktop.machine1"
-MANAGER_PATH = "/org/freedesktop/machine1"
-MANAGER_IFACE = "org.freedesktop.machine1.Manager"
+import benchlib
+from benchlib import BUS_NAME, REPO, log, read_status, stop_process
+
 SYSTEMD_MACHINED = "/lib/systemd/systemd-machined"
 
 GOAL_IDLE_RSS_KB = 3 * 1024
 GOAL_LIST_MS = 10.0
 
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <limit name="max_replies_per_connection">50000</limit>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <include>{policy}</include>
-</busconfig>
-"""
-
-
-def log(msg=""):
-    print(msg, flush=True)
-
-
 def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return None
+    return read_status(pid, ("VmRSS",))["VmRSS"]
 
 
 def memory_detail(pid):
     """VmRSS split up: private anonymous memory and the proportional share (PSS); most of the
     rest of RSS are pages of shared libraries also mapped by every other process."""
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key = line.split(":")[0]
-            if key in ("VmRSS", "RssAnon", "RssFile"):
-                out[key] = int(line.split()[1])
+    out = read_status(pid, ("VmRSS", "RssAnon", "RssFile"))
     with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:
             if line.startswith("Pss:"):
@@ -107,59 +63,6 @@ def percentile(values, p):
     return s[k]
 
 
-def own_cgroup_dirs(rel):
-    """Directory of cgroup REL below our own cgroup, in every mounted hierarchy."""
-    mounts = {}
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            sep = fields.index("-")
-            fstype, opts, mp = fields[sep + 1], fields[sep + 3], fields[4]
-            if not mp.startswith("/sys/fs/cgroup"):
-                continue
-            if fstype == "cgroup2":
-                mounts.setdefault("", mp)
-            elif fstype == "cgroup":
-                key = ",".join(sorted(o for o in opts.split(",") if o not in ("rw", "ro", "noprefix", "clone_children",
-                                                                              "xattr", "none")
-                                      and not o.startswith("release_agent=")))
-                mounts.setdefault(key, mp)
-    dirs = []
-    with open("/proc/self/cgroup") as f:
-        for line in f:
-            _, ctrls, path = line.rstrip("\n").split(":", 2)
-            key = ",".join(sorted(ctrls.split(","))) if ctrls else ""
-            if key in mounts:
-                dirs.append(os.path.join(mounts[key] + (path if path != "/" else ""), rel))
-    return dirs
-
-
-def destroy_cgroup_tree(directory):
-    if not os.path.isdir(directory):
-        return
-    for _ in range(200):
-        pids = []
-        for dirpath, _, _ in os.walk(directory):
-            try:
-                with open(os.path.join(dirpath, "cgroup.procs")) as f:
-                    pids += [int(x) for x in f.read().split()]
-            except OSError:
-                pass
-        if not pids:
-            break
-        for p in pids:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.02)
-    for dirpath, _, _ in sorted(os.walk(directory), key=lambda t: -len(t[0])):
-        try:
-            os.rmdir(dirpath)
-        except OSError:
-            pass
-
-
 class Env:
     def __init__(self, build_dir):
         self.tmp = tempfile.mkdtemp(prefix="berth-bench-machined-")
@@ -173,50 +76,28 @@ class Env:
         self.sleepers = []
 
     def env(self):
-        e = dict(os.environ)
-        e["DBUS_SYSTEM_BUS_ADDRESS"] = self.address
-        return e
+        return benchlib.bus_env(self.address)
 
     def start_bus(self):
-        conf = os.path.join(self.tmp, "bus.conf")
-        with open(conf, "w") as f:
-            f.write(BUS_CONFIG.format(socket=self.socket, policy=POLICY))
-        self.bus_proc = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(500):
-            if os.path.exists(self.socket):
-                return
-            time.sleep(0.01)
-        raise RuntimeError("dbus-daemon did not start")
+        # Up to 50000 pending replies per connection: the registration loop is one connection.
+        self.bus_proc = benchlib.start_private_bus(os.path.join(self.tmp, "bus.conf"), self.socket,
+                                                   limits={"max_replies_per_connection": 50000})
 
     def connect(self):
         import dbus
         return dbus.bus.BusConnection(self.address)
 
     def wait_name(self, conn, proc, timeout=10):
-        deadline = time.monotonic() + timeout
-        while not conn.name_has_owner(BUS_NAME):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{proc.args[0]} did not take {BUS_NAME} (rc={proc.poll()})")
-            time.sleep(0.01)
+        benchlib.wait_bus_name(conn, proc, timeout=timeout)
 
     def start_machined(self, conn):
-        for d in ("state", "run", "pool"):
-            os.makedirs(os.path.join(self.tmp, d), exist_ok=True)
-        self.daemon = subprocess.Popen(
-            [self.machined_bin, f"--state-dir={self.tmp}/state", f"--runtime-dir={self.tmp}/run",
-             f"--pool={self.tmp}/pool", f"--cgroup-root={self.cgroup_root}", "--log-level=warning"],
-            env=self.env(), stdout=subprocess.DEVNULL, stderr=sys.stderr)
+        self.daemon = subprocess.Popen(benchlib.machined_argv(self.machined_bin, self.tmp, self.cgroup_root, "warning"),
+                                       env=self.env(), stdout=subprocess.DEVNULL, stderr=sys.stderr)
         self.wait_name(conn, self.daemon)
 
     def stop_daemon(self):
-        if self.daemon and self.daemon.poll() is None:
-            self.daemon.terminate()
-            try:
-                self.daemon.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.daemon.kill()
-                self.daemon.wait()
+        if self.daemon:
+            stop_process(self.daemon)
         self.daemon = None
 
     def cleanup(self):
@@ -229,11 +110,10 @@ class Env:
             except subprocess.TimeoutExpired:
                 pass
         self.stop_daemon()
-        if self.bus_proc and self.bus_proc.poll() is None:
-            self.bus_proc.terminate()
-            self.bus_proc.wait(timeout=10)
-        for d in own_cgroup_dirs(self.cgroup_root):
-            destroy_cgroup_tree(d)
+        if self.bus_proc:
+            stop_process(self.bus_proc)
+        for d in benchlib.cgroup_dirs(self.cgroup_root).values():
+            benchlib.destroy_cgroup_tree(d)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -245,7 +125,7 @@ def bench_machined(env, n):
     time.sleep(0.5)
     res = {"idle_rss_kb": rss_kb(pid), "idle_detail": memory_detail(pid)}
 
-    mgr = dbus.Interface(conn.get_object(BUS_NAME, MANAGER_PATH, introspect=False), MANAGER_IFACE)
+    mgr = benchlib.manager(conn)
     log(f"starting {n} sleeping leader processes ...")
     for _ in range(n):
         env.sleepers.append(subprocess.Popen(["sleep", "100000"], stdin=subprocess.DEVNULL))
@@ -312,7 +192,7 @@ def bench_systemd_machined(env):
         BUS_NAME, dbus_interface="org.freedesktop.DBus"))
     res = {"available": True, "idle_rss_kb": rss_kb(owner_pid), "idle_detail": memory_detail(owner_pid)}
     sleeper = subprocess.Popen(["sleep", "100000"], stdin=subprocess.DEVNULL)
-    mgr = dbus.Interface(conn.get_object(BUS_NAME, MANAGER_PATH, introspect=False), MANAGER_IFACE)
+    mgr = benchlib.manager(conn)
     for method, args, sig in (("CreateMachine", ("sdbench", dbus.Array([], signature="y"), "bench", "container",
                                                  dbus.UInt32(sleeper.pid), "", dbus.Array([], signature="(sv)")),
                                "sayssusa(sv)"),
@@ -326,12 +206,7 @@ def bench_systemd_machined(env):
             res[method] = f"{e.get_dbus_name()}: {e.get_dbus_message()}"
     sleeper.kill()
     sleeper.wait()
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(proc)
     conn.close()
     return res
 
@@ -342,12 +217,9 @@ def main():
     ap.add_argument("--build-dir", default=os.environ.get("BERTH_BUILD_DIR") or os.path.join(REPO, "build"))
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("bench-machined: must run as root")
-    try:
-        import dbus  # noqa: F401
-    except ImportError:
-        sys.exit("bench-machined: needs python3-dbus (run with Debian's /usr/bin/python3)")
+    benchlib.set_prog("bench-machined")
+    benchlib.require_root()
+    benchlib.require_python_dbus()
     if not shutil.which("dbus-daemon"):
         sys.exit("bench-machined: needs dbus-daemon (Debian package dbus)")
     env = Env(os.path.abspath(args.build_dir))
@@ -399,8 +271,7 @@ def main():
             log("  -> it cannot register machines on a host whose PID 1 is not systemd, so there are no")
             log("     registration or ListMachines figures to compare.")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        benchlib.write_json(args.json, results, indent=1)
     return 0
 
 

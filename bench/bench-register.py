@@ -22,7 +22,6 @@ prints MISS, the exit code stays 0 unless the benchmark itself could not run. Se
 
 import argparse
 import gc
-import json
 import os
 import platform
 import shutil
@@ -34,12 +33,10 @@ import tempfile
 import time
 import uuid
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MAKE_TREE = os.path.join(REPO, "tests", "helpers", "make-busybox-tree.sh")
-POLICY = os.path.join(REPO, "units", "org.freedesktop.machine1.conf")
-BUS_NAME = "org.freedesktop.machine1"
-MANAGER_PATH = "/org/freedesktop/machine1"
-MANAGER_IFACE = "org.freedesktop.machine1.Manager"
+import benchlib
+from benchlib import (Fatal, Terminated, cgroup_dirs, destroy_cgroup_tree, die, fmt_ms, goal_word, log,
+                      mounts_under, read_status, stop_process, warn)
+
 IN_HELPER = "/usr/bin/berth-test-helper"
 
 GOAL_RATIO_UNSHARE = 3.0   # spawn --register=yes median <= 3x unshare+chroot median
@@ -50,95 +47,8 @@ UP_POLL_S = 0.050          # ListMachines interval while the containers start (e
 DOWN_POLL_S = 0.020        # ListMachines / waitpid interval while they stop
 NSPAWN_UNIT = "nspawn-bench.scope"
 
-# The bus configuration of tests/integration/machined_fixtures.py (PrivateBus), without the
-# test-only policy for nobody: a system bus whose only extra rules are our shipped policy.
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
-    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus" send_member="UpdateActivationEnvironment"/>
-  </policy>
-  <policy user="root">
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-  <include>{policy}</include>
-</busconfig>
-"""
-
-
-class Terminated(Exception):
-    """Raised from the SIGTERM/SIGHUP handler so that cleanup runs as for Ctrl-C."""
-
-
-def on_signal(signum, frame):
-    raise Terminated(f"terminated by signal {signal.Signals(signum).name}")
-
-
-def log(msg=""):
-    print(msg, flush=True)
-
-
-def warn(msg):
-    print(f"bench-register: WARNING: {msg}", file=sys.stderr, flush=True)
-
-
-class Fatal(Exception):
-    """The benchmark itself cannot run: exit 1 after cleanup."""
-
-
 # ---------------------------------------------------------------------------------------------------
-# Processes (only ever our own, by PID)
-
-
-def stop_process(proc, sig=signal.SIGTERM, timeout=10):
-    """SIG, then SIGKILL after TIMEOUT; always reaps. PROC is a Popen we started."""
-    if proc.poll() is not None:
-        return
-    try:
-        proc.send_signal(sig)
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def kill_pid(pid, sig=signal.SIGKILL):
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def read_status(pid, keys=("VmHWM", "VmRSS")):
-    """Fields of /proc/PID/status in KB, or None once the process is gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            text = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    vals = {}
-    for line in text.splitlines():
-        key, _, rest = line.partition(":")
-        if key in keys:
-            vals[key] = int(rest.split()[0])
-    return vals if "VmRSS" in vals or "VmHWM" in vals else None
+# Processes
 
 
 def processes_matching(needles, exclude):
@@ -154,117 +64,6 @@ def processes_matching(needles, exclude):
             continue
         if any(n in cmd for n in needles):
             found.append((int(d), cmd.replace(b"\0", b" ").decode(errors="replace").strip()))
-    return found
-
-
-# ---------------------------------------------------------------------------------------------------
-# cgroups (as machined_fixtures.py: our own cgroup in every hierarchy, joined with mountinfo)
-
-
-def own_cgroup_dirs():
-    """{hierarchy key: (mount point, our cgroup path)} for every mounted hierarchy."""
-    mounts = {}
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            sep = fields.index("-")
-            fstype, super_opts = fields[sep + 1], fields[sep + 3]
-            mp = fields[4]
-            if not mp.startswith("/sys/fs/cgroup"):
-                continue
-            if fstype == "cgroup2":
-                mounts.setdefault("", (mp, fields[3]))
-            elif fstype == "cgroup":
-                ctrls = ",".join(sorted(o for o in super_opts.split(",")
-                                        if o not in ("rw", "ro", "noprefix", "clone_children", "xattr", "none",
-                                                     "cpuset_v2_mode", "favordynmods", "nofavordynmods")
-                                        and not o.startswith("release_agent=")))
-                mounts.setdefault(ctrls, (mp, fields[3]))
-    result = {}
-    with open("/proc/self/cgroup") as f:
-        for line in f:
-            _, ctrls, path = line.rstrip("\n").split(":", 2)
-            key = ",".join(sorted(ctrls.split(","))) if ctrls else ""
-            if key in mounts:
-                mp, root = mounts[key]
-                rel = path[len(root):] if root != "/" and path.startswith(root) else path
-                result[key] = (mp, rel)
-    return result
-
-
-def cgroup_dirs(rel):
-    """{hierarchy key: directory of cgroup REL (relative to our own cgroup)}."""
-    return {key: os.path.join(mp + (own if own != "/" else ""), rel) for key, (mp, own) in own_cgroup_dirs().items()}
-
-
-def cgroup_procs_recursive(directory):
-    pids = []
-    for dirpath, _, _ in os.walk(directory):
-        try:
-            with open(os.path.join(dirpath, "cgroup.procs")) as f:
-                pids += [int(x) for x in f.read().split()]
-        except OSError:
-            pass
-    return pids
-
-
-def destroy_cgroup_tree(directory, timeout=10.0):
-    """SIGKILL (by PID) everything in DIRECTORY and below — all of it is ours: the directory is a
-    cgroup root made up for this run — then rmdir it depth first."""
-    if not os.path.isdir(directory):
-        return
-    deadline = time.monotonic() + timeout
-    while True:
-        pids = cgroup_procs_recursive(directory)
-        for p in pids:
-            kill_pid(p)
-        if not pids or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
-    while True:
-        failed = False
-        for dirpath, _, _ in sorted(os.walk(directory), key=lambda t: -len(t[0])):
-            try:
-                os.rmdir(dirpath)
-            except FileNotFoundError:
-                pass
-            except OSError:
-                failed = True
-        if not failed or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Mounts
-
-
-def unescape_mountinfo(s):
-    out, i = [], 0
-    while i < len(s):
-        if s[i] == "\\" and i + 4 <= len(s) and s[i + 1:i + 4].isdigit():
-            out.append(chr(int(s[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(s[i])
-            i += 1
-    return "".join(out)
-
-
-def mounts_under(path):
-    path = os.path.realpath(path).rstrip("/")
-    found = []
-    try:
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                fields = line.split()
-                if len(fields) < 5:
-                    continue
-                mp = unescape_mountinfo(fields[4])
-                if mp == path or mp.startswith(path + "/"):
-                    found.append(mp)
-    except OSError as e:
-        warn(f"cannot read /proc/self/mountinfo: {e}")
     return found
 
 
@@ -333,56 +132,33 @@ class Bench:
         return mtimes
 
     def env(self):
-        e = dict(os.environ)
-        e["DBUS_SYSTEM_BUS_ADDRESS"] = self.address
+        e = benchlib.bus_env(self.address)
         e.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         return e
 
     def build_tree(self):
-        r = subprocess.run([MAKE_TREE, self.tree, self.helper], stdin=subprocess.DEVNULL)
-        if r.returncode != 0:
-            raise Fatal(f"make-busybox-tree.sh failed (exit {r.returncode})")
+        err = benchlib.make_busybox_tree(self.tree, self.helper)
+        if err:
+            raise Fatal(err)
 
     def start_bus(self):
-        conf = os.path.join(self.tmp, "bus", "bus.conf")
-        with open(conf, "w") as f:
-            f.write(BUS_CONFIG.format(socket=self.socket, policy=POLICY))
         self.bus_log = os.path.join(self.tmp, "logs", "dbus-daemon.log")
-        with open(self.bus_log, "ab") as logf:
-            self.bus_proc = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"],
-                                             stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
-        deadline = time.monotonic() + 10
-        while not os.path.exists(self.socket):
-            if self.bus_proc.poll() is not None or time.monotonic() > deadline:
-                raise Fatal(f"dbus-daemon did not come up: {self.tail(self.bus_log)}")
-            time.sleep(0.01)
+        self.bus_proc = benchlib.start_private_bus(os.path.join(self.tmp, "bus", "bus.conf"), self.socket,
+                                                   self.bus_log)
 
     def start_machined(self):
         import dbus
         self.machined_log = os.path.join(self.tmp, "logs", "machined.log")
         with open(self.machined_log, "ab") as logf:
             self.machined = subprocess.Popen(
-                [self.machined_bin, f"--state-dir={self.state_dir}", f"--runtime-dir={self.tmp}/run",
-                 f"--pool={self.tmp}/pool", f"--cgroup-root={self.cgroup_root}", "--log-level=notice"],
+                benchlib.machined_argv(self.machined_bin, self.tmp, self.cgroup_root, "notice"),
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, env=self.env())
         self.conn = dbus.bus.BusConnection(self.address)
-        deadline = time.monotonic() + 10
-        while not self.conn.name_has_owner(BUS_NAME):
-            if self.machined.poll() is not None or time.monotonic() > deadline:
-                raise Fatal(f"machined did not take {BUS_NAME} (rc={self.machined.poll()}): "
-                            f"{self.tail(self.machined_log)}")
-            time.sleep(0.01)
-        self.mgr = dbus.Interface(self.conn.get_object(BUS_NAME, MANAGER_PATH, introspect=False), MANAGER_IFACE)
+        benchlib.wait_bus_name(self.conn, self.machined, "machined", log_path=self.machined_log)
+        self.mgr = benchlib.manager(self.conn)
 
     def machine_names(self):
         return {str(m[0]) for m in self.mgr.ListMachines(signature="", timeout=30)}
-
-    def tail(self, path, lines=15):
-        try:
-            with open(path, errors="replace") as f:
-                return "\n".join(f.read().splitlines()[-lines:])
-        except OSError:
-            return ""
 
     # -- nspawn's unit-like cgroup --
 
@@ -435,19 +211,7 @@ class Bench:
         self.remove_nspawn_unit()
         for d in cgroup_dirs(self.cgroup_root).values():
             destroy_cgroup_tree(d)
-        leftover = []
-        if self.tmp and os.path.exists(self.tmp):
-            leftover = mounts_under(self.tmp)
-            if leftover:
-                warn(f"{len(leftover)} mount(s) left under {self.tmp}; NOT removing it:")
-                for mp in leftover:
-                    print(f"    {mp}", file=sys.stderr)
-            else:
-                errors = []
-                shutil.rmtree(self.tmp, onerror=lambda fn, p, ei: errors.append(f"{p}: {ei[1]}"))
-                if errors:
-                    warn(f"could not fully remove {self.tmp}: " + "; ".join(errors[:5]))
-        return leftover
+        return benchlib.remove_workdir(self.tmp)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -475,23 +239,6 @@ def peer_commands(b):
     }
 
 
-def try_install(package):
-    """apt-get install PACKAGE; on failure refresh the index once and retry. Returns an error or None."""
-    if not shutil.which("apt-get"):
-        return "apt-get not found"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
-    r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    if r.returncode != 0:
-        u = subprocess.run(["apt-get", "update", "-q"], env=env, stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True)
-        r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        if r.returncode != 0:
-            tail = (u.stderr + r.stdout + r.stderr).strip().splitlines()[-5:]
-            return f"'apt-get install {package}' failed: " + " / ".join(tail)
-    return None
-
-
 def make_enter_unit(files):
     def enter_unit():
         pid = str(os.getpid())
@@ -502,13 +249,7 @@ def make_enter_unit(files):
 
 
 def run_once(cmd, env, preexec_fn=None, capture=False):
-    t0 = time.perf_counter_ns()
-    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE if capture else subprocess.DEVNULL, env=env,
-                       preexec_fn=preexec_fn, timeout=120)
-    t1 = time.perf_counter_ns()
-    err = r.stderr.decode(errors="replace").strip() if capture else ""
-    return t1 - t0, r.returncode, err
+    return benchlib.run_timed(cmd, env, preexec_fn, capture, timeout=120)
 
 
 def wait_unregistered(b, name, timeout=10.0):
@@ -525,54 +266,20 @@ def measure_latency(b, cmds, preexec, runs, warmup):
     """Round-robin: every iteration runs each peer once; the starting peer rotates so that no peer
     always follows the same other one. After a registering peer, the script waits (untimed) until
     its machine has left the registry, so that the next run cannot meet it."""
-    names = list(cmds)
     env = b.env()
-    samples = {n: [] for n in names}
-    failures = {n: 0 for n in names}
-    fail_codes = {n: set() for n in names}
-    lag = {n: [] for n in names if n in REGISTERED_NAME}
-    total = warmup + runs
-    tty = sys.stdout.isatty()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for i in range(total):
-            k = i % len(names)
-            for n in names[k:] + names[:k]:
-                ns, rc, _ = run_once(cmds[n], env, preexec.get(n))
-                if n in REGISTERED_NAME:
-                    w = wait_unregistered(b, REGISTERED_NAME[n])
-                    if w is None:
-                        raise Fatal(f"{REGISTERED_NAME[n]} stayed registered 10 s after {PEER_LABELS[n]} exited")
-                    lag[n].append(w)
-                if i < warmup:
-                    continue
-                if rc == 0:
-                    samples[n].append(ns)
-                else:
-                    failures[n] += 1
-                    fail_codes[n].add(rc)
-            if tty and ((i + 1) % 10 == 0 or i + 1 == total):
-                print(f"\r  iteration {i + 1}/{total}", end="", flush=True)
-        if tty:
-            print(flush=True)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    lag = {n: [] for n in cmds if n in REGISTERED_NAME}
+
+    def run_one(n):
+        ns, rc, _ = run_once(cmds[n], env, preexec.get(n))
+        if n in REGISTERED_NAME:
+            w = wait_unregistered(b, REGISTERED_NAME[n])
+            if w is None:
+                raise Fatal(f"{REGISTERED_NAME[n]} stayed registered 10 s after {PEER_LABELS[n]} exited")
+            lag[n].append(w)
+        return ns, rc
+
+    samples, failures, fail_codes = benchlib.measure_round_robin(list(cmds), runs, warmup, run_one)
     return samples, failures, fail_codes, lag
-
-
-def stats_ms(samples_ns):
-    if not samples_ns:
-        return None
-    ms = [s / 1e6 for s in samples_ns]
-    if len(ms) >= 2:
-        q = statistics.quantiles(ms, n=10, method="inclusive")
-        p10, p90 = q[0], q[8]
-    else:
-        p10 = p90 = ms[0]
-    return {"n": len(ms), "median_ms": statistics.median(ms), "p10_ms": p10, "p90_ms": p90,
-            "min_ms": min(ms), "max_ms": max(ms), "mean_ms": statistics.fmean(ms)}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -679,7 +386,7 @@ def concurrent(b, n, up_timeout, down_timeout):
     missing = [x for x in names if x not in up_at and x not in exited_early]
     res["missing"] = missing
     if exited_early:
-        res["early_errors"] = {name: b.tail(errfiles[name], 3) for name in list(exited_early)[:10]}
+        res["early_errors"] = {name: benchlib.tail(errfiles[name], 3) for name in list(exited_early)[:10]}
 
     # RSS with everything up (machined) and of the spawn supervisors (the started pid; the container
     # and the registration helper are other processes).
@@ -764,16 +471,8 @@ def concurrent(b, n, up_timeout, down_timeout):
 # Output
 
 
-def fmt_ms(v):
-    return "-" if v is None else f"{v:.2f}"
-
-
 def fmt_s(v):
-    return "-" if v is None else f"{v:.2f}"
-
-
-def goal_word(ok):
-    return "PASS" if ok else "MISS"
+    return fmt_ms(v)    # seconds, with the same two decimals
 
 
 def kb(v, key):
@@ -784,10 +483,8 @@ def main():
     ap = argparse.ArgumentParser(description="Benchmark spawn's registration with machined: latency against "
                                  "unshare+chroot and systemd-nspawn, and N concurrent registered containers "
                                  "(run as root).")
-    ap.add_argument("--build-dir", default=os.environ.get("BERTH_BUILD_DIR") or os.path.join(REPO, "build"),
-                    help="meson build dir with spawn, spawn-register, machined and berth-test-helper")
-    ap.add_argument("--runs", type=int, default=100, help="measured runs per peer (default: 100)")
-    ap.add_argument("--warmup", type=int, default=5, help="discarded warm-up runs per peer (default: 5)")
+    benchlib.add_run_args(ap, "meson build dir with spawn, spawn-register, machined and berth-test-helper",
+                          100, 5, build_default=os.environ.get("BERTH_BUILD_DIR"))
     ap.add_argument("--containers", type=int, default=200, help="concurrent containers (default: 200)")
     ap.add_argument("--up-timeout", type=float, default=120.0,
                     help="give up waiting for all containers to be listed after this many s (default: 120)")
@@ -797,36 +494,25 @@ def main():
                     help="apt-get install systemd-container if systemd-nspawn is missing (also if CI=true)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     args = ap.parse_args()
-
-    def die(msg):
-        print(f"bench-register: {msg}", file=sys.stderr, flush=True)
-        sys.exit(1)
+    benchlib.set_prog("bench-register")
 
     if args.runs < 1 or args.warmup < 0 or args.containers < 1:
         die("--runs and --containers must be >= 1 and --warmup >= 0")
-    if os.geteuid() != 0:
-        die("must run as root")
-    try:
-        import dbus  # noqa: F401
-    except ImportError:
-        die("needs python3-dbus (run with Debian's /usr/bin/python3)")
+    benchlib.require_root()
+    benchlib.require_python_dbus()
     build = os.path.abspath(args.build_dir)
     b = Bench(build)
-    for p in (b.spawn, os.path.join(build, "spawn-register"), b.machined_bin, b.helper):
-        if not (os.path.isfile(p) and os.access(p, os.X_OK)):
-            die(f"{p} not found or not executable; build first with: ninja -C {build}")
+    benchlib.require_executables((b.spawn, os.path.join(build, "spawn-register"), b.machined_bin, b.helper), build)
     for tool in ("unshare", "chroot", "dbus-daemon"):
         if not shutil.which(tool):
             die(f"{tool} not found (Debian packages util-linux, coreutils, dbus-daemon)")
-    allow_install = args.install_peers or os.environ.get("CI") == "true"
+    allow_install = benchlib.install_allowed(args.install_peers)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    benchlib.install_signal_handlers()
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
 
     result = {
-        "host": {"kernel": platform.release(), "machine": platform.machine(), "cpus": os.cpu_count(),
-                 "python": platform.python_version(), "loadavg_start": os.getloadavg()},
+        "host": benchlib.host_info(loadavg_start=os.getloadavg()),
         "params": {"runs": args.runs, "warmup": args.warmup, "containers": args.containers, "build_dir": build},
     }
     leftover = []
@@ -857,14 +543,10 @@ def main():
             if n == "spawn_reg" and wait_unregistered(b, "regbench") is None:
                 raise Fatal("regbench stayed registered after spawn exited")
         nspawn_note = None
-        if not shutil.which("systemd-nspawn") and allow_install:
-            log("  systemd-nspawn missing, installing Debian package systemd-container ...")
-            e = try_install("systemd-container")
-            if e:
-                skipped["nspawn_reg"] = e
-        if not shutil.which("systemd-nspawn"):
-            skipped.setdefault("nspawn_reg", "systemd-nspawn not installed (Debian package systemd-container); "
-                                             "pass --install-peers (or set CI=true) to apt-get install it")
+        avail, reason = benchlib.ensure_binary("systemd-nspawn", "systemd-container", allow_install,
+                                               no_recommends=True)
+        if not avail:
+            skipped["nspawn_reg"] = reason
         else:
             preexec["nspawn_reg"] = make_enter_unit(b.make_nspawn_unit())
             _, rc, err = run_once(cmds["nspawn_reg"], env, preexec["nspawn_reg"], capture=True)
@@ -902,21 +584,15 @@ def main():
         log(f"Timing {', '.join(PEER_LABELS[n] for n in cmds)}: {args.warmup} warm-up + {args.runs} "
             f"measured runs each, round-robin ...")
         samples, failures, fail_codes, lag = measure_latency(b, cmds, preexec, args.runs, args.warmup)
-        peers = {}
+        peers = benchlib.peer_latency(cmds, PEER_LABELS, samples, failures, fail_codes)
         for n in cmds:
-            peers[n] = {"label": PEER_LABELS[n], "cmd": cmds[n], "failures": failures[n],
-                        "failure_exit_codes": sorted(fail_codes[n]), "stats": stats_ms(samples[n]),
-                        "samples_ns": samples[n]}
             if n in lag:
                 peers[n]["unregister_wait_s"] = {"max": max(lag[n]), "nonzero": sum(1 for x in lag[n] if x > 0.001)}
         result["latency"] = peers
         b.remove_nspawn_unit()
 
-        def med(n):
-            p = peers.get(n)
-            return p["stats"]["median_ms"] if p and p["stats"] else None
-
-        m_reg, m_unshare, m_noreg, m_nspawn = med("spawn_reg"), med("unshare"), med("spawn_noreg"), med("nspawn_reg")
+        m_reg, m_unshare, m_noreg, m_nspawn = (benchlib.median_ms(peers, n)
+                                               for n in ("spawn_reg", "unshare", "spawn_noreg", "nspawn_reg"))
         if m_reg is None or m_unshare is None or m_noreg is None:
             raise Fatal("spawn or unshare+chroot failed in every measured run")
         r_unshare = m_reg / m_unshare
@@ -932,16 +608,7 @@ def main():
         log()
         log(f"Start-up latency, command start -> exit, {args.runs} runs per peer ({args.warmup} warm-up "
             f"discarded), alternating; kernel {platform.release()}, {os.cpu_count()} CPUs")
-        hdr = f"  {'peer':<31} {'median ms':>10} {'p10 ms':>9} {'p90 ms':>9} {'min ms':>9} {'failed':>7}"
-        log(hdr)
-        log("  " + "-" * (len(hdr) - 2))
-        for n in PEER_LABELS:
-            if n in peers:
-                s = peers[n]["stats"] or {}
-                log(f"  {PEER_LABELS[n]:<31} {fmt_ms(s.get('median_ms')):>10} {fmt_ms(s.get('p10_ms')):>9} "
-                    f"{fmt_ms(s.get('p90_ms')):>9} {fmt_ms(s.get('min_ms')):>9} {peers[n]['failures']:>7}")
-            else:
-                log(f"  {PEER_LABELS[n]:<31} unavailable: {skipped.get(n, '?')}")
+        benchlib.latency_table(peers, PEER_LABELS, PEER_LABELS, skipped, 31)
         log()
         log("Ratios (medians) and goals")
         goals = {}
@@ -1019,11 +686,7 @@ def main():
         result["ratios"] = {"register_over_unshare": r_unshare, "register_over_noregister": r_noreg,
                             "nspawn_register_over_spawn_register": r_nspawn}
 
-        failed = [n for n in peers if peers[n]["failures"]]
-        if failed:
-            warn("some runs exited non-zero and were left out of the statistics: "
-                 + ", ".join(f"{PEER_LABELS[n]} {peers[n]['failures']}x (exit {peers[n]['failure_exit_codes']})"
-                             for n in failed))
+        benchlib.warn_failed_runs(peers, PEER_LABELS)
         nspawn_part = f"nspawn+register {m_nspawn:.2f} ms" if m_nspawn is not None else "nspawn+register unavailable"
         up_part = (f"{n} containers up in {conc['up_s']:.2f} s" if conc["up_s"] is not None
                    else f"{n} containers up: only {conc['listed']} after {conc['waited_s']:.1f} s")
@@ -1032,18 +695,13 @@ def main():
                    f"(ratio {r_unshare:.2f}, goal ≤ {GOAL_RATIO_UNSHARE:g}), {nspawn_part}; {up_part}, {down_part}, "
                    f"leaked: {leak_words(leaks)}")
         result["summary"] = summary
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        warn("interrupted; cleaning up")
-        exit_code = 130
-    except Terminated as e:
-        warn(f"{e}; cleaning up")
-        exit_code = 143
+    except (KeyboardInterrupt, Terminated) as e:
+        exit_code = benchlib.interrupt_exit_code(e)
     except (Fatal, OSError) as e:
         # OSError: e.g. a binary that cannot be executed (being rebuilt while the benchmark runs).
         print(f"bench-register: {e}", file=sys.stderr, flush=True)
         if b.machined is not None and b.tmp:
-            tail = b.tail(os.path.join(b.tmp, "logs", "machined.log"))
+            tail = benchlib.tail(os.path.join(b.tmp, "logs", "machined.log"))
             if tail:
                 print(f"--- machined log (tail) ---\n{tail}", file=sys.stderr, flush=True)
         exit_code = 1
@@ -1068,13 +726,7 @@ def main():
 
     result["host"]["loadavg_end"] = os.getloadavg()
     result["leftover_mounts"] = leftover
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-            f.write("\n")
-        log(f"Results written to {args.json}")
-    log()
-    log(summary)
+    benchlib.finish(result, args.json, summary)
     return 0
 
 

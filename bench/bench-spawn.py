@@ -11,20 +11,16 @@ Non-zero exit codes mean the benchmark itself could not run (not root, spawn mis
 """
 
 import argparse
-import gc
-import json
 import os
 import platform
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MAKE_TREE = os.path.join(REPO, "tests", "helpers", "make-busybox-tree.sh")
+import benchlib
+from benchlib import Terminated, die, goal_word, log
 
 GOAL_RATIO_UNSHARE = 2.0  # spawn median <= 2.0x unshare+chroot median
 GOAL_RATIO_NSPAWN = 10.0  # systemd-nspawn median >= 10x spawn median
@@ -35,27 +31,6 @@ RSS_SLEEP_S = 2
 
 # Debian packages that provide the optional peers.
 PEER_PACKAGES = {"nspawn": ("systemd-nspawn", "systemd-container"), "bwrap": ("bwrap", "bubblewrap")}
-
-
-class Terminated(Exception):
-    """Raised from the SIGTERM/SIGHUP handler so that cleanup runs as for Ctrl-C."""
-
-
-def on_signal(signum, frame):
-    raise Terminated(f"terminated by signal {signal.Signals(signum).name}")
-
-
-def log(msg=""):
-    print(msg, flush=True)
-
-
-def warn(msg):
-    print(f"bench-spawn: WARNING: {msg}", file=sys.stderr, flush=True)
-
-
-def die(msg):
-    print(f"bench-spawn: {msg}", file=sys.stderr, flush=True)
-    sys.exit(1)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -81,143 +56,35 @@ PEER_LABELS = {
 }
 
 
-def try_install(package):
-    """apt-get install PACKAGE; on failure refresh the index once and retry. Returns an error or None."""
-    if not shutil.which("apt-get"):
-        return "apt-get not found"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    cmd = ["apt-get", "install", "-y", "-q", package]
-    r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    if r.returncode != 0:
-        u = subprocess.run(["apt-get", "update", "-q"], env=env, stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True)
-        r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        if r.returncode != 0:
-            tail = (u.stderr + r.stdout + r.stderr).strip().splitlines()[-5:]
-            return f"'apt-get install {package}' failed: " + " / ".join(tail)
-    return None
-
-
 def ensure_peer_binary(name, allow_install):
     """Returns (available, reason). Installs the Debian package if allowed and the binary is missing."""
     binary, package = PEER_PACKAGES[name]
-    if shutil.which(binary):
-        return True, None
-    if not allow_install:
-        return False, (f"{binary} not installed (Debian package {package}); "
-                       f"pass --install-peers (or set CI=true) to apt-get install it")
-    log(f"  {binary} missing, installing Debian package {package} ...")
-    err = try_install(package)
-    if err:
-        return False, err
-    if not shutil.which(binary):
-        return False, f"{package} installed but {binary} still not found in PATH"
-    return True, None
+    return benchlib.ensure_binary(binary, package, allow_install)
 
 
 def check_once(cmd):
     """Runs CMD once, capturing stderr. Returns (ok, returncode, stderr)."""
-    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True, errors="replace", timeout=120)
-    return r.returncode == 0, r.returncode, r.stderr.strip()
+    _, rc, err = benchlib.run_timed(cmd, capture=True, timeout=120)
+    return rc == 0, rc, err
 
 
 # ---------------------------------------------------------------------------------------------------
 # Timing
 
 
-def time_run(cmd):
-    t0 = time.perf_counter_ns()
-    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-    t1 = time.perf_counter_ns()
-    return t1 - t0, r.returncode
-
-
 def measure_latency(cmds, runs, warmup):
     """Round-robin: every iteration runs each peer once; the starting peer rotates each iteration so
     that no peer always runs right after the same other one. Warm-up iterations are discarded."""
-    names = list(cmds)
-    samples = {n: [] for n in names}
-    failures = {n: 0 for n in names}
-    fail_codes = {n: set() for n in names}
-    total = warmup + runs
-    tty = sys.stdout.isatty()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for i in range(total):
-            k = i % len(names)
-            for n in names[k:] + names[:k]:
-                ns, rc = time_run(cmds[n])
-                if i < warmup:
-                    continue
-                if rc == 0:
-                    samples[n].append(ns)
-                else:
-                    failures[n] += 1
-                    fail_codes[n].add(rc)
-            if tty and ((i + 1) % 10 == 0 or i + 1 == total):
-                print(f"\r  iteration {i + 1}/{total}", end="", flush=True)
-        if tty:
-            print(flush=True)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return samples, failures, fail_codes
-
-
-def stats_ms(samples_ns):
-    if not samples_ns:
-        return None
-    ms = [s / 1e6 for s in samples_ns]
-    if len(ms) >= 2:
-        q = statistics.quantiles(ms, n=10, method="inclusive")
-        p10, p90 = q[0], q[8]
-    else:
-        p10 = p90 = ms[0]
-    return {
-        "n": len(ms),
-        "median_ms": statistics.median(ms),
-        "p10_ms": p10,
-        "p90_ms": p90,
-        "min_ms": min(ms),
-        "max_ms": max(ms),
-        "mean_ms": statistics.fmean(ms),
-    }
+    return benchlib.measure_round_robin(list(cmds), runs, warmup, lambda n: benchlib.run_timed(cmds[n])[:2])
 
 
 # ---------------------------------------------------------------------------------------------------
 # Supervisor RSS
 
 
-def read_vm(pid):
-    """VmHWM and VmRSS in KB from /proc/PID/status, or None once the process is gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            text = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    vals = {}
-    for line in text.splitlines():
-        if line.startswith(("VmHWM:", "VmRSS:")):
-            key, rest = line.split(":", 1)
-            vals[key] = int(rest.split()[0])
-    if "VmHWM" not in vals:
-        return None  # zombie: no mm anymore
-    return vals["VmHWM"], vals.get("VmRSS", 0)
-
-
 def stop_process(proc):
     """SIGTERM (spawn forwards its kill signal to the container), then SIGKILL; always reaps."""
-    if proc.poll() is not None:
-        return
-    try:
-        proc.terminate()
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    benchlib.stop_process(proc, timeout=5)
 
 
 def measure_rss(cmd, live):
@@ -225,16 +92,11 @@ def measure_rss(cmd, live):
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     live.append(proc)
-    max_hwm = max_rss = 0
-    polls = 0
+    peak = benchlib.PeakVm()
     try:
         deadline = time.monotonic() + RSS_SLEEP_S + 30
         while proc.poll() is None:
-            v = read_vm(proc.pid)
-            if v is not None:
-                polls += 1
-                max_hwm = max(max_hwm, v[0])
-                max_rss = max(max_rss, v[1])
+            peak.sample(proc.pid)
             if time.monotonic() > deadline:
                 stop_process(proc)
                 break
@@ -246,48 +108,19 @@ def measure_rss(cmd, live):
         if proc.stderr:
             proc.stderr.close()
         live.remove(proc)
+    v = peak.result()
     return {
         "cmd": cmd,
         "exit_code": proc.returncode,
-        "polls": polls,
-        "peak_vmhwm_kb": max_hwm if polls else None,
-        "peak_vmrss_kb": max_rss if polls else None,
+        "polls": v["polls"],
+        "peak_vmhwm_kb": v["peak_vmhwm_kb"],
+        "peak_vmrss_kb": v["peak_vmrss_kb"],
         "stderr": stderr,
     }
 
 
 # ---------------------------------------------------------------------------------------------------
-# Mount check and cleanup
-
-
-def unescape_mountinfo(s):
-    # mountinfo escapes space, tab, newline and backslash as \ooo.
-    out, i = [], 0
-    while i < len(s):
-        if s[i] == "\\" and i + 4 <= len(s) and s[i + 1:i + 4].isdigit():
-            out.append(chr(int(s[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(s[i])
-            i += 1
-    return "".join(out)
-
-
-def mounts_under(path):
-    path = os.path.realpath(path).rstrip("/")
-    found = []
-    try:
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                fields = line.split()
-                if len(fields) < 5:
-                    continue
-                mp = unescape_mountinfo(fields[4])
-                if mp == path or mp.startswith(path + "/"):
-                    found.append(mp)
-    except OSError as e:
-        warn(f"cannot read /proc/self/mountinfo: {e}")
-    return found
+# Cleanup
 
 
 def cleanup(workdir, live):
@@ -296,75 +129,40 @@ def cleanup(workdir, live):
     mount)."""
     for proc in list(live):
         stop_process(proc)
-    if not workdir or not os.path.exists(workdir):
-        return []
-    leftover = mounts_under(workdir)
-    if leftover:
-        warn(f"{len(leftover)} mount(s) left under {workdir}; NOT removing it:")
-        for mp in leftover:
-            print(f"    {mp}", file=sys.stderr)
-        return leftover
-    errors = []
-    shutil.rmtree(workdir, onerror=lambda fn, p, ei: errors.append(f"{p}: {ei[1]}"))
-    if errors:
-        warn(f"could not fully remove {workdir}: " + "; ".join(errors[:5]))
-    return []
-
-
-# ---------------------------------------------------------------------------------------------------
-# Output
-
-
-def fmt_ms(v):
-    return "-" if v is None else f"{v:.2f}"
-
-
-def goal_word(ok):
-    return "PASS" if ok else "MISS"
+    return benchlib.remove_workdir(workdir)
 
 
 def main():
     ap = argparse.ArgumentParser(description="Benchmark spawn start-up latency and supervisor RSS "
                                  "against unshare+chroot, systemd-nspawn and bwrap (run as root).")
-    ap.add_argument("--build-dir", default=os.path.join(REPO, "build"),
-                    help="meson build dir with spawn and berth-test-helper (default: <repo>/build)")
-    ap.add_argument("--runs", type=int, default=200, help="measured runs per peer (default: 200)")
-    ap.add_argument("--warmup", type=int, default=10, help="discarded warm-up runs per peer (default: 10)")
+    benchlib.add_run_args(ap, "meson build dir with spawn and berth-test-helper (default: <repo>/build)", 200, 10)
     ap.add_argument("--install-peers", action="store_true",
                     help="apt-get install systemd-container/bubblewrap if missing (also if CI=true)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     args = ap.parse_args()
+    benchlib.set_prog("bench-spawn")
 
     if args.runs < 1 or args.warmup < 0:
         die("--runs must be >= 1 and --warmup >= 0")
-    if os.geteuid() != 0:
-        die("must run as root (spawn, unshare and systemd-nspawn need CAP_SYS_ADMIN)")
+    benchlib.require_root("spawn, unshare and systemd-nspawn need CAP_SYS_ADMIN")
 
     build = os.path.abspath(args.build_dir)
     spawn = os.path.join(build, "spawn")
     helper = os.path.join(build, "berth-test-helper")
-    for p in (spawn, helper):
-        if not (os.path.isfile(p) and os.access(p, os.X_OK)):
-            die(f"{p} not found or not executable; build first with: ninja -C {build}")
+    benchlib.require_executables((spawn, helper), build)
     for b in ("unshare", "chroot"):
         if not shutil.which(b):
             die(f"{b} not found (Debian package util-linux / coreutils)")
 
-    allow_install = args.install_peers or os.environ.get("CI") == "true"
+    allow_install = benchlib.install_allowed(args.install_peers)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    benchlib.install_signal_handlers()
 
     workdir = None
     live = []
     leftover = []
     result = {
-        "host": {
-            "kernel": platform.release(),
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-        },
+        "host": benchlib.host_info(),
         "params": {"runs": args.runs, "warmup": args.warmup, "build_dir": build},
     }
     try:
@@ -372,9 +170,9 @@ def main():
         # A fixed, valid machine name (spawn and nspawn both derive it from the directory name).
         tree = os.path.join(workdir, f"bench-tree-{os.getpid()}")
         log(f"Building busybox tree in {tree} ...")
-        r = subprocess.run([MAKE_TREE, tree, helper], stdin=subprocess.DEVNULL)
-        if r.returncode != 0:
-            die(f"make-busybox-tree.sh failed (exit {r.returncode})")
+        err = benchlib.make_busybox_tree(tree, helper)
+        if err:
+            die(err)
 
         cmds = peer_commands(spawn, tree)
         skipped = {}
@@ -412,23 +210,11 @@ def main():
             f"{args.warmup} warm-up + {args.runs} measured runs each, round-robin ...")
         samples, failures, fail_codes = measure_latency(cmds, args.runs, args.warmup)
 
-        peers = {}
-        for n in cmds:
-            peers[n] = {
-                "label": PEER_LABELS[n],
-                "cmd": cmds[n],
-                "failures": failures[n],
-                "failure_exit_codes": sorted(fail_codes[n]),
-                "stats": stats_ms(samples[n]),
-                "samples_ns": samples[n],
-            }
+        peers = benchlib.peer_latency(cmds, PEER_LABELS, samples, failures, fail_codes)
         result["latency"] = peers
 
-        def med(n):
-            p = peers.get(n)
-            return p["stats"]["median_ms"] if p and p["stats"] else None
-
-        m_spawn, m_unshare, m_nspawn, m_bwrap = med("spawn"), med("unshare"), med("nspawn"), med("bwrap")
+        m_spawn, m_unshare, m_nspawn, m_bwrap = (benchlib.median_ms(peers, n)
+                                                 for n in ("spawn", "unshare", "nspawn", "bwrap"))
         if m_spawn is None or m_unshare is None:
             die("spawn or unshare+chroot failed in every measured run")
         r_unshare = m_spawn / m_unshare
@@ -456,16 +242,7 @@ def main():
         log()
         log(f"Start-up latency, command start -> exit, {args.runs} runs per peer "
             f"({args.warmup} warm-up discarded); kernel {platform.release()}, {os.cpu_count()} CPUs")
-        hdr = f"  {'peer':<16} {'median ms':>10} {'p10 ms':>9} {'p90 ms':>9} {'min ms':>9} {'failed':>7}"
-        log(hdr)
-        log("  " + "-" * (len(hdr) - 2))
-        for n in ("spawn", "unshare", "nspawn", "bwrap"):
-            if n in peers:
-                s = peers[n]["stats"] or {}
-                log(f"  {PEER_LABELS[n]:<16} {fmt_ms(s.get('median_ms')):>10} {fmt_ms(s.get('p10_ms')):>9} "
-                    f"{fmt_ms(s.get('p90_ms')):>9} {fmt_ms(s.get('min_ms')):>9} {peers[n]['failures']:>7}")
-            else:
-                log(f"  {PEER_LABELS[n]:<16} {'unavailable: ' + skipped.get(n, '?')}")
+        benchlib.latency_table(peers, ("spawn", "unshare", "nspawn", "bwrap"), PEER_LABELS, skipped, 16)
         log()
         log("Ratios (medians) and goals")
         goals = {}
@@ -508,11 +285,7 @@ def main():
         result["ratios"] = {"spawn_over_unshare": r_unshare, "nspawn_over_spawn": r_nspawn,
                             "bwrap_over_spawn": r_bwrap}
 
-        failed = [PEER_LABELS[n] for n in peers if peers[n]["failures"]]
-        if failed:
-            warn("some runs exited non-zero and were left out of the statistics: "
-                 + ", ".join(f"{PEER_LABELS[n]} {peers[n]['failures']}x (exit {peers[n]['failure_exit_codes']})"
-                             for n in peers if peers[n]["failures"]))
+        benchlib.warn_failed_runs(peers, PEER_LABELS)
 
         if m_nspawn is not None:
             nspawn_part = f"nspawn {m_nspawn:.2f} ms ({r_nspawn:.1f}× slower)"
@@ -522,29 +295,17 @@ def main():
         summary = (f"bench-spawn: spawn median {m_spawn:.2f} ms, unshare+chroot {m_unshare:.2f} ms "
                    f"(ratio {r_unshare:.2f}), {nspawn_part}, supervisor peak RSS {rss_part}")
         result["summary"] = summary
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        warn("interrupted; cleaning up")
+    except (KeyboardInterrupt, Terminated) as e:
+        code = benchlib.interrupt_exit_code(e)
         leftover = cleanup(workdir, live)
         workdir = None
-        sys.exit(130)
-    except Terminated as e:
-        warn(f"{e}; cleaning up")
-        leftover = cleanup(workdir, live)
-        workdir = None
-        sys.exit(143)
+        sys.exit(code)
     finally:
         if workdir:
             leftover = cleanup(workdir, live)
 
     result["leftover_mounts"] = leftover
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-            f.write("\n")
-        log(f"Results written to {args.json}")
-    log()
-    log(summary)
+    benchlib.finish(result, args.json, summary)
     return 0
 
 
