@@ -207,23 +207,29 @@ static int json_finish(json_object *array, char **names, OutputMode mode) {
         return json_print(json_object_array_get_idx(array, 0), mode);
 }
 
+/* The object path of machine (or image) NAME and all its properties; logs once on failure. */
+static int object_properties(sd_bus *bus, const char *name, bool image, char **ret_path, PropertyList *props) {
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = image ? image_object_path(bus, name, ret_path) : machine_object_path(bus, name, ret_path);
+        if (r < 0)
+                return r;
+        r = bus_get_all_properties(bus, *ret_path, "", props, &error);
+        if (r < 0)
+                return log_bus_error(r, &error, name, "get the properties of %s '%s'", image ? "image" : "machine", name);
+        return 0;
+}
+
 int verb_status(sd_bus *bus, char **args, const MachinectlConfig *c) {
         _cleanup_json_ json_object *array = NULL;
         unsigned printed = 0;
         int ret = 0;
 
         for (char **name = args + 1; *name; name++) {
-                _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_(property_list_done) PropertyList props = {};
                 _cleanup_free_ char *path = NULL;
-                int r;
-
-                r = machine_object_path(bus, *name, &path);
-                if (r >= 0) {
-                        r = bus_get_all_properties(bus, path, "", &props, &error);
-                        if (r < 0)
-                                log_bus_error(r, &error, *name, "get the properties of machine '%s'", *name);
-                }
+                int r = object_properties(bus, *name, false, &path, &props);
                 if (r < 0) {
                         ret = ret ?: r;
                         continue;
@@ -359,17 +365,9 @@ int verb_image_status(sd_bus *bus, char **args, const MachinectlConfig *c) {
         int ret = 0;
 
         for (char **name = args + 1; *name; name++) {
-                _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_(property_list_done) PropertyList props = {};
                 _cleanup_free_ char *path = NULL;
-                int r;
-
-                r = image_object_path(bus, *name, &path);
-                if (r >= 0) {
-                        r = bus_get_all_properties(bus, path, "", &props, &error);
-                        if (r < 0)
-                                log_bus_error(r, &error, *name, "get the properties of image '%s'", *name);
-                }
+                int r = object_properties(bus, *name, true, &path, &props);
                 if (r < 0) {
                         ret = ret ?: r;
                         continue;
