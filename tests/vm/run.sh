@@ -74,9 +74,11 @@ for mode in $modes; do
         if [ "$code" != 0 ]; then
                 rc=1
                 [ -f "$share/audit.log" ] && { echo "--- AVC denials:"; grep -E "avc: +denied" "$share/audit.log" | tail -20; }
-                if [ -n "${BERTH_VM_KEEP:-}" ]; then
-                        mkdir -p "$BERTH_VM_KEEP/$mode" && cp "$share"/*.log "$work/serial-$mode.log" "$BERTH_VM_KEEP/$mode/" 2>/dev/null
-                fi
+        fi
+        # Kept for passing runs too: a pass that was slow, or logged denials in permissive mode,
+        # is worth reading.
+        if [ -n "${BERTH_VM_KEEP:-}" ]; then
+                mkdir -p "$BERTH_VM_KEEP/$mode" && cp "$share"/*.log "$work/serial-$mode.log" "$BERTH_VM_KEEP/$mode/" 2>/dev/null || true
         fi
 done
 echo "=== vm: stage took $(( $(date +%s) - start ))s"

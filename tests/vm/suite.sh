@@ -15,8 +15,11 @@ ctx=system_u:system_r:unconfined_t:s0
 apifs=system_u:object_r:tmpfs_t:s0:c1,c2
 passed=0 failed=0
 
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+# Each test's wall time goes on its line: the guest is slow (TCG), and a test that still passes
+# but took a stop timeout to do it shows up here first.
+pass() { echo "PASS $1 ($(( $(date +%s) - t_test ))s)"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1 ($(( $(date +%s) - t_test ))s): $2"; failed=$((failed + 1)); }
+run_test() { t_test=$(date +%s); "$@"; }
 log() { echo "    $*"; }
 
 enforcing=$(cat /sys/fs/selinux/enforce 2>/dev/null || echo none)
@@ -157,13 +160,13 @@ t_our_machined_systemd_backend() {
         fi
 }
 
-t_system_is_v2_systemd "systemd-pid1-cgroup-v2-only"
-t_selinux_context "selinux-context-payload-label"
-t_selinux_context_as_pid2 "selinux-context-as-pid2"
-t_selinux_invalid_context "selinux-context-unknown-type-rejected"
-t_selinux_apifs_labels "selinux-apifs-labels-and-ro-selinuxfs"
-t_boot_registers_with_systemd_machined "boot-debian12-registers-with-systemd-machined-$mode"
-t_our_machined_systemd_backend "machined-systemd-backend-scope-and-systemd-machinectl-$mode"
+run_test t_system_is_v2_systemd "systemd-pid1-cgroup-v2-only"
+run_test t_selinux_context "selinux-context-payload-label"
+run_test t_selinux_context_as_pid2 "selinux-context-as-pid2"
+run_test t_selinux_invalid_context "selinux-context-unknown-type-rejected"
+run_test t_selinux_apifs_labels "selinux-apifs-labels-and-ro-selinuxfs"
+run_test t_boot_registers_with_systemd_machined "boot-debian12-registers-with-systemd-machined-$mode"
+run_test t_our_machined_systemd_backend "machined-systemd-backend-scope-and-systemd-machinectl-$mode"
 
 if [ "$enforcing" = 1 ]; then
         echo "# AVC denials for berth's processes:"
