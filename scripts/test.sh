@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds, runs the C unit tests (also under
-# ASan/UBSan) and the pytest integration suite as root. Exits non-zero on any failure.
+# ASan/UBSan), the pytest integration suite as root, and the VM tier (tests/vm/). Exits non-zero
+# on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -43,6 +44,17 @@ BERTH_BUILD_DIR="$top/$build_dir" /usr/bin/python3 -m pytest -p no:cacheprovider
 rc=$?
 # 5 = no tests collected: that is a failure of the suite, not a pass.
 [ $rc -eq 0 ] || failed+=("integration tests (pytest exit $rc)")
+
+step "VM tier (systemd + cgroup v2 + SELinux host under qemu)"
+# A second kind of host: systemd as PID 1, cgroup v2 only, SELinux permissive and enforcing.
+# The guest image is cached in /var/cache/berth/vm; building it takes several minutes.
+# BERTH_SKIP_VM=1 skips this stage for quick local runs (never in CI).
+if [ "${BERTH_SKIP_VM:-}" = 1 ] && [ -z "${MUST_WORK:-}" ]; then
+        echo "skipped: BERTH_SKIP_VM=1"
+else
+        scripts/deps.sh vm || failed+=("VM tier dependencies")
+        BERTH_BUILD_DIR="$top/$build_dir" tests/vm/run.sh || failed+=("VM tier")
+fi
 
 if [ ${#failed[@]} -gt 0 ]; then
         echo "=== FAILED: ${failed[*]}"
