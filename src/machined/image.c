@@ -251,16 +251,11 @@ static int read_small_in_image(const Image *i, const char *path, char **ret) {
         _cleanup_close_ int root = image_open_root(i);
         if (root < 0)
                 return root;
-        _cleanup_close_ int pfd = open_in_root(root, path, O_PATH, 0);
-        struct stat st;
+        _cleanup_close_ int fd = open_regular_in_root(root, path, SMALL_FILE_MAX);
         char buf[PROC_FD_PATH_MAX];
-        if (pfd < 0)
-                return pfd;
-        if (fstat(pfd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode))
-                return -EBADMSG;
-        return read_file_at(AT_FDCWD, fd_proc_path(pfd, buf), SMALL_FILE_MAX, ret, NULL);
+        if (fd < 0)
+                return fd;
+        return read_file_at(AT_FDCWD, fd_proc_path(fd, buf), SMALL_FILE_MAX, ret, NULL);
 }
 
 int image_read_os_release(const Image *i, char ***ret) {

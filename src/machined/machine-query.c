@@ -26,31 +26,12 @@
 #define OS_RELEASE_MAX (64 * 1024)
 #define ADDRESSES_MAX 1024
 
-/* O_PATH first, so that opening a FIFO or device planted by the guest has no side effects and
- * cannot block; only a regular file is then reopened for reading. */
-static int open_regular_in_root(int rootfd, const char *path) {
-        _cleanup_close_ int pfd = open_in_root(rootfd, path, O_PATH, 0);
-        struct stat st;
-        char buf[PROC_FD_PATH_MAX];
-
-        if (pfd < 0)
-                return pfd;
-        if (fstat(pfd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode))
-                return -EBADMSG;
-        if (st.st_size > OS_RELEASE_MAX)
-                return -EFBIG;
-        int fd = open(fd_proc_path(pfd, buf), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        return fd >= 0 ? fd : negative_errno();
-}
-
 int os_release_read_in_root(int rootfd, char ***ret) {
         static const char *const paths[] = { "/etc/os-release", "/usr/lib/os-release" };
         int fd = -ENOENT;
 
         for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-                fd = open_regular_in_root(rootfd, paths[i]);
+                fd = open_regular_in_root(rootfd, paths[i], OS_RELEASE_MAX);
                 if (fd != -ENOENT)
                         break;
         }

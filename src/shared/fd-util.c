@@ -154,6 +154,23 @@ int mount_point_in_root(int rootfd, const char *path, bool directory, mode_t mod
         return open_in_root(rootfd, path, O_PATH, 0);
 }
 
+int open_regular_in_root(int rootfd, const char *path, size_t max) {
+        _cleanup_close_ int pfd = open_in_root(rootfd, path, O_PATH, 0);
+        char buf[PROC_FD_PATH_MAX];
+        struct stat st;
+
+        if (pfd < 0)
+                return pfd;
+        if (fstat(pfd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+        if ((uint64_t) st.st_size > max)
+                return -EFBIG;
+        int fd = open(fd_proc_path(pfd, buf), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        return fd >= 0 ? fd : negative_errno();
+}
+
 int loop_write(int fd, const void *buf, size_t n) {
         const char *p = buf;
         while (n > 0) {

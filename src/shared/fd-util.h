@@ -21,6 +21,11 @@ int mkdir_p_in_root(int rootfd, const char *path, mode_t mode);
  * parents, and returns an O_PATH fd to it, suitable as a mount target via fd_proc_path(). */
 int mount_point_in_root(int rootfd, const char *path, bool directory, mode_t mode);
 
+/* Opens a regular file below rootfd for reading (resolved as open_in_root() does), at most max
+ * bytes big. O_PATH first, so a FIFO or device planted in an untrusted tree is never opened (no
+ * side effects, no blocking). -EBADMSG if it is not a regular file, -EFBIG if too big. */
+int open_regular_in_root(int rootfd, const char *path, size_t max);
+
 /* Writes the whole buffer, retrying on EINTR and short writes. */
 int loop_write(int fd, const void *buf, size_t n);
 /* Creates (O_EXCL unless replace) name in dirfd without following symlinks and writes data. */

@@ -591,7 +591,41 @@ static void test_fd_set_nonblock(void) {
         CHECK(fd_set_nonblock(-1, true) == -EBADF);
 }
 
+static void test_open_regular_in_root(void) {
+        char dir[] = "/tmp/test-regular-XXXXXX", p[256];
+        CHECK(mkdtemp(dir) != NULL);
+        int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        snprintf(p, sizeof(p), "%s/file", dir);
+        int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        CHECK(write(fd, "hello", 5) == 5);
+        close(fd);
+        snprintf(p, sizeof(p), "%s/fifo", dir);
+        CHECK(mkfifo(p, 0644) == 0);
+        snprintf(p, sizeof(p), "%s/link", dir);
+        CHECK(symlink("/file", p) == 0); /* absolute: must resolve inside the root */
+
+        fd = open_regular_in_root(root, "/file", 100);
+        CHECK(fd >= 0);
+        char buf[8] = {};
+        CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 5);
+        safe_close(fd);
+        fd = open_regular_in_root(root, "/link", 100);
+        CHECK(fd >= 0);
+        safe_close(fd);
+        /* A FIFO is never opened (that would block), only rejected. */
+        CHECK(open_regular_in_root(root, "/fifo", 100) == -EBADMSG);
+        CHECK(open_regular_in_root(root, "/", 100) == -EBADMSG);
+        CHECK(open_regular_in_root(root, "/file", 4) == -EFBIG);
+        CHECK(open_regular_in_root(root, "/missing", 100) == -ENOENT);
+
+        close(root);
+        snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+        CHECK(system(p) == 0);
+}
+
 int main(void) {
+        test_open_regular_in_root();
         umask(022);
         int r = setup();
         CHECK(r == 0);
