@@ -39,15 +39,15 @@ static int kill_machines(sd_bus *bus, char **names, KillWhom whom, int sig) {
 }
 
 int verb_poweroff(sd_bus *bus, char **args, const MachinectlConfig *c) {
-        return kill_machines(bus, args + 1, KILL_WHOM_LEADER, POWEROFF_SIGNAL);
+        return kill_machines(bus, args + 1, KILL_LEADER, POWEROFF_SIGNAL);
 }
 
 int verb_reboot(sd_bus *bus, char **args, const MachinectlConfig *c) {
-        return kill_machines(bus, args + 1, KILL_WHOM_LEADER, REBOOT_SIGNAL);
+        return kill_machines(bus, args + 1, KILL_LEADER, REBOOT_SIGNAL);
 }
 
 int verb_kill(sd_bus *bus, char **args, const MachinectlConfig *c) {
-        return kill_machines(bus, args + 1, c->kill_whom >= 0 ? c->kill_whom : KILL_WHOM_ALL, c->signal > 0 ? c->signal : SIGTERM);
+        return kill_machines(bus, args + 1, c->kill_whom >= 0 ? c->kill_whom : KILL_ALL, c->signal > 0 ? c->signal : SIGTERM);
 }
 
 /* One io.berth.Machined1 method with the image name. */

@@ -10,6 +10,7 @@
 #include "machinectl.h"
 #include "parse-util.h"
 #include "signal-util.h"
+#include "string-table.h"
 #include "strv.h"
 
 static const char *const output_mode_table[_OUTPUT_MODE_MAX] = {
@@ -18,14 +19,12 @@ static const char *const output_mode_table[_OUTPUT_MODE_MAX] = {
         [OUTPUT_JSON_PRETTY] = "json-pretty",
 };
 
-const char *output_mode_to_string(OutputMode m) {
-        return m >= 0 && m < _OUTPUT_MODE_MAX ? output_mode_table[m] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(output_mode, OutputMode)
 
 OutputMode output_mode_from_string(const char *s) {
-        for (int i = 0; s && i < _OUTPUT_MODE_MAX; i++)
-                if (streq(output_mode_table[i], s))
-                        return (OutputMode) i;
+        int i = string_table_lookup(output_mode_table, ELEMENTSOF(output_mode_table), s);
+        if (i >= 0)
+                return (OutputMode) i;
         /* systemd's journal names for one-line JSON. */
         if (s && (streq(s, "json-short") || streq(s, "json-seq")))
                 return OUTPUT_JSON_SHORT;
@@ -42,23 +41,6 @@ OutputMode json_mode_from_string(const char *s) {
         if (streq(s, "off"))
                 return OUTPUT_TEXT;
         return _OUTPUT_MODE_INVALID;
-}
-
-static const char *const kill_whom_table[_KILL_WHOM_MAX] = {
-        [KILL_WHOM_LEADER] = "leader",
-        [KILL_WHOM_SUPERVISOR] = "supervisor",
-        [KILL_WHOM_ALL] = "all",
-};
-
-const char *kill_whom_to_string(KillWhom w) {
-        return w >= 0 && w < _KILL_WHOM_MAX ? kill_whom_table[w] : NULL;
-}
-
-KillWhom kill_whom_from_string(const char *s) {
-        for (int i = 0; s && i < _KILL_WHOM_MAX; i++)
-                if (streq(kill_whom_table[i], s))
-                        return (KillWhom) i;
-        return _KILL_WHOM_INVALID;
 }
 
 void machinectl_config_done(MachinectlConfig *c) {

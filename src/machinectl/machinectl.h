@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
+#include "kill-whom.h"
 #include "macro.h"
 
 /* How verbs that print something print it. */
@@ -21,17 +22,6 @@ const char *output_mode_to_string(OutputMode m);
 OutputMode output_mode_from_string(const char *s);
 OutputMode json_mode_from_string(const char *s);
 
-/* Which processes of a machine a signal goes to (machined's "whom"). */
-typedef enum KillWhom {
-        KILL_WHOM_LEADER,
-        KILL_WHOM_SUPERVISOR,
-        KILL_WHOM_ALL,
-        _KILL_WHOM_MAX,
-        _KILL_WHOM_INVALID = -22,
-} KillWhom;
-
-const char *kill_whom_to_string(KillWhom w);
-KillWhom kill_whom_from_string(const char *s);
 
 typedef struct MachinectlConfig {
         bool all;            /* -a: hidden machines/images, empty properties */

@@ -19,6 +19,7 @@
 #include "machine.h"
 #include "macro.h"
 #include "name-util.h"
+#include "string-table.h"
 #include "strv.h"
 
 #define SMALL_FILE_MAX (64 * 1024)
@@ -30,16 +31,7 @@ static const char *const image_type_table[_IMAGE_TYPE_MAX] = {
         [IMAGE_BLOCK] = "block",
 };
 
-const char *image_type_to_string(ImageType t) {
-        return t >= 0 && t < _IMAGE_TYPE_MAX ? image_type_table[t] : NULL;
-}
-
-ImageType image_type_from_string(const char *s) {
-        for (int i = 0; i < _IMAGE_TYPE_MAX; i++)
-                if (s && streq(image_type_table[i], s))
-                        return (ImageType) i;
-        return _IMAGE_TYPE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(image_type, ImageType)
 
 bool image_name_is_valid(const char *s) {
         if (!s)

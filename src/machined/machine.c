@@ -15,6 +15,7 @@
 #include "name-util.h"
 #include "operation.h"
 #include "state.h"
+#include "string-table.h"
 #include "strv.h"
 #include "supervisor.h"
 
@@ -30,39 +31,8 @@ static const char *const machine_state_table[_MACHINE_STATE_MAX] = {
         [MACHINE_CLOSING] = "closing",
 };
 
-static const char *const kill_whom_table[_KILL_WHOM_MAX] = {
-        [KILL_LEADER] = "leader",
-        [KILL_SUPERVISOR] = "supervisor",
-        [KILL_ALL] = "all",
-};
-
-static int table_lookup(const char *const *table, int n, const char *s) {
-        if (!s)
-                return -EINVAL;
-        for (int i = 0; i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return i;
-        return -EINVAL;
-}
-
-const char *machine_class_to_string(MachineClass c) {
-        return c >= 0 && c < _MACHINE_CLASS_MAX ? machine_class_table[c] : NULL;
-}
-MachineClass machine_class_from_string(const char *s) {
-        return (MachineClass) table_lookup(machine_class_table, _MACHINE_CLASS_MAX, s);
-}
-const char *machine_state_to_string(MachineState s) {
-        return s >= 0 && s < _MACHINE_STATE_MAX ? machine_state_table[s] : NULL;
-}
-MachineState machine_state_from_string(const char *s) {
-        return (MachineState) table_lookup(machine_state_table, _MACHINE_STATE_MAX, s);
-}
-const char *kill_whom_to_string(KillWhom w) {
-        return w >= 0 && w < _KILL_WHOM_MAX ? kill_whom_table[w] : NULL;
-}
-KillWhom kill_whom_from_string(const char *s) {
-        return (KillWhom) table_lookup(kill_whom_table, _KILL_WHOM_MAX, s);
-}
+DEFINE_STRING_TABLE_LOOKUP(machine_class, MachineClass)
+DEFINE_STRING_TABLE_LOOKUP(machine_state, MachineState)
 
 int machine_new(Manager *manager, const char *name, Machine **ret) {
         if (!machine_name_is_valid(name))

@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 #include "cgroup-util.h"
+#include "kill-whom.h"
 #include "list.h"
 #include "manager.h"
 #include "parse-util.h"
@@ -31,20 +32,10 @@ typedef enum MachineState {
         _MACHINE_STATE_INVALID = -22,
 } MachineState;
 
-typedef enum KillWhom {
-        KILL_LEADER,
-        KILL_SUPERVISOR,
-        KILL_ALL,
-        _KILL_WHOM_MAX,
-        _KILL_WHOM_INVALID = -22,
-} KillWhom;
-
 const char *machine_class_to_string(MachineClass c);
 MachineClass machine_class_from_string(const char *s);
 const char *machine_state_to_string(MachineState s);
 MachineState machine_state_from_string(const char *s);
-const char *kill_whom_to_string(KillWhom w);
-KillWhom kill_whom_from_string(const char *s);
 
 #define VSOCK_CID_UNSET UINT32_MAX
 

@@ -21,6 +21,7 @@
 #include "manager.h"
 #include "operation.h"
 #include "pidref.h"
+#include "string-table.h"
 #include "strv.h"
 #include "supervisor.h"
 #include "unit-name.h"
@@ -28,22 +29,13 @@
 
 #define BUS_NAME "org.freedesktop.machine1"
 
-static const char *const cgroup_backend_table[_CGROUP_BACKEND_MAX] = {
+static const char *const cgroup_backend_type_table[_CGROUP_BACKEND_MAX] = {
         [CGROUP_BACKEND_AUTO] = "auto",
         [CGROUP_BACKEND_SYSTEMD] = "systemd",
         [CGROUP_BACKEND_CGROUPFS] = "cgroupfs",
 };
 
-const char *cgroup_backend_type_to_string(CGroupBackendType t) {
-        return t >= 0 && t < _CGROUP_BACKEND_MAX ? cgroup_backend_table[t] : NULL;
-}
-
-CGroupBackendType cgroup_backend_type_from_string(const char *s) {
-        for (int i = 0; i < _CGROUP_BACKEND_MAX; i++)
-                if (s && streq(cgroup_backend_table[i], s))
-                        return (CGroupBackendType) i;
-        return _CGROUP_BACKEND_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(cgroup_backend_type, CGroupBackendType)
 
 void manager_config_done(ManagerConfig *c) {
         free(c->state_dir);

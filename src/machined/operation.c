@@ -26,6 +26,7 @@
 #include "parse-util.h"
 #include "process-util.h"
 #include "signal-util.h"
+#include "string-table.h"
 #include "strv.h"
 #include "user-record.h"
 
@@ -460,11 +461,13 @@ static _noreturn_ void operation_child(const ShellRequest *req, const char *mach
 
 /* ---- the machined side --------------------------------------------------------------------- */
 
-static const char *const mode_names[_OPERATION_MODE_MAX] = {
+static const char *const operation_mode_table[_OPERATION_MODE_MAX] = {
         [OPERATION_PTY] = "pty",
         [OPERATION_LOGIN] = "login",
         [OPERATION_SHELL] = "shell",
 };
+
+DEFINE_STRING_TABLE_LOOKUP(operation_mode, OperationMode)
 
 static void operation_reply_error(Operation *o, int error, const char *message) {
         if (!o->message)
@@ -514,7 +517,7 @@ static int on_socket(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 if (r < 0)
                         log_warning_errno(r, "Failed to send pseudo terminal of %s: %m", o->machine_name);
                 o->message = sd_bus_message_unref(o->message);
-                log_debug("Opened %s %s on machine %s.", mode_names[o->mode], reply.pty_path, o->machine_name);
+                log_debug("Opened %s %s on machine %s.", operation_mode_to_string(o->mode), reply.pty_path, o->machine_name);
         }
         if (o->pid == 0)
                 operation_free(o);

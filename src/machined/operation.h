@@ -22,6 +22,9 @@ typedef enum OperationMode {
         _OPERATION_MODE_INVALID = -22,
 } OperationMode;
 
+const char *operation_mode_to_string(OperationMode m);
+OperationMode operation_mode_from_string(const char *s);
+
 typedef struct ShellRequest {
         OperationMode mode;
         const char *user;   /* shell: NULL or "" is root */

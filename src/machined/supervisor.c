@@ -25,6 +25,7 @@
 #include "name-util.h"
 #include "process-util.h"
 #include "signal-util.h"
+#include "string-table.h"
 #include "strv.h"
 #include "supervisor.h"
 
@@ -48,16 +49,7 @@ static const char *const supervised_state_table[_SUPERVISED_STATE_MAX] = {
         [SUPERVISED_STOPPING] = "stopping",
 };
 
-const char *supervised_state_to_string(SupervisedState s) {
-        return s >= 0 && s < _SUPERVISED_STATE_MAX ? supervised_state_table[s] : NULL;
-}
-
-SupervisedState supervised_state_from_string(const char *s) {
-        for (int i = 0; s && i < _SUPERVISED_STATE_MAX; i++)
-                if (streq(supervised_state_table[i], s))
-                        return (SupervisedState) i;
-        return _SUPERVISED_STATE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(supervised_state, SupervisedState)
 
 static uint64_t now_monotonic(void) {
         struct timespec ts;

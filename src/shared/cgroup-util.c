@@ -15,6 +15,7 @@
 #include "fd-util.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "string-table.h"
 #include "strv.h"
 
 static const char *const cgroup_mode_table[_CGROUP_MODE_MAX] = {
@@ -23,16 +24,7 @@ static const char *const cgroup_mode_table[_CGROUP_MODE_MAX] = {
         [CGROUP_MODE_UNIFIED] = "unified",
 };
 
-const char *cgroup_mode_to_string(CGroupMode m) {
-        return m >= 0 && m < _CGROUP_MODE_MAX ? cgroup_mode_table[m] : NULL;
-}
-
-CGroupMode cgroup_mode_from_string(const char *s) {
-        for (int i = 0; i < _CGROUP_MODE_MAX; i++)
-                if (streq(cgroup_mode_table[i], s))
-                        return (CGroupMode) i;
-        return _CGROUP_MODE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(cgroup_mode, CGroupMode)
 
 int cg_detect_mode(CGroupMode *ret) {
         struct statfs fs;

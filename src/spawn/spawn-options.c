@@ -16,6 +16,7 @@
 #include "spawn-cgroup.h"
 #include "spawn-options.h"
 #include "spawn-selinux.h"
+#include "string-table.h"
 
 static const char *const console_mode_table[_CONSOLE_MODE_MAX] = {
         [CONSOLE_INTERACTIVE] = "interactive",
@@ -25,16 +26,7 @@ static const char *const console_mode_table[_CONSOLE_MODE_MAX] = {
         [CONSOLE_AUTOPIPE] = "autopipe",
 };
 
-const char *console_mode_to_string(ConsoleMode m) {
-        return m >= 0 && m < _CONSOLE_MODE_MAX ? console_mode_table[m] : NULL;
-}
-
-ConsoleMode console_mode_from_string(const char *s) {
-        for (int i = 0; i < _CONSOLE_MODE_MAX; i++)
-                if (streq(console_mode_table[i], s))
-                        return (ConsoleMode) i;
-        return _CONSOLE_MODE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(console_mode, ConsoleMode)
 
 static const char *const resolv_conf_mode_table[_RESOLV_CONF_MODE_MAX] = {
         [RESOLV_CONF_OFF] = "off",
@@ -45,16 +37,7 @@ static const char *const resolv_conf_mode_table[_RESOLV_CONF_MODE_MAX] = {
         [RESOLV_CONF_AUTO] = "auto",
 };
 
-const char *resolv_conf_mode_to_string(ResolvConfMode m) {
-        return m >= 0 && m < _RESOLV_CONF_MODE_MAX ? resolv_conf_mode_table[m] : NULL;
-}
-
-ResolvConfMode resolv_conf_mode_from_string(const char *s) {
-        for (int i = 0; i < _RESOLV_CONF_MODE_MAX; i++)
-                if (streq(resolv_conf_mode_table[i], s))
-                        return (ResolvConfMode) i;
-        return _RESOLV_CONF_MODE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(resolv_conf_mode, ResolvConfMode)
 
 static const char *const timezone_mode_table[_TIMEZONE_MODE_MAX] = {
         [TIMEZONE_OFF] = "off",
@@ -65,16 +48,7 @@ static const char *const timezone_mode_table[_TIMEZONE_MODE_MAX] = {
         [TIMEZONE_AUTO] = "auto",
 };
 
-const char *timezone_mode_to_string(TimezoneMode m) {
-        return m >= 0 && m < _TIMEZONE_MODE_MAX ? timezone_mode_table[m] : NULL;
-}
-
-TimezoneMode timezone_mode_from_string(const char *s) {
-        for (int i = 0; i < _TIMEZONE_MODE_MAX; i++)
-                if (streq(timezone_mode_table[i], s))
-                        return (TimezoneMode) i;
-        return _TIMEZONE_MODE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(timezone_mode, TimezoneMode)
 
 void spawn_config_init(SpawnConfig *c) {
         *c = (SpawnConfig) {

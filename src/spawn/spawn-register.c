@@ -15,6 +15,7 @@
 #include "parse-util.h"
 #include "spawn-options.h"
 #include "spawn-register.h"
+#include "string-table.h"
 
 #ifndef BERTH_LIBEXECDIR
 #define BERTH_LIBEXECDIR "/usr/libexec/berth"
@@ -26,14 +27,14 @@ static const char *const register_mode_table[_REGISTER_MODE_MAX] = {
         [REGISTER_AUTO] = "auto",
 };
 
-const char *register_mode_to_string(RegisterMode m) {
-        return m >= 0 && m < _REGISTER_MODE_MAX ? register_mode_table[m] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(register_mode, RegisterMode)
 
 RegisterMode register_mode_from_string(const char *s) {
-        for (int i = 0; i < _REGISTER_MODE_MAX; i++)
-                if (streq(register_mode_table[i], s))
-                        return (RegisterMode) i;
+        int i = string_table_lookup(register_mode_table, ELEMENTSOF(register_mode_table), s);
+        if (i >= 0)
+                return (RegisterMode) i;
+        if (!s)
+                return _REGISTER_MODE_INVALID;
         int b = parse_boolean(s);
         if (b >= 0)
                 return b ? REGISTER_YES : REGISTER_NO;

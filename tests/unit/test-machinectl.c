@@ -57,7 +57,7 @@ static void test_parse_argv(void) {
         /* Elsewhere options may follow the verb and its arguments. */
         char *a3[] = { "machinectl", "kill", "foo", "-s", "RTMIN+4", "--kill-whom=leader", "bar", NULL };
         CHECK(parse(&c, a3) == 1);
-        CHECK(c.signal == SIGRTMIN + 4 && c.kill_whom == KILL_WHOM_LEADER);
+        CHECK(c.signal == SIGRTMIN + 4 && c.kill_whom == KILL_LEADER);
         CHECK(strv_length(c.args) == 3 && streq(c.args[2], "bar"));
         machinectl_config_done(&c);
 
