@@ -24,6 +24,7 @@
 #include "machine.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "path-util.h"
 #include "strv.h"
 #include "unit-name.h"
 
@@ -100,33 +101,13 @@ static void root_delegate(const CGroupHierarchy *rooted, bool we_live_in_root) {
         (void) enable_controllers(rooted, "/");
 }
 
+static int root_create_one(const char *prefix, void *userdata) {
+        return cg_create(userdata, prefix);
+}
+
 /* Creates the root directory itself (mkdir -p), for a --cgroup-root= that does not exist yet. */
 static int root_create(const CGroupHierarchy *original, const char *root) {
-        _cleanup_free_ char *copy = strdup(root);
-        if (!copy)
-                return -ENOMEM;
-        for (char *s = copy + 1;; s++) {
-                if (*s != '/' && *s != 0)
-                        continue;
-                char saved = *s;
-                *s = 0;
-                if (!streq(copy, "/")) {
-                        _cleanup_free_ char *dir = cg_fs_path(original, copy, NULL);
-                        if (!dir)
-                                return -ENOMEM;
-                        if (mkdir(dir, 0755) < 0) {
-                                if (errno != EEXIST)
-                                        return negative_errno();
-                        } else {
-                                int r = cg_init_new(original, copy);
-                                if (r < 0)
-                                        return r;
-                        }
-                }
-                *s = saved;
-                if (saved == 0)
-                        return 0;
-        }
+        return path_for_each_prefix(root, root_create_one, (void *) original);
 }
 
 static char *root_for(const ManagerConfig *c, const CGroupHierarchy *h) {

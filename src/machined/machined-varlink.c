@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "name-util.h"
 #include "parse-util.h"
+#include "path-util.h"
 #include "strv.h"
 
 #define ERROR_NO_SUCH_MACHINE "io.systemd.Machine.NoSuchMachine"
@@ -515,19 +516,7 @@ int machined_varlink_init(Manager *m) {
 
         if (!path)
                 return log_oom();
-        _cleanup_free_ char *dir = strdup(m->config.runtime_dir);
-        if (!dir)
-                return log_oom();
-        for (char *s = dir + 1;; s++) {
-                if (*s != '/' && *s != 0)
-                        continue;
-                char saved = *s;
-                *s = 0;
-                (void) mkdir(dir, 0755);
-                *s = saved;
-                if (!saved)
-                        break;
-        }
+        (void) mkdir_p(m->config.runtime_dir, 0755);
         /* Everybody may connect: List is open to all, the rest checks the peer's UID. */
         r = varlink_server_new(m->event, path, 0666, &info, &m->varlink);
         if (r < 0)

@@ -20,6 +20,7 @@
 #include "manager-dbus.h"
 #include "manager.h"
 #include "operation.h"
+#include "path-util.h"
 #include "pidref.h"
 #include "string-table.h"
 #include "strv.h"
@@ -47,24 +48,6 @@ void manager_config_done(ManagerConfig *c) {
         free(c->enabled_dir);
         free(c->spawn_path);
         *c = (ManagerConfig) {};
-}
-
-int mkdir_parents_and_self(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1;; s++) {
-                if (*s != '/' && *s != 0)
-                        continue;
-                char saved = *s;
-                *s = 0;
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *s = saved;
-                if (saved == 0)
-                        break;
-        }
-        return 0;
 }
 
 /* Reaps every child: our helpers, and, since we are a child subreaper, session processes
@@ -99,7 +82,7 @@ int manager_new(ManagerConfig *config, sd_event *event, Manager **ret) {
                 goto fail;
         }
 
-        r = mkdir_parents_and_self(m->config.state_dir, 0755);
+        r = mkdir_p(m->config.state_dir, 0755);
         if (r < 0) {
                 log_error_errno(r, "Failed to create state directory %s: %m", m->config.state_dir);
                 goto fail;

@@ -41,8 +41,6 @@ typedef struct ManagerConfig {
 } ManagerConfig;
 
 void manager_config_done(ManagerConfig *c);
-/* mkdir -p for our own directories (trusted paths from the command line). */
-int mkdir_parents_and_self(const char *path, mode_t mode);
 
 typedef struct Manager {
         ManagerConfig config;

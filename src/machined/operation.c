@@ -24,6 +24,7 @@
 #include "macro.h"
 #include "operation.h"
 #include "parse-util.h"
+#include "path-util.h"
 #include "process-util.h"
 #include "signal-util.h"
 #include "string-table.h"
@@ -327,7 +328,7 @@ static int session_build(const ShellRequest *req, int sock, SessionSpec *s) {
                 return -ENOMEM;
 
         const char *defaults[][2] = {
-                { "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
+                { "PATH", DEFAULT_PATH },
                 { "HOME", s->user.home },
                 { "USER", s->user.name },
                 { "LOGNAME", s->user.name },

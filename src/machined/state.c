@@ -120,33 +120,6 @@ static int machine_serialize(Machine *m, char **ret, size_t *ret_size) {
         return 0;
 }
 
-static int write_atomic(int dirfd, const char *name, const char *data, size_t size) {
-        char tmp[MACHINE_NAME_MAX + 32];
-        snprintf(tmp, sizeof(tmp), ".#%s.%lx", name, (unsigned long) random());
-        _cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return negative_errno();
-        int r = loop_write(fd, data, size);
-        if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-                r = negative_errno();
-        if (r < 0)
-                (void) unlinkat(dirfd, tmp, 0);
-        return r;
-}
-
-static int symlink_atomic(int dirfd, const char *target, const char *name) {
-        char tmp[64];
-        snprintf(tmp, sizeof(tmp), ".#link.%lx", (unsigned long) random());
-        if (symlinkat(target, dirfd, tmp) < 0)
-                return negative_errno();
-        if (renameat(dirfd, tmp, dirfd, name) < 0) {
-                int r = negative_errno();
-                (void) unlinkat(dirfd, tmp, 0);
-                return r;
-        }
-        return 0;
-}
-
 int machine_save(Machine *m) {
         _cleanup_free_ char *data = NULL;
         size_t size;
@@ -157,14 +130,14 @@ int machine_save(Machine *m) {
         int r = machine_serialize(m, &data, &size);
         if (r < 0)
                 return r;
-        r = write_atomic(dirfd, m->name, data, size);
+        r = write_file_atomic_at(dirfd, m->name, data, size, 0644);
         if (r < 0)
                 return r;
         if (m->unit) {
                 _cleanup_free_ char *link = strjoin("unit:", m->unit);
                 if (!link)
                         return -ENOMEM;
-                r = symlink_atomic(dirfd, m->name, link);
+                r = symlink_atomic_at(m->name, dirfd, link);
         }
         return r;
 }

@@ -23,6 +23,7 @@
 #include "machine.h"
 #include "macro.h"
 #include "name-util.h"
+#include "path-util.h"
 #include "process-util.h"
 #include "signal-util.h"
 #include "string-table.h"
@@ -40,7 +41,6 @@
 #define LOG_TAIL_BYTES 2048
 #define LOG_TAIL_LINES 10
 #define MARKER_MAX 256
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static const char *const supervised_state_table[_SUPERVISED_STATE_MAX] = {
         [SUPERVISED_STARTING] = "starting",
@@ -83,7 +83,7 @@ static int log_open(Supervisor *s, const char *name, int *ret_fd) {
 
         if (!path)
                 return -ENOMEM;
-        r = mkdir_parents_and_self(s->manager->config.log_dir, 0755);
+        r = mkdir_p(s->manager->config.log_dir, 0755);
         if (r < 0)
                 return r;
         _cleanup_close_ int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
@@ -145,23 +145,17 @@ static char *log_tail(Supervised *u) {
 /* <runtime-dir>/supervised/NAME says "spawn PID (with this start time) is ours": after a restart
  * of machined it is how we know which registered machines we may stop. */
 static void marker_write(Supervised *u) {
-        char data[MARKER_MAX], tmp[MACHINE_NAME_MAX + 8];
+        char data[MARKER_MAX];
         int dirfd = u->supervisor->marker_dir_fd;
 
         if (dirfd < 0)
                 return;
         snprintf(data, sizeof(data), "PID=%i\nSTARTTIME=%" PRIu64 "\nPIDFDID=%" PRIu64 "\n", (int) u->process.pid,
                  u->process.start_time, u->process.fd_id);
-        snprintf(tmp, sizeof(tmp), ".#%s", u->name);
-        (void) unlinkat(dirfd, tmp, 0);
-        int r = write_file_at(dirfd, tmp, data, 0644);
-        if (r >= 0 && renameat(dirfd, tmp, dirfd, u->name) < 0)
-                r = negative_errno();
-        if (r < 0) {
-                (void) unlinkat(dirfd, tmp, 0);
+        int r = write_file_atomic_at(dirfd, u->name, data, strlen(data), 0644);
+        if (r < 0)
                 log_warning_errno(r, "Failed to record spawn of machine %s, a restarted machined will not stop it: %m",
                                   u->name);
-        }
 }
 
 static void marker_remove(Supervisor *s, const char *name) {
@@ -227,23 +221,7 @@ static int spawn_find(const char *configured, char **ret) {
                         }
                 }
         }
-        const char *name = configured ?: "spawn", *path = getenv("PATH");
-        _cleanup_free_ char *dirs = strdup(isempty(path) ? DEFAULT_PATH : path);
-        if (!dirs)
-                return -ENOMEM;
-        for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-                struct stat st;
-                if (d[0] != '/')
-                        continue;
-                _cleanup_free_ char *p = strjoin(d, "/", name);
-                if (!p)
-                        return -ENOMEM;
-                if (stat(p, &st) >= 0 && S_ISREG(st.st_mode) && access(p, X_OK) >= 0) {
-                        *ret = TAKE_PTR(p);
-                        return 0;
-                }
-        }
-        return -ENOENT;
+        return find_executable(configured ?: "spawn", getenv("PATH"), ret);
 }
 
 /* Our environment, minus what belongs to us alone: with NOTIFY_SOCKET, spawn --notify-ready would
@@ -672,13 +650,13 @@ int supervisor_stop_image(Supervisor *s, const char *name, sd_bus_message *messa
 int supervisor_enable_image(Supervisor *s, const char *name, bool enable, sd_bus_error *error) {
         const char *dir = s->manager->config.enabled_dir;
         _cleanup_free_ char *target = strjoin(s->manager->config.pool_path, "/", name);
-        char tmp[MACHINE_NAME_MAX + 8], current[PATH_MAX];
+        char current[PATH_MAX];
         int r;
 
         if (!target)
                 return -ENOMEM;
         if (enable) {
-                r = mkdir_parents_and_self(dir, 0755);
+                r = mkdir_p(dir, 0755);
                 if (r < 0)
                         return sd_bus_error_set_errnof(error, r, "Failed to create %s: %m", dir);
         }
@@ -697,15 +675,9 @@ int supervisor_enable_image(Supervisor *s, const char *name, bool enable, sd_bus
         ssize_t n = readlinkat(dfd, name, current, sizeof(current) - 1);
         if (n >= 0 && (current[n] = 0, streq(current, target)))
                 return 0;
-        snprintf(tmp, sizeof(tmp), ".#%s", name);
-        (void) unlinkat(dfd, tmp, 0);
-        if (symlinkat(target, dfd, tmp) < 0)
-                return sd_bus_error_set_errnof(error, errno, "Failed to create %s/%s: %m", dir, name);
-        if (renameat(dfd, tmp, dfd, name) < 0) {
-                r = -errno;
-                (void) unlinkat(dfd, tmp, 0);
+        r = symlink_atomic_at(target, dfd, name);
+        if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to create %s/%s: %m", dir, name);
-        }
         log_info("Enabled machine %s.", name);
         return 0;
 }
@@ -829,7 +801,7 @@ int supervisor_setup(Manager *m) {
         _cleanup_free_ char *dir = strjoin(m->config.runtime_dir, "/supervised");
         if (!dir)
                 return log_oom();
-        int r = mkdir_parents_and_self(dir, 0755);
+        int r = mkdir_p(dir, 0755);
         if (r >= 0) {
                 s->marker_dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 r = s->marker_dir_fd < 0 ? negative_errno() : 0;

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -193,6 +196,54 @@ int write_file_at(int dirfd, const char *name, const char *data, mode_t mode) {
         if (fd < 0)
                 return negative_errno();
         return loop_write(fd, data, strlen(data));
+}
+
+/* A name for a temporary sibling of name: hidden, recognisable, unlikely to be taken. */
+static void tmp_name(const char *name, char buf[static NAME_MAX + 1]) {
+        uint64_t r;
+        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+                r = ((uint64_t) getpid() << 32) ^ (uint64_t) time(NULL) ^ (uint64_t) (uintptr_t) buf;
+        /* Cut long names so that ".#", the name and the suffix still fit NAME_MAX. */
+        snprintf(buf, NAME_MAX + 1, ".#%.200s.%016" PRIx64, name, r);
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, mode_t mode) {
+        char tmp[NAME_MAX + 1];
+        _cleanup_close_ int fd = -EBADF;
+
+        /* O_EXCL: a name taken by a concurrent writer (or planted) is never written through. */
+        for (int attempt = 0; fd < 0; attempt++) {
+                tmp_name(name, tmp);
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+                if (fd < 0 && (errno != EEXIST || attempt >= 16))
+                        return negative_errno();
+        }
+        int r = loop_write(fd, data, size);
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+                r = negative_errno();
+        if (r < 0)
+                (void) unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
+int symlink_atomic_at(const char *target, int dirfd, const char *name) {
+        char tmp[NAME_MAX + 1];
+
+        for (int attempt = 0;; attempt++) {
+                tmp_name(name, tmp);
+                if (symlinkat(target, dirfd, tmp) >= 0)
+                        break;
+                if (errno != EEXIST || attempt >= 16)
+                        return negative_errno();
+        }
+        if (renameat(dirfd, tmp, dirfd, name) < 0) {
+                int r = negative_errno();
+                (void) unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        return 0;
 }
 
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size) {

@@ -30,6 +30,12 @@ int open_regular_in_root(int rootfd, const char *path, size_t max);
 int loop_write(int fd, const void *buf, size_t n);
 /* Creates (O_EXCL unless replace) name in dirfd without following symlinks and writes data. */
 int write_file_at(int dirfd, const char *name, const char *data, mode_t mode);
+/* Replaces name in dirfd with size bytes of data so that readers see the old or the new content,
+ * never a mix, and a crash leaves one of them: written to a temporary file in the same directory,
+ * fsync()ed, renamed over name. A symlink at name is replaced, never written through. */
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, mode_t mode);
+/* Points the symlink name in dirfd at target, replacing whatever was there in one rename. */
+int symlink_atomic_at(const char *target, int dirfd, const char *name);
 /* Reads at most max bytes of a file into a NUL-terminated buffer. */
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
 

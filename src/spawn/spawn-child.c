@@ -14,6 +14,7 @@
 
 #include "fd-util.h"
 #include "log.h"
+#include "path-util.h"
 #include "process-util.h"
 #include "spawn-caps.h"
 #include "spawn-cgroup.h"
@@ -23,8 +24,6 @@
 #include "spawn-selinux.h"
 #include "spawn-stub-init.h"
 #include "user-record.h"
-
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static int user_record_root_default(UserRecord *ret) {
         UserRecord u = { .name = strdup("root"), .home = strdup("/root"), .shell = strdup("/bin/sh") };
@@ -101,34 +100,6 @@ static int build_environment(const SpawnConfig *c, const UserRecord *u, char ***
                         return log_oom();
         *ret = TAKE_PTR(env);
         return 0;
-}
-
-/* execvp() semantics, but decided before exec so a missing command is one clear error. */
-static int find_executable(const char *name, const char *path, char **ret) {
-        struct stat st;
-
-        if (strchr(name, '/')) {
-                if (stat(name, &st) < 0)
-                        return negative_errno();
-                if (S_ISDIR(st.st_mode))
-                        return -EISDIR;
-                *ret = strdup(name);
-                return *ret ? 0 : -ENOMEM;
-        }
-
-        _cleanup_free_ char *dirs = strdup(path ?: DEFAULT_PATH);
-        if (!dirs)
-                return -ENOMEM;
-        for (char *d = strtok(dirs, ":"); d; d = strtok(NULL, ":")) {
-                _cleanup_free_ char *p = strjoin(d, "/", name);
-                if (!p)
-                        return -ENOMEM;
-                if (stat(p, &st) >= 0 && S_ISREG(st.st_mode) && access(p, X_OK) >= 0) {
-                        *ret = TAKE_PTR(p);
-                        return 0;
-                }
-        }
-        return -ENOENT;
 }
 
 /* Makes the container's console the payload's controlling terminal and stdio. */

@@ -41,23 +41,6 @@ static int target_state(int rootfd, const char *name, int *ret_etc, TargetState 
         return 0;
 }
 
-/* Replaces /etc/<name> with data, never writing through a symlink. */
-static int write_replacing(int etc, const char *name, const char *data) {
-        _cleanup_free_ char *tmp = strjoin(".#", name, ".berth");
-        if (!tmp)
-                return -ENOMEM;
-        (void) unlinkat(etc, tmp, 0);
-        int r = write_file_at(etc, tmp, data, 0644);
-        if (r < 0)
-                return r;
-        if (renameat(etc, tmp, etc, name) < 0) {
-                r = negative_errno();
-                (void) unlinkat(etc, tmp, 0);
-                return r;
-        }
-        return 0;
-}
-
 static int bind_host_file(int rootfd, const char *host, const char *target) {
         int r = mount_in_root(rootfd, host, target, NULL, MS_BIND, NULL, false);
         if (r < 0)
@@ -122,7 +105,7 @@ int etc_setup_resolv_conf(const SpawnConfig *c, int rootfd) {
                 if (read_file_at(etc, "resolv.conf", 64 * 1024, &cur, NULL) >= 0 && streq(cur, data))
                         return 0;
         }
-        r = write_replacing(etc, "resolv.conf", data);
+        r = write_file_atomic_at(etc, "resolv.conf", data, strlen(data), 0644);
         if (r < 0)
                 return log_warning_errno(r, "Failed to copy /etc/resolv.conf into the container, ignoring: %m"), 0;
         return 0;
@@ -211,14 +194,10 @@ int etc_setup_timezone(const SpawnConfig *c, int rootfd) {
                             cur_size == size && memcmp(cur, data, size) == 0)
                                 return 0;
                 }
-                /* TZif data contains NULs: write it with its real size. */
-                _cleanup_close_ int fd = -EBADF;
-                (void) unlinkat(etc, ".#localtime.berth", 0);
-                fd = openat(etc, ".#localtime.berth", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-                if (fd < 0 || loop_write(fd, data, size) < 0 || renameat(etc, ".#localtime.berth", etc, "localtime") < 0) {
-                        (void) unlinkat(etc, ".#localtime.berth", 0);
-                        return log_warning_errno(errno, "Failed to copy /etc/localtime into the container, ignoring: %m"), 0;
-                }
+                /* TZif data contains NULs: written with its real size. */
+                r = write_file_atomic_at(etc, "localtime", data, size, 0644);
+                if (r < 0)
+                        return log_warning_errno(r, "Failed to copy /etc/localtime into the container, ignoring: %m"), 0;
                 return 0;
         }
         default:

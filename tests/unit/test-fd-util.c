@@ -624,9 +624,69 @@ static void test_open_regular_in_root(void) {
         CHECK(system(p) == 0);
 }
 
+/* Atomic replacement: the content changes, a symlink in the way is replaced rather than written
+ * through, and no temporary file stays behind. */
+static void test_write_file_atomic_at(void) {
+        char dir[] = "/tmp/test-atomic-XXXXXX", p[256], victim[256], target[64];
+        CHECK(mkdtemp(dir) != NULL);
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_free_ char *data = NULL;
+        size_t size = 0;
+
+        CHECK(write_file_atomic_at(dfd, "f", "one\n", 4, 0644) == 0);
+        CHECK(read_file_at(dfd, "f", 100, &data, &size) == 0 && size == 4);
+        CHECK_STREQ(data, "one\n");
+        data = (free(data), NULL);
+        /* Binary data with NULs is written with its size. */
+        CHECK(write_file_atomic_at(dfd, "f", "t\0o", 3, 0600) == 0);
+        CHECK(read_file_at(dfd, "f", 100, &data, &size) == 0 && size == 3 && memcmp(data, "t\0o", 3) == 0);
+        data = (free(data), NULL);
+        struct stat st;
+        CHECK(fstatat(dfd, "f", &st, 0) == 0 && (st.st_mode & 0777) == 0600);
+
+        snprintf(victim, sizeof(victim), "%s/victim", dir);
+        CHECK(write_path(victim, "keep") == 0);
+        CHECK(symlinkat(victim, dfd, "link") == 0);
+        CHECK(write_file_atomic_at(dfd, "link", "new", 3, 0644) == 0);
+        CHECK(fstatat(dfd, "link", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode));
+        CHECK(read_file_at(AT_FDCWD, victim, 100, &data, NULL) == 0);
+        CHECK_STREQ(data, "keep");
+        data = (free(data), NULL);
+
+        CHECK(symlink_atomic_at("first", dfd, "sl") == 0);
+        CHECK(symlink_atomic_at("second", dfd, "sl") == 0);
+        ssize_t n = readlinkat(dfd, "sl", target, sizeof(target) - 1);
+        CHECK(n == 6 && (target[n] = 0, streq(target, "second")));
+        /* Replaces a regular file too. */
+        CHECK(symlink_atomic_at("third", dfd, "f") == 0);
+        CHECK(fstatat(dfd, "f", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode));
+
+        /* A directory in the way cannot be replaced; the temporary file is cleaned up. */
+        CHECK(mkdirat(dfd, "d", 0755) == 0);
+        CHECK(write_file_atomic_at(dfd, "d", "x", 1, 0644) == -EISDIR);
+        /* A very long name still gets a temporary name that fits. */
+        char longname[251];
+        memset(longname, 'l', sizeof(longname) - 1);
+        longname[sizeof(longname) - 1] = 0;
+        CHECK(write_file_atomic_at(dfd, longname, "x", 1, 0644) == 0);
+
+        DIR *d = opendir(dir);
+        unsigned leftovers = 0;
+        for (struct dirent *de; d && (de = readdir(d));)
+                if (startswith(de->d_name, ".#"))
+                        leftovers++;
+        if (d)
+                closedir(d);
+        CHECK(leftovers == 0);
+
+        snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+        CHECK(system(p) == 0);
+}
+
 int main(void) {
         test_open_regular_in_root();
         umask(022);
+        test_write_file_atomic_at();
         int r = setup();
         CHECK(r == 0);
         if (r < 0) {
