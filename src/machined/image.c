@@ -19,6 +19,7 @@
 #include "machine.h"
 #include "macro.h"
 #include "name-util.h"
+#include "os-release.h"
 #include "string-table.h"
 #include "strv.h"
 
@@ -244,17 +245,16 @@ static int read_small_in_image(const Image *i, const char *path, char **ret) {
         if (root < 0)
                 return root;
         _cleanup_close_ int fd = open_regular_in_root(root, path, SMALL_FILE_MAX);
-        char buf[PROC_FD_PATH_MAX];
         if (fd < 0)
                 return fd;
-        return read_file_at(AT_FDCWD, fd_proc_path(fd, buf), SMALL_FILE_MAX, ret, NULL);
+        return read_full_fd(fd, SMALL_FILE_MAX, ret, NULL);
 }
 
 int image_read_os_release(const Image *i, char ***ret) {
         _cleanup_close_ int root = image_open_root(i);
         if (root < 0)
                 return root;
-        return os_release_read_in_root(root, ret);
+        return os_release_parse(root, ret);
 }
 
 int image_read_hostname(const Image *i, char **ret) {

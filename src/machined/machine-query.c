@@ -17,35 +17,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "env-file.h"
 #include "fd-util.h"
 #include "machine.h"
 #include "macro.h"
+#include "os-release.h"
 #include "process-util.h"
 
-#define OS_RELEASE_MAX (64 * 1024)
 #define ADDRESSES_MAX 1024
-
-int os_release_read_in_root(int rootfd, char ***ret) {
-        static const char *const paths[] = { "/etc/os-release", "/usr/lib/os-release" };
-        int fd = -ENOENT;
-
-        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-                fd = open_regular_in_root(rootfd, paths[i], OS_RELEASE_MAX);
-                if (fd != -ENOENT)
-                        break;
-        }
-        if (fd < 0)
-                return fd;
-        FILE *f = fdopen(fd, "re");
-        if (!f) {
-                safe_close(fd);
-                return -ENOMEM;
-        }
-        int r = env_file_parse(f, ret);
-        fclose(f);
-        return r;
-}
 
 /* An O_PATH fd of the leader's root directory, valid only if the leader still runs afterwards
  * (otherwise the PID may have been recycled between looking it up and opening). */
@@ -68,12 +46,12 @@ int machine_get_os_release(Machine *m, char ***ret) {
                 _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (root < 0)
                         return negative_errno();
-                return os_release_read_in_root(root, ret);
+                return os_release_parse(root, ret);
         }
         _cleanup_close_ int root = machine_open_root(m);
         if (root < 0)
                 return root;
-        return os_release_read_in_root(root, ret);
+        return os_release_parse(root, ret);
 }
 
 static int machine_shares_namespace(Machine *m, const char *ns) {

@@ -119,8 +119,6 @@ typedef struct MachineAddress {
 /* -ENONET if the machine has no network namespace of its own. */
 int machine_get_addresses(Machine *m, MachineAddress **ret, size_t *ret_n);
 
-/* Parses os-release (etc/ then usr/lib/) of the tree rootfd refers to, resolving inside it. */
-int os_release_read_in_root(int rootfd, char ***ret);
 
 char *machine_bus_path(const Machine *m);
 /* For state-file based re-adoption: starts watching the leader without a backend round trip. */

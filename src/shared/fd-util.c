@@ -158,6 +158,10 @@ int mount_point_in_root(int rootfd, const char *path, bool directory, mode_t mod
 }
 
 int open_regular_in_root(int rootfd, const char *path, size_t max) {
+        return open_regular_in_root_proc(AT_FDCWD, rootfd, path, max);
+}
+
+int open_regular_in_root_proc(int procfd, int rootfd, const char *path, size_t max) {
         _cleanup_close_ int pfd = open_in_root(rootfd, path, O_PATH, 0);
         char buf[PROC_FD_PATH_MAX];
         struct stat st;
@@ -170,7 +174,11 @@ int open_regular_in_root(int rootfd, const char *path, size_t max) {
                 return -EBADMSG;
         if ((uint64_t) st.st_size > max)
                 return -EFBIG;
-        int fd = open(fd_proc_path(pfd, buf), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* "/proc/self/fd/N" with AT_FDCWD, "self/fd/N" below any other procfd. */
+        const char *reopen = fd_proc_path(pfd, buf);
+        if (procfd != AT_FDCWD)
+                reopen += strlen("/proc/");
+        int fd = openat(procfd, reopen, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         return fd >= 0 ? fd : negative_errno();
 }
 
@@ -250,7 +258,10 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
         _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
+        return read_full_fd(fd, max, ret, ret_size);
+}
 
+int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size) {
         /* One byte more than max is read so that "exactly max bytes" and "too big" differ. */
         size_t size = 0, alloc = MIN((size_t) 4096, max + 1);
         _cleanup_free_ char *buf = malloc(alloc + 1);

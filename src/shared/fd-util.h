@@ -25,6 +25,10 @@ int mount_point_in_root(int rootfd, const char *path, bool directory, mode_t mod
  * bytes big. O_PATH first, so a FIFO or device planted in an untrusted tree is never opened (no
  * side effects, no blocking). -EBADMSG if it is not a regular file, -EFBIG if too big. */
 int open_regular_in_root(int rootfd, const char *path, size_t max);
+/* The same, reopening through procfd, an fd of a /proc that shows this process (AT_FDCWD: the one
+ * at /proc). For a process that has entered a guest's mount namespace, whose /proc is the guest's
+ * and does not know us. */
+int open_regular_in_root_proc(int procfd, int rootfd, const char *path, size_t max);
 
 /* Writes the whole buffer, retrying on EINTR and short writes. */
 int loop_write(int fd, const void *buf, size_t n);
@@ -38,6 +42,8 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t s
 int symlink_atomic_at(const char *target, int dirfd, const char *name);
 /* Reads at most max bytes of a file into a NUL-terminated buffer. */
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
+/* The same for an fd open for reading, from its current position; -EFBIG beyond max. */
+int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size);
 
 int fd_set_nonblock(int fd, bool nonblock);
 /* Moves fd to fd number `to` (dup2 then close), clearing O_CLOEXEC on the result. */

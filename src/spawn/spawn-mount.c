@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "os-release.h"
 #include "spawn-cgroup.h"
 #include "spawn-dev.h"
 #include "spawn-etc.h"
@@ -233,9 +234,7 @@ static int copy_host_os_release(int hostfd) {
         _cleanup_free_ char *data = NULL;
         int r;
 
-        r = read_file_at(AT_FDCWD, "/etc/os-release", 64 * 1024, &data, NULL);
-        if (r == -ENOENT)
-                r = read_file_at(AT_FDCWD, "/usr/lib/os-release", 64 * 1024, &data, NULL);
+        r = os_release_read(AT_FDCWD, &data, NULL);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)

@@ -12,6 +12,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "name-util.h"
+#include "os-release.h"
 #include "signal-util.h"
 #include "spawn-cgroup.h"
 #include "spawn-options.h"
@@ -454,11 +455,11 @@ static int verify_boot(SpawnConfig *c) {
         _cleanup_close_ int rootfd = open(c->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", c->directory);
-        _cleanup_close_ int osr = open_in_root(rootfd, "/etc/os-release", O_PATH, 0);
-        if (osr < 0)
-                osr = open_in_root(rootfd, "/usr/lib/os-release", O_PATH, 0);
-        if (osr < 0)
+        _cleanup_close_ int osr = os_release_open(rootfd);
+        if (osr == -ENOENT)
                 return log_error_errno(ENOENT, "Directory %s has no /etc/os-release or /usr/lib/os-release; refusing to boot something that is not an OS tree.", c->directory);
+        if (osr < 0)
+                return log_error_errno(osr, "Failed to open the os-release file of %s: %m", c->directory);
 
         r = find_init(c, rootfd);
         if (r < 0)
