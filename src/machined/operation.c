@@ -197,50 +197,13 @@ finish:
  * (only our children are), so its /proc/self would not be us. */
 static int host_proc_fd = -EBADF;
 
-/* Regular files only: the guest may have planted a FIFO at /etc/passwd to block us, or a device.
- * Looked at through O_PATH first, then reopened through the host's /proc/self/fd. */
-static FILE *fopen_regular(const char *path) {
-        _cleanup_close_ int pfd = open(path, O_PATH | O_CLOEXEC);
-        struct stat st;
-        char buf[64];
-
-        if (pfd < 0 || fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode))
-                return NULL;
-        snprintf(buf, sizeof(buf), "self/fd/%i", pfd);
-        int fd = openat(host_proc_fd, buf, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return NULL;
-        FILE *f = fdopen(fd, "re");
-        if (!f)
-                safe_close(fd);
-        return f;
-}
-
+/* The guest's user database through its root ("/" after enter_machine()), regular files only:
+ * the guest may have planted a FIFO at /etc/passwd to block us, or a device. */
 static int lookup_user(const char *name, UserRecord *ret, gid_t **ret_groups, size_t *ret_n_groups) {
-        FILE *f = fopen_regular("/etc/passwd");
-        int r = -ESRCH;
-
-        if (f) {
-                r = user_record_find(f, name, ret);
-                fclose(f);
-        }
-        if (r == -ESRCH && (streq(name, "root") || streq(name, "0"))) {
-                /* A tree without /etc/passwd still has a root. */
-                *ret = (UserRecord) { .name = strdup("root"), .home = strdup("/root"), .shell = strdup("/bin/sh") };
-                if (!ret->name || !ret->home || !ret->shell)
-                        return -ENOMEM;
-                r = 0;
-        }
-        if (r < 0)
-                return r;
-        *ret_groups = NULL;
-        *ret_n_groups = 0;
-        f = fopen_regular("/etc/group");
-        if (f) {
-                (void) user_record_groups(f, ret->name, ret->gid, ret_groups, ret_n_groups);
-                fclose(f);
-        }
-        return 0;
+        _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return negative_errno();
+        return user_record_lookup_in_root(host_proc_fd, rootfd, name, ret, ret_groups, ret_n_groups);
 }
 
 static const char *find_login(void) {

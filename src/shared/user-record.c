@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fd-util.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "user-record.h"
@@ -91,5 +93,56 @@ int user_record_groups(FILE *group, const char *user, gid_t primary, gid_t **ret
         }
         *ret = TAKE_PTR(gids);
         *ret_n = n;
+        return 0;
+}
+
+/* Bounds what a hostile tree can make us read; real user databases are far smaller. */
+#define USER_DB_MAX (16U * 1024U * 1024U)
+
+static int fopen_in_root(int procfd, int rootfd, const char *path, FILE **ret) {
+        int fd = open_regular_in_root_proc(procfd, rootfd, path, USER_DB_MAX);
+        if (fd < 0)
+                return fd;
+        FILE *f = fdopen(fd, "re");
+        if (!f) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        *ret = f;
+        return 0;
+}
+
+int user_record_lookup_in_root(int procfd, int rootfd, const char *name_or_uid, UserRecord *ret,
+                               gid_t **ret_groups, size_t *ret_n_groups) {
+        _cleanup_(user_record_done) UserRecord u = {};
+        _cleanup_free_ gid_t *groups = NULL;
+        size_t n_groups = 0;
+        FILE *f;
+
+        int r = fopen_in_root(procfd, rootfd, "/etc/passwd", &f);
+        if (r >= 0) {
+                r = user_record_find(f, name_or_uid, &u);
+                fclose(f);
+        }
+        if ((r == -ENOENT || r == -ESRCH) && (streq(name_or_uid, "root") || streq(name_or_uid, "0"))) {
+                u = (UserRecord) { .name = strdup("root"), .home = strdup("/root"), .shell = strdup("/bin/sh") };
+                r = u.name && u.home && u.shell ? 0 : -ENOMEM;
+        } else if (r == -ENOENT)
+                r = -ESRCH; /* no user database: nobody but root */
+        if (r < 0)
+                return r;
+
+        r = fopen_in_root(procfd, rootfd, "/etc/group", &f);
+        if (r >= 0) {
+                r = user_record_groups(f, u.name, u.gid, &groups, &n_groups);
+                fclose(f);
+        }
+        if (r < 0 && r != -ENOENT)
+                return r;
+
+        *ret = u;
+        u = (UserRecord) {};
+        *ret_groups = TAKE_PTR(groups);
+        *ret_n_groups = n_groups;
         return 0;
 }

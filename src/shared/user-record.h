@@ -22,3 +22,11 @@ int user_record_find(FILE *passwd, const char *name_or_uid, UserRecord *ret);
 
 /* Supplementary groups of user (by name) from a group-format stream; primary excluded. */
 int user_record_groups(FILE *group, const char *user, gid_t primary, gid_t **ret, size_t *ret_n);
+
+/* The user name_or_uid of the tree at rootfd, from its /etc/passwd, with its supplementary groups
+ * from its /etc/group (none if that is missing). Both are opened with open_regular_in_root_proc()
+ * (procfd as there), since the tree is untrusted: a FIFO or a device planted there is refused, not
+ * opened. Root ("root" or "0") exists even where the tree has no passwd or no entry for it, with
+ * home /root and shell /bin/sh. -ESRCH if there is no such user. */
+int user_record_lookup_in_root(int procfd, int rootfd, const char *name_or_uid, UserRecord *ret,
+                               gid_t **ret_groups, size_t *ret_n_groups);

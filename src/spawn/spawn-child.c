@@ -25,49 +25,18 @@
 #include "spawn-stub-init.h"
 #include "user-record.h"
 
-static int user_record_root_default(UserRecord *ret) {
-        UserRecord u = { .name = strdup("root"), .home = strdup("/root"), .shell = strdup("/bin/sh") };
-        if (!u.name || !u.home || !u.shell) {
-                user_record_done(&u);
-                return log_oom();
-        }
-        *ret = u;
-        return 0;
-}
-
-/* Looks the user up in the container's own /etc/passwd (we are already inside its root). Trees
- * without an /etc/passwd or a root entry still run as root with the usual defaults. */
+/* Looks the user up in the container's own /etc/passwd and /etc/group (we are already inside its
+ * root, with its /proc mounted). Trees without an /etc/passwd or a root entry still run as root
+ * with the usual defaults. */
 static int resolve_user(const char *name, UserRecord *ret, gid_t **ret_groups, size_t *ret_n) {
-        _cleanup_(user_record_done) UserRecord u = {};
-        FILE *f;
-        int r;
-
-        *ret_groups = NULL;
-        *ret_n = 0;
-
-        f = fopen("/etc/passwd", "re");
-        if (!f && errno == ENOENT && streq(name, "root"))
-                return user_record_root_default(ret);
-        if (!f)
-                return log_error_errno(errno, "Failed to open the container's /etc/passwd: %m");
-        r = user_record_find(f, name, &u);
-        fclose(f);
-        if (r == -ESRCH && streq(name, "root"))
-                return user_record_root_default(ret);
+        _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return log_error_errno(errno, "Failed to open the container's root directory: %m");
+        int r = user_record_lookup_in_root(AT_FDCWD, rootfd, name, ret, ret_groups, ret_n);
         if (r == -ESRCH)
                 return log_error_errno(r, "User '%s' does not exist in the container.", name);
         if (r < 0)
-                return log_error_errno(r, "Failed to parse the container's /etc/passwd: %m");
-
-        f = fopen("/etc/group", "re");
-        if (f) {
-                r = user_record_groups(f, u.name, u.gid, ret_groups, ret_n);
-                fclose(f);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to read the container's /etc/group: %m");
-        }
-        *ret = u;
-        u = (UserRecord) {};
+                return log_error_errno(r, "Failed to read the container's /etc/passwd or /etc/group: %m");
         return 0;
 }
 

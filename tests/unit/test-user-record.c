@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
+#include "fd-util.h"
 #include "macro.h"
 #include "tap.h"
 #include "user-record.h"
@@ -220,9 +226,87 @@ static void test_groups(void) {
         free(gids);
 }
 
+static int put(const char *dir, const char *name, const char *content) {
+        char p[512];
+        snprintf(p, sizeof(p), "%s/%s", dir, name);
+        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        int r = loop_write(fd, content, strlen(content));
+        safe_close(fd);
+        return r;
+}
+
+static int lookup(int procfd, int rootfd, const char *name, UserRecord *u, size_t *n_groups) {
+        _cleanup_free_ gid_t *groups = NULL;
+        user_record_done(u);
+        return user_record_lookup_in_root(procfd, rootfd, name, u, &groups, n_groups);
+}
+
+/* The user database of an untrusted tree: found through its root, and planted FIFOs, devices and
+ * links out of the tree are refused rather than followed or opened. */
+static void test_lookup_in_root(void) {
+        char dir[] = "/tmp/berth-test-users-XXXXXX", p[512];
+        _cleanup_(user_record_done) UserRecord u = {};
+        _cleanup_free_ gid_t *groups = NULL;
+        size_t n = 0;
+
+        CHECK(mkdtemp(dir) != NULL);
+        _cleanup_close_ int rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        CHECK(rootfd >= 0 && procfd >= 0);
+
+        /* No /etc at all: root exists, nobody else. */
+        CHECK(lookup(AT_FDCWD, rootfd, "root", &u, &n) == 0);
+        CHECK_STREQ(u.name, "root");
+        CHECK(u.uid == 0 && u.gid == 0 && n == 0);
+        CHECK_STREQ(u.home, "/root");
+        CHECK_STREQ(u.shell, "/bin/sh");
+        CHECK(lookup(AT_FDCWD, rootfd, "0", &u, &n) == 0 && u.uid == 0);
+        CHECK(lookup(AT_FDCWD, rootfd, "alice", &u, &n) == -ESRCH);
+
+        snprintf(p, sizeof(p), "%s/etc", dir);
+        CHECK(mkdir(p, 0755) == 0);
+        CHECK(put(dir, "etc/passwd", passwd) == 0);
+        CHECK(put(dir, "etc/group", group) == 0);
+        CHECK(user_record_lookup_in_root(procfd, rootfd, "alice", &u, &groups, &n) == 0);
+        CHECK(u.uid == 1000 && n == 4); /* wheel, audio, solo, users */
+        CHECK(lookup(AT_FDCWD, rootfd, "nobody-here", &u, &n) == -ESRCH);
+
+        /* An absolute symlink is resolved inside the tree, never on the host. */
+        CHECK(put(dir, "passwd.real", "bob:x:4242:4242::/home/bob:/bin/sh\n") == 0);
+        CHECK(unlinkat(rootfd, "etc/passwd", 0) == 0);
+        CHECK(symlinkat("/passwd.real", rootfd, "etc/passwd") == 0);
+        CHECK(lookup(AT_FDCWD, rootfd, "bob", &u, &n) == 0 && u.uid == 4242);
+        CHECK(unlinkat(rootfd, "etc/passwd", 0) == 0);
+        CHECK(symlinkat("../../../../../../../../../../passwd.real", rootfd, "etc/passwd") == 0);
+        CHECK(lookup(AT_FDCWD, rootfd, "bob", &u, &n) == 0 && u.uid == 4242); /* ".." stops at the root */
+
+        /* A FIFO would block a plain fopen() forever; /dev/zero would never end. */
+        CHECK(unlinkat(rootfd, "etc/passwd", 0) == 0);
+        snprintf(p, sizeof(p), "%s/etc/passwd", dir);
+        CHECK(mkfifo(p, 0644) == 0);
+        CHECK(lookup(AT_FDCWD, rootfd, "root", &u, &n) == -EBADMSG);
+        CHECK(unlinkat(rootfd, "etc/passwd", 0) == 0);
+        if (mknodat(rootfd, "etc/passwd", S_IFCHR | 0644, makedev(1, 5)) == 0) {
+                CHECK(lookup(AT_FDCWD, rootfd, "root", &u, &n) == -EBADMSG);
+                CHECK(unlinkat(rootfd, "etc/passwd", 0) == 0);
+        } else
+                printf("# no device node test: mknod: %m\n");
+        CHECK(put(dir, "etc/passwd", passwd) == 0);
+        CHECK(unlinkat(rootfd, "etc/group", 0) == 0);
+        snprintf(p, sizeof(p), "%s/etc/group", dir);
+        CHECK(mkfifo(p, 0644) == 0);
+        CHECK(lookup(procfd, rootfd, "alice", &u, &n) == -EBADMSG);
+
+        snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+        CHECK(system(p) == 0);
+}
+
 int main(void) {
         test_find();
         test_find_missing();
         test_groups();
+        test_lookup_in_root();
         return tap_finish();
 }
