@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Start-up latency and supervisor memory benchmark for berth's spawn.
 
-Compares `spawn` against `unshare ... chroot` (the floor: namespaces plus chroot, no container setup),
-systemd-nspawn and bubblewrap on the same busybox-static tree, and measures the peak RSS of the spawn
-supervisor while a container runs. Must run as root. Standard library only. See bench/README.md.
+Compares `spawn --register=no` against `unshare ... chroot` (the floor: namespaces plus chroot, no
+container setup), `systemd-nspawn --register=no` and bubblewrap on the same busybox-static tree, and
+measures the peak RSS of the spawn supervisor while a container runs. Registration is left out of
+that figure on purpose (a registry on the host would add its round trip to spawn's time alone); the
+registered start-up, `spawn --register=yes` against a private dbus-daemon and machined set up as
+bench-register.py does, is a row of its own when python3-dbus and dbus-daemon are there. Must run as
+root. Standard library only, plus python3-dbus for that one row. See bench/README.md.
 
 The benchmark reports; it does not gate: a missed goal is printed as MISS but the exit code stays 0.
 Non-zero exit codes mean the benchmark itself could not run (not root, spawn missing or failing, ...).
@@ -18,9 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 import benchlib
-from benchlib import Terminated, die, goal_word, log
+from benchlib import Fatal, Terminated, cgroup_dirs, destroy_cgroup_tree, die, goal_word, log
 
 GOAL_RATIO_UNSHARE = 2.0  # spawn median <= 2.0x unshare+chroot median
 GOAL_RATIO_NSPAWN = 10.0  # systemd-nspawn median >= 10x spawn median
@@ -32,15 +37,22 @@ RSS_SLEEP_S = 2
 # Debian packages that provide the optional peers.
 PEER_PACKAGES = {"nspawn": ("systemd-nspawn", "systemd-container"), "bwrap": ("bwrap", "bubblewrap")}
 
+# The machine name of the registered row: fixed, so that each run must wait until the previous one
+# has left the registry (untimed), as bench-register.py does.
+REGISTERED_NAME = "spawnbench-reg"
+
 
 # ---------------------------------------------------------------------------------------------------
 # Peers
 
 
 def peer_commands(spawn, tree):
-    """Command lines of all peers that run /bin/true, in the fixed display order."""
+    """Command lines of all peers that run /bin/true, in the fixed display order. Neither spawn nor
+    nspawn registers: the registered spawn is the separate row "spawn_reg"."""
     return {
-        "spawn": [spawn, "-D", tree, "-q", "--console=pipe", "/bin/true"],
+        "spawn": [spawn, "-D", tree, "-q", "--console=pipe", "--register=no", "/bin/true"],
+        "spawn_reg": [spawn, "-D", tree, "-q", "--console=pipe", "--register=yes", "-M", REGISTERED_NAME,
+                      "/bin/true"],
         "unshare": ["unshare", "-m", "-p", "-u", "-i", "-f", "chroot", tree, "/bin/true"],
         "nspawn": ["systemd-nspawn", "--register=no", "--keep-unit", "-q", "-D", tree, "/bin/true"],
         "bwrap": ["bwrap", "--unshare-all", "--share-net", "--bind", tree, "/",
@@ -50,6 +62,7 @@ def peer_commands(spawn, tree):
 
 PEER_LABELS = {
     "spawn": "spawn",
+    "spawn_reg": "spawn --register=yes",
     "unshare": "unshare+chroot",
     "nspawn": "systemd-nspawn",
     "bwrap": "bwrap",
@@ -69,13 +82,93 @@ def check_once(cmd):
 
 
 # ---------------------------------------------------------------------------------------------------
+# The registry of the registered row
+
+
+class Registry:
+    """A private dbus-daemon and machined below WORKDIR, as bench-register.py sets them up (machined's
+    cgroup root is a cgroup of this run below our own). Only the registered row talks to them."""
+
+    def __init__(self, workdir, build):
+        self.tmp = os.path.join(workdir, "registry")
+        self.machined_bin = os.path.join(build, "machined")
+        self.socket = os.path.join(self.tmp, "bus", "system_bus_socket")
+        self.address = f"unix:path={self.socket}"
+        self.cgroup_root = f"berth-bench-spawn-{uuid.uuid4().hex[:10]}.slice"
+        self.bus_proc = self.machined = self.conn = self.mgr = None
+        self.machined_log = os.path.join(self.tmp, "logs", "machined.log")
+
+    @staticmethod
+    def unavailable(build):
+        """Why the registered row cannot run here, or None."""
+        try:
+            import dbus  # noqa: F401
+        except ImportError:
+            return "python3-dbus missing (run with Debian's /usr/bin/python3)"
+        if not shutil.which("dbus-daemon"):
+            return "dbus-daemon missing (Debian package dbus-daemon)"
+        for name in ("machined", "spawn-register"):
+            if not os.access(os.path.join(build, name), os.X_OK):
+                return f"{name} not built"
+        return None
+
+    def env(self):
+        return benchlib.bus_env(self.address)
+
+    def start(self):
+        import dbus
+        for d in ("bus", "logs"):
+            os.makedirs(os.path.join(self.tmp, d), exist_ok=True)
+        self.bus_proc = benchlib.start_private_bus(os.path.join(self.tmp, "bus", "bus.conf"), self.socket,
+                                                   os.path.join(self.tmp, "logs", "dbus-daemon.log"))
+        with open(self.machined_log, "ab") as logf:
+            self.machined = subprocess.Popen(
+                benchlib.machined_argv(self.machined_bin, self.tmp, self.cgroup_root, "notice"),
+                stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, env=self.env())
+        self.conn = dbus.bus.BusConnection(self.address)
+        benchlib.wait_bus_name(self.conn, self.machined, "machined", log_path=self.machined_log)
+        self.mgr = benchlib.manager(self.conn)
+
+    def wait_unregistered(self, name, timeout=10.0):
+        """Untimed: the next registered run reuses the name. spawn does not unregister on a normal
+        exit; machined drops the machine when it sees the leader die."""
+        deadline = time.monotonic() + timeout
+        while any(str(m[0]) == name for m in self.mgr.ListMachines(signature="", timeout=30)):
+            if time.monotonic() > deadline:
+                raise Fatal(f"machine {name} stayed registered for {timeout:g} s: "
+                            f"{benchlib.tail(self.machined_log)}")
+            time.sleep(0.002)
+
+    def stop(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:
+                pass
+            self.conn = None
+        for proc in (self.machined, self.bus_proc):
+            if proc is not None:
+                benchlib.stop_process(proc)
+        self.machined = self.bus_proc = None
+        for d in cgroup_dirs(self.cgroup_root).values():
+            destroy_cgroup_tree(d)
+
+
+# ---------------------------------------------------------------------------------------------------
 # Timing
 
 
-def measure_latency(cmds, runs, warmup):
+def measure_latency(cmds, runs, warmup, registry):
     """Round-robin: every iteration runs each peer once; the starting peer rotates each iteration so
     that no peer always runs right after the same other one. Warm-up iterations are discarded."""
-    return benchlib.measure_round_robin(list(cmds), runs, warmup, lambda n: benchlib.run_timed(cmds[n])[:2])
+    def run_one(n):
+        if n != "spawn_reg":
+            return benchlib.run_timed(cmds[n])[:2]
+        ns, rc, _ = benchlib.run_timed(cmds[n], env=registry.env())
+        registry.wait_unregistered(REGISTERED_NAME)
+        return ns, rc
+
+    return benchlib.measure_round_robin(list(cmds), runs, warmup, run_one)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -123,13 +216,36 @@ def measure_rss(cmd, live):
 # Cleanup
 
 
-def cleanup(workdir, live):
-    """Stops leftover children, checks the mount table and removes the temp dir. Returns the list of
-    mounts found under the tree (the dir is kept if there are any, so nothing is deleted through a
-    mount)."""
+def cleanup(workdir, live, registry):
+    """Stops leftover children and the registry, checks the mount table and removes the temp dir.
+    Returns the list of mounts found under the tree (the dir is kept if there are any, so nothing is
+    deleted through a mount)."""
     for proc in list(live):
         stop_process(proc)
+    if registry is not None:
+        registry.stop()
     return benchlib.remove_workdir(workdir)
+
+
+def check_registered_peer(cmds, registry, skipped):
+    """Starts the registry and checks the registered row once; drops the row (with the reason) if
+    that fails. Returns the registry, or None."""
+    try:
+        registry.start()
+        # --register=yes fails the start if registering fails: exit 0 means it registered.
+        _, rc, err = benchlib.run_timed(cmds["spawn_reg"], env=registry.env(), capture=True, timeout=120)
+        if rc == 0:
+            registry.wait_unregistered(REGISTERED_NAME)
+            log(f"  {PEER_LABELS['spawn_reg']}: ok (private bus, machined cgroup root ./{registry.cgroup_root})")
+            return registry
+        reason = f"test run failed with exit {rc}: {(err or '(no output)').splitlines()[0]}"
+    except Fatal as e:
+        reason = str(e).splitlines()[0]
+    registry.stop()
+    skipped["spawn_reg"] = reason
+    del cmds["spawn_reg"]
+    log(f"  {PEER_LABELS['spawn_reg']}: skipped ({reason})")
+    return None
 
 
 def main():
@@ -159,6 +275,7 @@ def main():
     benchlib.install_signal_handlers()
 
     workdir = None
+    registry = None
     live = []
     leftover = []
     result = {
@@ -204,27 +321,36 @@ def main():
         for name, err in notes.items():
             first = err.splitlines()[0]
             log(f"  note: {PEER_LABELS[name]} exits 0 but prints to stderr: {first}")
+        reason = Registry.unavailable(build)
+        if reason:
+            skipped["spawn_reg"] = reason
+            del cmds["spawn_reg"]
+            log(f"  {PEER_LABELS['spawn_reg']}: skipped ({reason})")
+        else:
+            registry = check_registered_peer(cmds, Registry(workdir, build), skipped)
         result["skipped_peers"] = skipped
 
         log(f"Timing {', '.join(PEER_LABELS[n] for n in cmds)}: "
             f"{args.warmup} warm-up + {args.runs} measured runs each, round-robin ...")
-        samples, failures, fail_codes = measure_latency(cmds, args.runs, args.warmup)
+        samples, failures, fail_codes = measure_latency(cmds, args.runs, args.warmup, registry)
 
         peers = benchlib.peer_latency(cmds, PEER_LABELS, samples, failures, fail_codes)
         result["latency"] = peers
 
-        m_spawn, m_unshare, m_nspawn, m_bwrap = (benchlib.median_ms(peers, n)
-                                                 for n in ("spawn", "unshare", "nspawn", "bwrap"))
+        m_spawn, m_spawn_reg, m_unshare, m_nspawn, m_bwrap = (
+            benchlib.median_ms(peers, n) for n in ("spawn", "spawn_reg", "unshare", "nspawn", "bwrap"))
         if m_spawn is None or m_unshare is None:
             die("spawn or unshare+chroot failed in every measured run")
         r_unshare = m_spawn / m_unshare
         r_nspawn = m_nspawn / m_spawn if m_nspawn is not None else None
         r_bwrap = m_bwrap / m_spawn if m_bwrap is not None else None
+        r_reg = m_spawn_reg / m_spawn if m_spawn_reg is not None else None
 
         log("Measuring supervisor peak RSS (polling /proc/PID/status every 20 ms) ...")
         rss_variants = {
-            "spawn (--console=pipe)": [spawn, "-D", tree, "-q", "--console=pipe", "/bin/sleep", str(RSS_SLEEP_S)],
-            "spawn (read-only console, pty)": [spawn, "-D", tree, "-q", "/bin/sleep", str(RSS_SLEEP_S)],
+            "spawn (--console=pipe)": [spawn, "-D", tree, "-q", "--console=pipe", "--register=no",
+                                       "/bin/sleep", str(RSS_SLEEP_S)],
+            "spawn (read-only console, pty)": [spawn, "-D", tree, "-q", "--register=no", "/bin/sleep", str(RSS_SLEEP_S)],
         }
         if "nspawn" in cmds:
             rss_variants["systemd-nspawn"] = ["systemd-nspawn", "--register=no", "--keep-unit", "-q",
@@ -242,7 +368,7 @@ def main():
         log()
         log(f"Start-up latency, command start -> exit, {args.runs} runs per peer "
             f"({args.warmup} warm-up discarded); kernel {platform.release()}, {os.cpu_count()} CPUs")
-        benchlib.latency_table(peers, ("spawn", "unshare", "nspawn", "bwrap"), PEER_LABELS, skipped, 16)
+        benchlib.latency_table(peers, ("spawn", "spawn_reg", "unshare", "nspawn", "bwrap"), PEER_LABELS, skipped, 20)
         log()
         log("Ratios (medians) and goals")
         goals = {}
@@ -264,6 +390,9 @@ def main():
                 f"{'goal: spawn >= %gx faster than systemd-nspawn' % GOAL_RATIO_NSPAWN:<48} N/A (unavailable)")
         if r_bwrap is not None:
             log(f"  bwrap / spawn            = {r_bwrap:6.2f}   (no goal)")
+        if r_reg is not None:
+            log(f"  spawn --register=yes / spawn = {r_reg:6.2f}   (no goal; +{m_spawn_reg - m_spawn:.2f} ms "
+                "for the spawn-register helper and machined)")
         log()
         log(f"Supervisor peak RSS while a container runs /bin/sleep {RSS_SLEEP_S} "
             f"(goal: spawn <= {GOAL_RSS_KB} KB; systemd-nspawn was measured at 7.7 MB)")
@@ -283,7 +412,7 @@ def main():
                                    "result": goal_word(spawn_peak is not None and spawn_peak <= GOAL_RSS_KB)}
         result["goals"] = goals
         result["ratios"] = {"spawn_over_unshare": r_unshare, "nspawn_over_spawn": r_nspawn,
-                            "bwrap_over_spawn": r_bwrap}
+                            "bwrap_over_spawn": r_bwrap, "spawn_registered_over_spawn": r_reg}
 
         benchlib.warn_failed_runs(peers, PEER_LABELS)
 
@@ -292,17 +421,20 @@ def main():
         else:
             nspawn_part = "nspawn unavailable"
         rss_part = f"{spawn_peak} KB" if spawn_peak is not None else "n/a"
+        reg_part = f"registered {m_spawn_reg:.2f} ms" if m_spawn_reg is not None else "registered n/a"
         summary = (f"bench-spawn: spawn median {m_spawn:.2f} ms, unshare+chroot {m_unshare:.2f} ms "
-                   f"(ratio {r_unshare:.2f}), {nspawn_part}, supervisor peak RSS {rss_part}")
+                   f"(ratio {r_unshare:.2f}), {nspawn_part}, {reg_part}, supervisor peak RSS {rss_part}")
         result["summary"] = summary
+    except Fatal as e:
+        die(str(e))
     except (KeyboardInterrupt, Terminated) as e:
         code = benchlib.interrupt_exit_code(e)
-        leftover = cleanup(workdir, live)
+        leftover = cleanup(workdir, live, registry)
         workdir = None
         sys.exit(code)
     finally:
         if workdir:
-            leftover = cleanup(workdir, live)
+            leftover = cleanup(workdir, live, registry)
 
     result["leftover_mounts"] = leftover
     benchlib.finish(result, args.json, summary)
