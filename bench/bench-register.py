@@ -147,14 +147,9 @@ class Bench:
                                                    self.bus_log)
 
     def start_machined(self):
-        import dbus
         self.machined_log = os.path.join(self.tmp, "logs", "machined.log")
-        with open(self.machined_log, "ab") as logf:
-            self.machined = subprocess.Popen(
-                benchlib.machined_argv(self.machined_bin, self.tmp, self.cgroup_root, "notice"),
-                stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, env=self.env())
-        self.conn = dbus.bus.BusConnection(self.address)
-        benchlib.wait_bus_name(self.conn, self.machined, "machined", log_path=self.machined_log)
+        self.machined, self.conn = benchlib.start_machined(self.machined_bin, self.tmp, self.cgroup_root,
+                                                           self.env(), self.machined_log)
         self.mgr = benchlib.manager(self.conn)
 
     def machine_names(self):
@@ -198,12 +193,8 @@ class Bench:
                 p.kill()
                 p.wait()
         self.live = []
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except Exception:
-                pass
-            self.conn = None
+        benchlib.close_connection(self.conn)
+        self.conn = None
         if self.machined is not None:
             stop_process(self.machined)
         if self.bus_proc is not None:

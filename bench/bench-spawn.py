@@ -116,17 +116,12 @@ class Registry:
         return benchlib.bus_env(self.address)
 
     def start(self):
-        import dbus
         for d in ("bus", "logs"):
             os.makedirs(os.path.join(self.tmp, d), exist_ok=True)
         self.bus_proc = benchlib.start_private_bus(os.path.join(self.tmp, "bus", "bus.conf"), self.socket,
                                                    os.path.join(self.tmp, "logs", "dbus-daemon.log"))
-        with open(self.machined_log, "ab") as logf:
-            self.machined = subprocess.Popen(
-                benchlib.machined_argv(self.machined_bin, self.tmp, self.cgroup_root, "notice"),
-                stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, env=self.env())
-        self.conn = dbus.bus.BusConnection(self.address)
-        benchlib.wait_bus_name(self.conn, self.machined, "machined", log_path=self.machined_log)
+        self.machined, self.conn = benchlib.start_machined(self.machined_bin, self.tmp, self.cgroup_root,
+                                                           self.env(), self.machined_log)
         self.mgr = benchlib.manager(self.conn)
 
     def wait_unregistered(self, name, timeout=10.0):
@@ -140,12 +135,8 @@ class Registry:
             time.sleep(0.002)
 
     def stop(self):
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except Exception:
-                pass
-            self.conn = None
+        benchlib.close_connection(self.conn)
+        self.conn = None
         for proc in (self.machined, self.bus_proc):
             if proc is not None:
                 benchlib.stop_process(proc)

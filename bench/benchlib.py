@@ -511,6 +511,34 @@ def wait_bus_name(conn, proc, label=None, timeout=10, log_path=None):
         time.sleep(0.01)
 
 
+def start_machined(machined_bin, tmp, cgroup_root, env, log_path, log_level="notice"):
+    """Starts machined (see machined_argv) on the bus of ENV (DBUS_SYSTEM_BUS_ADDRESS), its output
+    into LOG_PATH, and waits until it owns BUS_NAME. Returns (Popen, BusConnection); on failure it
+    stops machined again and raises Fatal."""
+    import dbus
+    with open(log_path, "ab") as logf:
+        proc = subprocess.Popen(machined_argv(machined_bin, tmp, cgroup_root, log_level),
+                                stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, env=env)
+    conn = None
+    try:
+        conn = dbus.bus.BusConnection(env["DBUS_SYSTEM_BUS_ADDRESS"])
+        wait_bus_name(conn, proc, "machined", log_path=log_path)
+    except BaseException:
+        close_connection(conn)
+        stop_process(proc)
+        raise
+    return proc, conn
+
+
+def close_connection(conn):
+    """Closes a D-Bus connection (None is fine); the peer may be gone already."""
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:
+            pass
+
+
 def manager(conn):
     """The org.freedesktop.machine1.Manager interface, without introspection (one round trip less)."""
     import dbus

@@ -296,6 +296,17 @@ int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size) {
         return 0;
 }
 
+int fdopen_take(int fd, const char *mode, FILE **ret) {
+        FILE *f = fdopen(fd, mode);
+        if (!f) {
+                int r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+        *ret = f;
+        return 0;
+}
+
 int fd_set_nonblock(int fd, bool nonblock) {
         int flags = fcntl(fd, F_GETFL);
         if (flags < 0)

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define PROC_FD_PATH_MAX (sizeof("/proc/self/fd/") + 12)
@@ -44,6 +45,9 @@ int symlink_atomic_at(const char *target, int dirfd, const char *name);
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
 /* The same for an fd open for reading, from its current position; -EFBIG beyond max. */
 int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size);
+
+/* fdopen() that takes fd over: on failure fd is closed too, so the caller owns nothing then. */
+int fdopen_take(int fd, const char *mode, FILE **ret);
 
 int fd_set_nonblock(int fd, bool nonblock);
 /* Moves fd to fd number `to` (dup2 then close), clearing O_CLOEXEC on the result. */

@@ -33,15 +33,14 @@ int os_release_read(int rootfd, char **ret, size_t *ret_size) {
 }
 
 int os_release_parse(int rootfd, char ***ret) {
-        int fd = os_release_open(rootfd);
-        if (fd < 0)
-                return fd;
-        FILE *f = fdopen(fd, "re");
-        if (!f) {
-                safe_close(fd);
-                return -ENOMEM;
-        }
-        int r = env_file_parse(f, ret);
+        FILE *f;
+        int r = os_release_open(rootfd);
+        if (r < 0)
+                return r;
+        r = fdopen_take(r, "re", &f);
+        if (r < 0)
+                return r;
+        r = env_file_parse(f, ret);
         fclose(f);
         return r;
 }

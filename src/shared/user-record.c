@@ -103,13 +103,7 @@ static int fopen_in_root(int procfd, int rootfd, const char *path, FILE **ret) {
         int fd = open_regular_in_root_proc(procfd, rootfd, path, USER_DB_MAX);
         if (fd < 0)
                 return fd;
-        FILE *f = fdopen(fd, "re");
-        if (!f) {
-                safe_close(fd);
-                return -ENOMEM;
-        }
-        *ret = f;
-        return 0;
+        return fdopen_take(fd, "re", ret);
 }
 
 int user_record_lookup_in_root(int procfd, int rootfd, const char *name_or_uid, UserRecord *ret,
