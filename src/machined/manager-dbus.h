@@ -1,7 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <systemd/sd-bus.h>
+
+#include "machine-error.h"
 #include "manager.h"
 
 /* org.freedesktop.machine1.Manager at /org/freedesktop/machine1. */
 int manager_dbus_register(Manager *m);
+
+/* Sets error from the error table (machine-error.h): a model failure (f, or just r when f is
+ * unset) in context, as D-Bus shows it. Returns a negative errno for the method handler. */
+int bus_set_failure(sd_bus_error *error, ErrorContext context, int r, const Failure *f);
+/* The same with a message of its own (printf, %m is r's text). */
+int bus_set_errorf(sd_bus_error *error, ErrorContext context, int r, const char *fmt, ...) _printf_(4, 5);

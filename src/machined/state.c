@@ -12,6 +12,7 @@
 #include "cgroup-backend.h"
 #include "env-file.h"
 #include "fd-util.h"
+#include "job-tracker.h"
 #include "log.h"
 #include "machine.h"
 #include "macro.h"
@@ -68,7 +69,7 @@ static int machine_serialize(Machine *m, char **ret, size_t *ret_size) {
         r = r ?: append_assignment(f, "UNIT", m->unit);
         r = r ?: append_assignment(f, "SCOPE", m->unit); /* what systemd < 256 reads */
         r = r ?: append_assignment(f, "SUBGROUP", isempty(m->subgroup) ? NULL : m->subgroup);
-        r = r ?: append_assignment(f, "SCOPE_JOB", m->scope_job);
+        r = r ?: append_assignment(f, "SCOPE_JOB", tracked_job_path(m->scope_job));
         r = r ?: append_assignment(f, "SERVICE", m->service);
         r = r ?: append_assignment(f, "ROOT", m->root_directory);
         if (!id128_is_null(&m->id)) {

@@ -8,6 +8,7 @@
 
 #include "bus-util.h"
 #include "log.h"
+#include "manager-dbus.h"
 #include "macro.h"
 #include "name-util.h"
 #include "strv.h"
@@ -35,7 +36,27 @@ static int image_check(Manager *m, const char *name, sd_bus_error *error) {
         return 0;
 }
 
+static void image_call_complete(void *call, const Failure *f, const void *result) {
+        sd_bus_message *message = call;
+        int r;
+
+        if (f) {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                (void) bus_set_failure(&e, ERROR_CONTEXT_SUPERVISOR, f->error, f);
+                r = sd_bus_reply_method_error(message, &e);
+                sd_bus_error_free(&e);
+        } else
+                r = sd_bus_reply_method_return(message, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to answer %s call: %m", strna(sd_bus_message_get_member(message)));
+}
+
+static void image_call_release(void *call) {
+        sd_bus_message_unref(call);
+}
+
 static int image_method(sd_bus_message *message, Manager *m, ImageAction action, sd_bus_error *error) {
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
         const char *name;
         int r;
 
@@ -55,24 +76,31 @@ static int image_method(sd_bus_message *message, Manager *m, ImageAction action,
         if (!m->supervisor)
                 return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "machined is still starting up.");
 
+        PendingReply reply = { .complete = image_call_complete, .release = image_call_release,
+                               .call = sd_bus_message_ref(message) };
         bool units = supervisor_uses_units(m);
         switch (action) {
         case IMAGE_START:
-                return units ? unit_start_image(m->supervisor, name, message, error)
-                             : supervisor_start_image(m->supervisor, name, message, error);
+                r = units ? unit_start_image(m->supervisor, name, &reply, &f)
+                          : supervisor_start_image(m->supervisor, name, &reply, &f);
+                break;
         case IMAGE_STOP:
-                return units ? unit_stop_image(m->supervisor, name, message, error)
-                             : supervisor_stop_image(m->supervisor, name, message, error);
-        case IMAGE_ENABLE:
-        case IMAGE_DISABLE:
+                r = units ? unit_stop_image(m->supervisor, name, &reply, &f)
+                          : supervisor_stop_image(m->supervisor, name, &reply, &f);
+                break;
+        default:
                 if (units)
-                        return unit_enable_image(m->supervisor, name, action == IMAGE_ENABLE, message, error);
-                r = supervisor_enable_image(m->supervisor, name, action == IMAGE_ENABLE, error);
-                if (r < 0)
-                        return r;
-                return sd_bus_reply_method_return(message, NULL);
+                        r = unit_enable_image(m->supervisor, name, action == IMAGE_ENABLE, &reply, &f);
+                else {
+                        r = supervisor_enable_image(m->supervisor, name, action == IMAGE_ENABLE, &f);
+                        if (r >= 0)
+                                pending_reply_complete(&reply, NULL, NULL);
+                }
         }
-        return -EINVAL;
+        pending_reply_done(&reply);
+        if (r < 0)
+                return bus_set_failure(error, ERROR_CONTEXT_SUPERVISOR, r, &f);
+        return 1;
 }
 
 static int method_start_image(sd_bus_message *message, void *userdata, sd_bus_error *error) {
