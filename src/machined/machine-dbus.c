@@ -12,6 +12,7 @@
 #include "manager-dbus.h"
 #include "macro.h"
 #include "name-util.h"
+#include "machine-shell.h"
 #include "operation.h"
 #include "strv.h"
 
@@ -191,21 +192,47 @@ int bus_machine_method_get_uid_shift(sd_bus_message *message, void *userdata, sd
         return sd_bus_reply_method_return(message, "u", (uint32_t) shift);
 }
 
+static void open_complete(void *call, const Failure *f, const void *result) {
+        sd_bus_message *message = call;
+        const OperationResult *o = result;
+        int r;
+
+        if (f) {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                (void) bus_set_failure(&e, ERROR_CONTEXT_OPERATION, f->error, f);
+                r = sd_bus_reply_method_error(message, &e);
+                sd_bus_error_free(&e);
+        } else
+                r = sd_bus_reply_method_return(message, "hs", o->fd, o->text);
+        if (r < 0)
+                log_warning_errno(r, "Failed to send pseudo terminal: %m");
+}
+
+static void open_release(void *call) {
+        sd_bus_message_unref(call);
+}
+
 static int open_common(sd_bus_message *message, Machine *m, ShellRequest *req, sd_bus_error *error) {
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
         int r = bus_verify_root(message, error);
         if (r < 0)
                 return r;
-        r = operation_open_pty(m, req, message, error);
-        return r < 0 ? r : 1;
+        PendingReply reply = { .complete = open_complete, .release = open_release, .call = sd_bus_message_ref(message) };
+        r = machine_open_shell(m, req, &reply, &f);
+        if (r < 0) {
+                pending_reply_done(&reply);
+                return bus_set_failure(error, ERROR_CONTEXT_OPERATION, r, &f);
+        }
+        return 1;
 }
 
 int bus_machine_method_open_pty(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        ShellRequest req = { .mode = OPERATION_PTY };
+        ShellRequest req = { .mode = SHELL_PTY };
         return open_common(message, userdata, &req, error);
 }
 
 int bus_machine_method_open_login(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        ShellRequest req = { .mode = OPERATION_LOGIN };
+        ShellRequest req = { .mode = SHELL_LOGIN };
         return open_common(message, userdata, &req, error);
 }
 
@@ -242,7 +269,7 @@ int bus_machine_method_open_shell(sd_bus_message *message, void *userdata, sd_bu
         for (char **e = env; e && *e; e++)
                 if (!env_assignment_is_valid(*e))
                         return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid environment assignments");
-        ShellRequest req = { .mode = OPERATION_SHELL, .user = user, .path = path, .args = args, .env = env };
+        ShellRequest req = { .mode = SHELL_SHELL, .user = user, .path = path, .args = args, .env = env };
         return open_common(message, userdata, &req, error);
 }
 
