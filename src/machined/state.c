@@ -56,7 +56,7 @@ static int append_u64(FILE *f, const char *key, uint64_t v) {
         return 0;
 }
 
-static int machine_serialize(Machine *m, char **ret, size_t *ret_size) {
+int machine_serialize(Machine *m, char **ret, size_t *ret_size) {
         char *buf = NULL;
         size_t size = 0;
         int r = 0;
@@ -212,7 +212,7 @@ static int pidref_from_state(char **env, const char *prefix, PidRef *ret) {
         return 0;
 }
 
-static int machine_fill_from_state(Machine *m, char **env) {
+int machine_deserialize(Machine *m, char **env) {
         uint64_t v;
         int r = 0;
 
@@ -316,7 +316,7 @@ static int load_one(Manager *manager, const char *name) {
         }
         m->leader = leader;
         (void) pidref_from_state(env, "SUPERVISOR", &m->supervisor);
-        r = machine_fill_from_state(m, env);
+        r = machine_deserialize(m, env);
         if (r < 0)
                 goto fail;
         if (manager->cgroup_ops->adopt(m) < 0)

@@ -11,6 +11,7 @@
 #include "machine.h"
 #include "machinectl.h"
 #include "manager.h"
+#include "machine-error.h"
 #include "machine-shell.h"
 #include "spawn-options.h"
 #include "spawn-register.h"
@@ -66,6 +67,7 @@ int main(void) {
         CHECK_TABLE(cgroup_backend_type, _CGROUP_BACKEND_MAX);
         CHECK_TABLE(supervised_state, _SUPERVISED_STATE_MAX);
         CHECK_TABLE(shell_mode, _SHELL_MODE_MAX);
+        CHECK_TABLE(error_context, _ERROR_CONTEXT_MAX);
 
         /* machinectl */
         CHECK_TABLE(output_mode, _OUTPUT_MODE_MAX);
