@@ -197,19 +197,12 @@ static void open_complete(void *call, const Failure *f, const void *result) {
         const OperationResult *o = result;
         int r;
 
-        if (f) {
-                sd_bus_error e = SD_BUS_ERROR_NULL;
-                (void) bus_set_failure(&e, ERROR_CONTEXT_OPERATION, f->error, f);
-                r = sd_bus_reply_method_error(message, &e);
-                sd_bus_error_free(&e);
-        } else
+        if (f)
+                r = bus_reply_failure(message, ERROR_CONTEXT_OPERATION, f);
+        else
                 r = sd_bus_reply_method_return(message, "hs", o->fd, o->text);
         if (r < 0)
                 log_warning_errno(r, "Failed to send pseudo terminal: %m");
-}
-
-static void open_release(void *call) {
-        sd_bus_message_unref(call);
 }
 
 static int open_common(sd_bus_message *message, Machine *m, ShellRequest *req, sd_bus_error *error) {
@@ -217,7 +210,7 @@ static int open_common(sd_bus_message *message, Machine *m, ShellRequest *req, s
         int r = bus_verify_root(message, error);
         if (r < 0)
                 return r;
-        PendingReply reply = { .complete = open_complete, .release = open_release, .call = sd_bus_message_ref(message) };
+        PendingReply reply = bus_pending_reply(message, open_complete);
         r = machine_open_shell(m, req, &reply, &f);
         if (r < 0) {
                 pending_reply_done(&reply);

@@ -7,6 +7,7 @@
 
 #include "bus-util.h"
 #include "machine-error.h"
+#include "string-table.h"
 
 static const char *const error_context_table[_ERROR_CONTEXT_MAX] = {
         [ERROR_CONTEXT_LOOKUP] = "lookup",
@@ -22,16 +23,7 @@ static const char *const error_context_table[_ERROR_CONTEXT_MAX] = {
         [ERROR_CONTEXT_SUPERVISOR] = "supervisor",
 };
 
-const char *error_context_to_string(ErrorContext c) {
-        return c >= 0 && c < _ERROR_CONTEXT_MAX ? error_context_table[c] : NULL;
-}
-
-ErrorContext error_context_from_string(const char *s) {
-        for (int i = 0; s && i < _ERROR_CONTEXT_MAX; i++)
-                if (streq(error_context_table[i], s))
-                        return (ErrorContext) i;
-        return _ERROR_CONTEXT_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(error_context, ErrorContext)
 
 /* What systemd-machined answers, where it says something particular; everything else takes the
  * errno-derived names on both transports (sd-bus's errno mapping, io.systemd.System). */

@@ -186,6 +186,23 @@ int bus_set_failure(sd_bus_error *error, ErrorContext context, int r, const Fail
         return sd_bus_error_set_errno(error, e);
 }
 
+int bus_reply_failure(sd_bus_message *message, ErrorContext context, const Failure *f) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        (void) bus_set_failure(&e, context, f->error, f);
+        int r = sd_bus_reply_method_error(message, &e);
+        sd_bus_error_free(&e);
+        return r;
+}
+
+static void message_release(void *call) {
+        sd_bus_message_unref(call);
+}
+
+PendingReply bus_pending_reply(sd_bus_message *message, void (*complete)(void *call, const Failure *f, const void *result)) {
+        return (PendingReply) { .complete = complete, .release = message_release, .call = sd_bus_message_ref(message) };
+}
+
 int bus_set_errorf(sd_bus_error *error, ErrorContext context, int r, const char *fmt, ...) {
         _cleanup_free_ char *message = NULL;
         va_list ap;
@@ -350,21 +367,14 @@ static void create_complete(void *call, const Failure *f, const void *result) {
         sd_bus_message *message = call;
         int r;
 
-        if (f) {
-                sd_bus_error e = SD_BUS_ERROR_NULL;
-                (void) bus_set_failure(&e, ERROR_CONTEXT_REGISTER, f->error, f);
-                r = sd_bus_reply_method_error(message, &e);
-                sd_bus_error_free(&e);
-        } else {
+        if (f)
+                r = bus_reply_failure(message, ERROR_CONTEXT_REGISTER, f);
+        else {
                 _cleanup_free_ char *p = machine_bus_path(result);
                 r = p ? sd_bus_reply_method_return(message, "o", p) : -ENOMEM;
         }
         if (r < 0)
                 log_warning_errno(r, "Failed to reply to machine creation request: %m");
-}
-
-static void message_release(void *call) {
-        sd_bus_message_unref(call);
 }
 
 static int create_or_register(sd_bus_message *message, Manager *m, bool allocate, CreateVariant v, sd_bus_error *error) {
@@ -395,7 +405,7 @@ static int create_or_register(sd_bus_message *message, Manager *m, bool allocate
         s.caller_is_supervisor = true;
         (void) bus_query_sender_euid(message, &s.uid);
 
-        PendingReply reply = { .complete = create_complete, .release = message_release, .call = sd_bus_message_ref(message) };
+        PendingReply reply = bus_pending_reply(message, create_complete);
         r = machine_register(m, &s, &reply, &f);
         if (r < 0) {
                 pending_reply_done(&reply);

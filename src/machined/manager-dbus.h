@@ -5,6 +5,7 @@
 
 #include "machine-error.h"
 #include "manager.h"
+#include "pending-reply.h"
 
 /* org.freedesktop.machine1.Manager at /org/freedesktop/machine1. */
 int manager_dbus_register(Manager *m);
@@ -14,3 +15,7 @@ int manager_dbus_register(Manager *m);
 int bus_set_failure(sd_bus_error *error, ErrorContext context, int r, const Failure *f);
 /* The same with a message of its own (printf, %m is r's text). */
 int bus_set_errorf(sd_bus_error *error, ErrorContext context, int r, const char *fmt, ...) _printf_(4, 5);
+/* Answers message with f, mapped through the table. */
+int bus_reply_failure(sd_bus_message *message, ErrorContext context, const Failure *f);
+/* A PendingReply for message (referenced until answered or dropped), answered by complete. */
+PendingReply bus_pending_reply(sd_bus_message *message, void (*complete)(void *call, const Failure *f, const void *result));

@@ -70,24 +70,9 @@ _noreturn_ void operation_report_failure(int report_fd, int error, const char *f
 
 int operation_report_result(int report_fd, int fd, const char *text) {
         OperationReport report = {};
-        union {
-                struct cmsghdr cmsg;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = &report, .iov_len = sizeof(report) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
         snprintf(report.text, sizeof(report.text), "%s", text ?: "");
-        if (fd >= 0) {
-                mh.msg_control = &control;
-                mh.msg_controllen = sizeof(control);
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        }
-        return sendmsg(report_fd, &mh, MSG_NOSIGNAL) < 0 ? negative_errno() : 0;
+        return send_data_with_fd(report_fd, &report, sizeof(report), fd);
 }
 
 /* ---- machined's side ---------------------------------------------------------------------------- */
@@ -99,20 +84,11 @@ static void operation_fail(Operation *o, int error, const char *message) {
 static int on_report(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Operation *o = userdata;
         OperationReport report = {};
-        union {
-                struct cmsghdr cmsg;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = &report, .iov_len = sizeof(report) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
         _cleanup_close_ int passed = -EBADF;
 
-        ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        ssize_t n = receive_data_with_fd(fd, &report, sizeof(report), MSG_DONTWAIT, &passed);
+        if (n == -EAGAIN)
                 return 0;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
-                        memcpy(&passed, CMSG_DATA(c), sizeof(int));
 
         o->report_source = sd_event_source_disable_unref(o->report_source);
         o->timeout_source = sd_event_source_disable_unref(o->timeout_source);

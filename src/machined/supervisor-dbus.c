@@ -40,19 +40,12 @@ static void image_call_complete(void *call, const Failure *f, const void *result
         sd_bus_message *message = call;
         int r;
 
-        if (f) {
-                sd_bus_error e = SD_BUS_ERROR_NULL;
-                (void) bus_set_failure(&e, ERROR_CONTEXT_SUPERVISOR, f->error, f);
-                r = sd_bus_reply_method_error(message, &e);
-                sd_bus_error_free(&e);
-        } else
+        if (f)
+                r = bus_reply_failure(message, ERROR_CONTEXT_SUPERVISOR, f);
+        else
                 r = sd_bus_reply_method_return(message, NULL);
         if (r < 0)
                 log_debug_errno(r, "Failed to answer %s call: %m", strna(sd_bus_message_get_member(message)));
-}
-
-static void image_call_release(void *call) {
-        sd_bus_message_unref(call);
 }
 
 static int image_method(sd_bus_message *message, Manager *m, ImageAction action, sd_bus_error *error) {
@@ -76,8 +69,7 @@ static int image_method(sd_bus_message *message, Manager *m, ImageAction action,
         if (!m->supervisor)
                 return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "machined is still starting up.");
 
-        PendingReply reply = { .complete = image_call_complete, .release = image_call_release,
-                               .call = sd_bus_message_ref(message) };
+        PendingReply reply = bus_pending_reply(message, image_call_complete);
         bool units = supervisor_uses_units(m);
         switch (action) {
         case IMAGE_START:
