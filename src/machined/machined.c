@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "manager-dbus.h"
 #include "manager.h"
 #include "process-util.h"
 #include "supervisor.h"

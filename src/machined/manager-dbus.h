@@ -10,6 +10,15 @@
 /* org.freedesktop.machine1.Manager at /org/freedesktop/machine1. */
 int manager_dbus_register(Manager *m);
 
+/* Connects to the bus and exports every object (manager, machines, images, io.berth.Machined1),
+ * but does not take the name yet. */
+int manager_connect_bus(Manager *m);
+/* Fails with a logged, explanatory error if someone else owns org.freedesktop.machine1. */
+int manager_check_name_free(Manager *m);
+int manager_request_name(Manager *m);
+/* Sends what is queued and disconnects (manager_free()). */
+void manager_bus_close(Manager *m);
+
 /* Sets error from the error table (machine-error.h): a model failure (f, or just r when f is
  * unset) in context, as D-Bus shows it. Returns a negative errno for the method handler. */
 int bus_set_failure(sd_bus_error *error, ErrorContext context, int r, const Failure *f);

@@ -71,11 +71,6 @@ typedef struct Manager {
 int manager_new(ManagerConfig *config, sd_event *event, Manager **ret);
 Manager *manager_free(Manager *m);
 
-/* Connects to the bus and exports the objects, but does not take the name yet. */
-int manager_connect_bus(Manager *m);
-/* Fails with a logged, explanatory error if someone else owns org.freedesktop.machine1. */
-int manager_check_name_free(Manager *m);
-int manager_request_name(Manager *m);
 /* Picks and initializes the cgroup backend. */
 int manager_setup_cgroup(Manager *m);
 /* Re-reads the state directory: adopts live machines, cleans up after dead ones. */
