@@ -242,11 +242,9 @@ static int read_ex_property(sd_bus_message *message, const char *key, MachineSpe
         else if (streq(key, "NetworkInterfaces")) {
                 r = sd_bus_message_read_array(message, 'i', (const void **) &s->netif, &s->n_netif);
                 s->n_netif /= sizeof(int32_t);
-        } else if (streq(key, "VSockCID")) {
+        } else if (streq(key, "VSockCID"))
                 r = sd_bus_message_read(message, "u", &s->vsock_cid);
-                if (r >= 0 && !vsock_cid_is_regular(s->vsock_cid))
-                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "VSockCID is not a regular VSOCK CID.");
-        } else if (streq(key, "SSHAddress"))
+        else if (streq(key, "SSHAddress"))
                 r = sd_bus_message_read(message, "s", &s->ssh_address);
         else if (streq(key, "SSHPrivateKeyPath"))
                 r = sd_bus_message_read(message, "s", &s->ssh_private_key_path);
