@@ -389,7 +389,7 @@ int machine_open_shell(Machine *m, const ShellRequest *req, PendingReply *reply,
         ShellChildArgs args = {
                 .req = req, .machine = m->name, .unit = m->unit, .leader = m->leader.pid, .leader_pidfd = m->leader.fd,
         };
-        int r = operation_start(m, shell_mode_to_string(req->mode), shell_child, &args, reply, f, &o);
+        int r = operation_start(m->manager, m, shell_mode_to_string(req->mode), shell_child, &args, reply, f, &o);
         if (r < 0)
                 return r;
         if (req->mode == SHELL_SHELL)

@@ -105,8 +105,8 @@ static int on_report(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 o->text = strdup(report.text);
                 OperationResult result = { .fd = passed, .text = report.text };
                 pending_reply_complete(&o->reply, NULL, &result);
-                log_debug("%s operation on machine %s done%s%s.", o->kind, o->machine_name, report.text[0] ? ": " : "",
-                          report.text);
+                log_debug("%s operation%s%s done%s%s.", o->kind, o->machine_name ? " on machine " : "",
+                          o->machine_name ?: "", report.text[0] ? ": " : "", report.text);
         }
         if (o->pid == 0)
                 operation_free(o);
@@ -116,7 +116,8 @@ static int on_report(sd_event_source *s, int fd, uint32_t revents, void *userdat
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Operation *o = userdata;
 
-        log_warning("Helper for machine %s did not report back in time, killing it.", o->machine_name);
+        log_warning("Helper of the %s operation%s%s did not report back in time, killing it.", o->kind,
+                    o->machine_name ? " on machine " : "", o->machine_name ?: "");
         operation_fail(o, -ETIMEDOUT, "Timed out while waiting for the helper process in the machine");
         if (o->pid > 0)
                 (void) kill(o->pid, SIGKILL);
@@ -140,76 +141,106 @@ void operation_reaped(Manager *manager, const siginfo_t *si) {
                 operation_free(o);
 }
 
-static int operation_new(Machine *m, const char *kind, Failure *f, Operation **ret) {
-        Manager *manager = m->manager;
-
-        if (m->n_operations >= OPERATIONS_PER_MACHINE_MAX || manager->n_operations >= OPERATIONS_MAX)
+static int operation_new(Manager *manager, Machine *m, const char *kind, Failure *f, Operation **ret) {
+        if ((m && m->n_operations >= OPERATIONS_PER_MACHINE_MAX) || manager->n_operations >= OPERATIONS_MAX)
                 return failure_set(f, -EBUSY, "Too many ongoing operations.");
         Operation *o = calloc(1, sizeof(Operation));
         if (!o)
                 return failure_set(f, -ENOMEM, "%m");
         *o = (Operation) { .manager = manager, .machine = m, .kind = kind, .report_fd = -EBADF };
-        o->machine_name = strdup(m->name);
-        if (!o->machine_name) {
+        o->machine_name = m ? strdup(m->name) : NULL;
+        if (m && !o->machine_name) {
                 free(o);
                 return failure_set(f, -ENOMEM, "%m");
         }
         LIST_PREPEND(operations, manager->operations, o);
         manager->n_operations++;
-        LIST_PREPEND(machine_operations, m->operations, o);
-        m->n_operations++;
+        if (m) {
+                LIST_PREPEND(machine_operations, m->operations, o);
+                m->n_operations++;
+        }
         *ret = o;
         return 0;
 }
 
-int operation_start(Machine *m, const char *kind, OperationChild child, void *userdata, PendingReply *reply,
-                    Failure *f, Operation **ret) {
-        Manager *manager = m->manager;
+/* Watches report_fd (taken over) and, if pid > 0, counts on being told when it is reaped. */
+static int operation_watch(Operation *o, int report_fd, pid_t pid, PendingReply *reply) {
+        Manager *manager = o->manager;
+        int r;
+
+        o->report_fd = report_fd;
+        o->pid = pid;
+        r = sd_event_add_io(manager->event, &o->report_source, o->report_fd, EPOLLIN, on_report, o);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(manager->event, &o->timeout_source, CLOCK_MONOTONIC, OPERATION_TIMEOUT_USEC, 0,
+                                       on_timeout, o);
+        if (r < 0)
+                return r;
+        o->reply = *reply;
+        *reply = (PendingReply) {};
+        return 0;
+}
+
+int operation_start_fd(Manager *manager, Machine *m, const char *kind, int report_fd, pid_t pid, PendingReply *reply,
+                       Failure *f, Operation **ret) {
+        Operation *o;
+
+        int r = operation_new(manager, m, kind, f, &o);
+        if (r < 0) {
+                safe_close(report_fd);
+                return r;
+        }
+        r = operation_watch(o, report_fd, pid, reply);
+        if (r < 0) {
+                o->pid = 0; /* the caller's process: not ours to reap or forget */
+                operation_free(o);
+                return failure_set(f, r, "Failed to watch the %s operation: %m", kind);
+        }
+        if (ret)
+                *ret = o;
+        return 0;
+}
+
+int operation_start(Manager *manager, Machine *m, const char *kind, OperationChild child, void *userdata,
+                    PendingReply *reply, Failure *f, Operation **ret) {
         Operation *o = NULL;
         int pair[2], r;
 
-        r = operation_new(m, kind, f, &o);
+        r = operation_new(manager, m, kind, f, &o);
         if (r < 0)
                 return r;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
                 r = negative_errno();
                 goto fail;
         }
-        o->report_fd = pair[0];
 
         pid_t pid = fork();
         if (pid < 0) {
+                safe_close(pair[0]);
                 safe_close(pair[1]);
                 r = negative_errno();
                 goto fail;
         }
         if (pid == 0) {
-                int keep[] = { pair[1], m->leader.fd, log_get_fd() };
+                int keep[] = { pair[1], m ? m->leader.fd : -EBADF, log_get_fd() };
                 reset_all_signals();
                 close_all_fds_except(keep, ELEMENTSOF(keep));
                 child(pair[1], userdata);
                 _exit(EXIT_FAILURE);
         }
         safe_close(pair[1]);
-        o->pid = pid;
-
-        r = sd_event_add_io(manager->event, &o->report_source, o->report_fd, EPOLLIN, on_report, o);
-        if (r < 0)
-                goto fail_kill;
-        r = sd_event_add_time_relative(manager->event, &o->timeout_source, CLOCK_MONOTONIC, OPERATION_TIMEOUT_USEC, 0,
-                                       on_timeout, o);
-        if (r < 0)
-                goto fail_kill;
-        o->reply = *reply;
-        *reply = (PendingReply) {};
+        r = operation_watch(o, pair[0], pid, reply);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                o->pid = 0;
+                goto fail;
+        }
         if (ret)
                 *ret = o;
         return 0;
 
-fail_kill:
-        (void) kill(pid, SIGKILL);
-        (void) waitpid(pid, NULL, 0);
-        o->pid = 0;
 fail:
         operation_free(o);
         return failure_set(f, r, "Failed to start the %s helper: %m", kind);

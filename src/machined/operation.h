@@ -31,8 +31,8 @@ typedef void (*OperationChild)(int report_fd, void *userdata);
 
 typedef struct Operation {
         Manager *manager;
-        Machine *machine;      /* NULL once the machine left the registry */
-        char *machine_name;
+        Machine *machine;      /* NULL once the machine left the registry, or for image operations */
+        char *machine_name;    /* NULL for operations on no machine */
         const char *kind;      /* "pty", "login", "shell", ...: for logs */
         pid_t pid;             /* the helper, 0 once reaped */
         int report_fd;
@@ -50,10 +50,15 @@ typedef struct Operation {
 #define OPERATIONS_MAX 1024U
 #define OPERATION_TIMEOUT_USEC (15 * 1000000ULL)
 
-/* Forks child for machine m and arranges for reply to be answered with what it reports. -EBUSY
- * beyond the limits. On failure reply is left to the caller. */
-int operation_start(Machine *m, const char *kind, OperationChild child, void *userdata, PendingReply *reply,
-                    Failure *f, Operation **ret);
+/* Forks child for machine m (NULL: an operation on no machine, e.g. on an image) and arranges for
+ * reply to be answered with what it reports. -EBUSY beyond the limits. On failure reply is left
+ * to the caller. */
+int operation_start(Manager *manager, Machine *m, const char *kind, OperationChild child, void *userdata,
+                    PendingReply *reply, Failure *f, Operation **ret);
+/* The same for a report channel made elsewhere: report_fd (taken over) delivers the report in
+ * the same format (operation_report_*()); pid, if > 0, is a child of ours doing the work. */
+int operation_start_fd(Manager *manager, Machine *m, const char *kind, int report_fd, pid_t pid, PendingReply *reply,
+                       Failure *f, Operation **ret);
 /* machined reaps all its children (it is a child subreaper, so orphaned session processes come
  * to it too); this tells the operation whose helper it was. */
 void operation_reaped(Manager *manager, const siginfo_t *si);

@@ -1,19 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* machined's model without a bus: the registration spec, the error table, state files, scope
- * properties and the systemd job tracker's ordering. (Its enum tables are in test-string-tables.c.) */
+ * properties, the generic operation and the systemd job tracker's ordering. (Its enum tables are in test-string-tables.c.) */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cgroup-backend.h"
 #include "env-file.h"
+#include "fd-util.h"
 #include "job-tracker.h"
 #include "machine-error.h"
 #include "machine-spec.h"
 #include "machine.h"
 #include "manager.h"
+#include "operation.h"
+#include "pending-reply.h"
 #include "state.h"
 #include "strv.h"
 #include "tap.h"
@@ -356,6 +363,105 @@ static void test_job_tracker(void) {
         job_tracker_free(t);
 }
 
+/* ---- the generic operation ------------------------------------------------------------------ */
+
+typedef struct Answer {
+        int calls, released, error, fd;
+        char text[64], message[128];
+} Answer;
+
+static void answer_complete(void *call, const Failure *f, const void *result) {
+        Answer *a = call;
+        const OperationResult *o = result;
+        a->calls++;
+        a->error = f ? f->error : 0;
+        snprintf(a->message, sizeof(a->message), "%s", f && f->message ? f->message : "");
+        if (o) {
+                snprintf(a->text, sizeof(a->text), "%s", o->text);
+                a->fd = o->fd >= 0 ? fcntl(o->fd, F_DUPFD_CLOEXEC, 3) : -EBADF;
+        }
+}
+
+static void answer_release(void *call) {
+        ((Answer *) call)->released++;
+}
+
+static void run_until_answered(Manager *manager, const Answer *a) {
+        for (unsigned i = 0; i < 100 && a->calls == 0; i++)
+                (void) sd_event_run(manager->event, 100 * 1000);
+}
+
+static void test_operation(void) {
+        Manager manager = { .state_dir_fd = -EBADF, .cgroup_ops = &cgroup_ops_cgroupfs };
+        Failure f = FAILURE_NULL;
+        Answer a = { .fd = -EBADF };
+        int pair[2];
+
+        CHECK(sd_event_new(&manager.event) >= 0);
+
+        /* A result with an fd, through a report channel made by the caller. */
+        CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
+        PendingReply reply = { .complete = answer_complete, .release = answer_release, .call = &a };
+        CHECK(operation_start_fd(&manager, NULL, "test", pair[0], 0, &reply, &f, NULL) == 0);
+        CHECK(!pending_reply_is_set(&reply) && manager.n_operations == 1);
+        CHECK(operation_report_result(pair[1], STDIN_FILENO, "/dev/pts/7") == 0);
+        run_until_answered(&manager, &a);
+        CHECK(a.calls == 1 && a.released == 1 && a.error == 0);
+        CHECK_STREQ(a.text, "/dev/pts/7");
+        CHECK(a.fd >= 0);
+        CHECK(manager.n_operations == 0); /* report read, no child: done */
+        safe_close(a.fd);
+        safe_close(pair[1]);
+
+        /* A failure, from a forked helper as operation_report_failure() ends it. */
+        a = (Answer) { .fd = -EBADF };
+        CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
+        pid_t pid = fork();
+        if (pid == 0)
+                operation_report_failure(pair[1], -ENOENT, "No %s here: %m", "login");
+        safe_close(pair[1]);
+        reply = (PendingReply) { .complete = answer_complete, .release = answer_release, .call = &a };
+        CHECK(operation_start_fd(&manager, NULL, "test", pair[0], 0, &reply, &f, NULL) == 0);
+        run_until_answered(&manager, &a);
+        (void) waitpid(pid, NULL, 0);
+        CHECK(a.calls == 1 && a.error == -ENOENT);
+        CHECK_STREQ(a.message, "No login here: No such file or directory");
+
+        /* The helper dies without a word. */
+        a = (Answer) { .fd = -EBADF };
+        CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
+        reply = (PendingReply) { .complete = answer_complete, .release = answer_release, .call = &a };
+        CHECK(operation_start_fd(&manager, NULL, "test", pair[0], 0, &reply, &f, NULL) == 0);
+        safe_close(pair[1]);
+        run_until_answered(&manager, &a);
+        CHECK(a.calls == 1 && a.error == -EIO);
+
+        /* The bound: nothing starts beyond it, and the reply stays with the caller. */
+        manager.n_operations = OPERATIONS_MAX;
+        a = (Answer) { .fd = -EBADF };
+        reply = (PendingReply) { .complete = answer_complete, .release = answer_release, .call = &a };
+        CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
+        CHECK(operation_start_fd(&manager, NULL, "test", pair[0], 0, &reply, &f, NULL) == -EBUSY);
+        CHECK(pending_reply_is_set(&reply) && a.calls == 0);
+        CHECK(error_mapping_find(ERROR_CONTEXT_OPERATION, f.error)->varlink_name != NULL);
+        pending_reply_done(&reply);
+        CHECK(a.released == 1 && a.calls == 0);
+        safe_close(pair[1]);
+        manager.n_operations = 0;
+
+        /* Freed while pending (machined stops): answered as cancelled. */
+        a = (Answer) { .fd = -EBADF };
+        reply = (PendingReply) { .complete = answer_complete, .release = answer_release, .call = &a };
+        CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
+        CHECK(operation_start_fd(&manager, NULL, "test", pair[0], 0, &reply, &f, NULL) == 0);
+        operation_free(manager.operations);
+        CHECK(a.calls == 1 && a.error == -ECANCELED && manager.n_operations == 0);
+        safe_close(pair[1]);
+
+        failure_done(&f);
+        sd_event_unref(manager.event);
+}
+
 int main(void) {
         test_error_table();
         test_spec_validate();
@@ -363,5 +469,6 @@ int main(void) {
         test_scope_properties();
         test_state_round_trip();
         test_job_tracker();
+        test_operation();
         return tap_finish();
 }
