@@ -178,6 +178,29 @@ static void test_spec_exists(void) {
         CHECK(manager.n_machines == 0);
 }
 
+/* Kill's arguments are checked by the model, for both bindings. */
+static void test_kill_request(void) {
+        Manager manager = { .state_dir_fd = -EBADF, .cgroup_ops = &cgroup_ops_cgroupfs };
+        Failure f = FAILURE_NULL;
+        Machine *m = NULL;
+
+        CHECK(machine_new(&manager, "victim", &m) == 0);
+        CHECK(machine_kill_request(m, "bogus", SIGTERM, &f) == -EINVAL);
+        CHECK_STREQ(f.parameter, "whom");
+        CHECK(machine_kill_request(m, "all", 0, &f) == -EINVAL);
+        CHECK_STREQ(f.parameter, "signal");
+        CHECK(machine_kill_request(m, "", (int64_t) _NSIG, &f) == -EINVAL);
+        CHECK_STREQ(f.parameter, "signal");
+        CHECK(machine_kill_request(m, "supervisor", SIGTERM, &f) == -EINVAL);
+        CHECK(f.message && strstr(f.message, "no supervisor"));
+        /* No leader pinned (it is gone): the process is unknown, the machine is not. */
+        CHECK(machine_kill_request(m, "leader", SIGTERM, &f) == -ESRCH);
+        CHECK(f.message && strstr(f.message, "leader process of machine victim is gone"));
+        CHECK_STREQ(error_mapping_find(ERROR_CONTEXT_KILL, f.error)->dbus_name, DBUS_ERROR_PROCESS_UNKNOWN);
+        failure_done(&f);
+        machine_free(m);
+}
+
 /* ---- scope properties -------------------------------------------------------------------------- */
 
 static void test_scope_properties(void) {
@@ -466,6 +489,7 @@ int main(void) {
         test_error_table();
         test_spec_validate();
         test_spec_exists();
+        test_kill_request();
         test_scope_properties();
         test_state_round_trip();
         test_job_tracker();
