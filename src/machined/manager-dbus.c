@@ -622,9 +622,9 @@ int manager_request_name(Manager *m) {
         return 0;
 }
 
-void manager_bus_close(Manager *m) {
-        if (!m->bus)
+void machined_bus_close(sd_bus *bus) {
+        if (!bus)
                 return;
-        sd_bus_flush(m->bus);
-        m->bus = sd_bus_flush_close_unref(m->bus);
+        sd_bus_flush(bus);
+        sd_bus_flush_close_unref(bus);
 }

@@ -16,8 +16,8 @@ int manager_connect_bus(Manager *m);
 /* Fails with a logged, explanatory error if someone else owns org.freedesktop.machine1. */
 int manager_check_name_free(Manager *m);
 int manager_request_name(Manager *m);
-/* Sends what is queued and disconnects (manager_free()). */
-void manager_bus_close(Manager *m);
+/* Sends what is queued and disconnects: after manager_free(), which answers pending calls. */
+void machined_bus_close(sd_bus *bus);
 
 /* Sets error from the error table (machine-error.h): a model failure (f, or just r when f is
  * unset) in context, as D-Bus shows it. Returns a negative errno for the method handler. */

@@ -12,9 +12,7 @@
 #include "cgroup-backend.h"
 #include "log.h"
 #include "machine.h"
-#include "machined-varlink.h"
 #include "macro.h"
-#include "manager-dbus.h"
 #include "manager.h"
 #include "operation.h"
 #include "path-util.h"
@@ -107,7 +105,7 @@ Manager *manager_free(Manager *m) {
         m->varlink = varlink_server_free(m->varlink);
         if (m->cgroup_ops)
                 m->cgroup_ops->done(m);
-        manager_bus_close(m);
+        /* m->bus is the D-Bus binding's: machined.c closes it once the answers given above are out. */
         sd_event_source_disable_unref(m->sigchld_source);
         sd_event_unref(m->event);
         safe_close(m->state_dir_fd);
@@ -132,12 +130,6 @@ int manager_setup_cgroup(Manager *m) {
         }
         log_debug("Using the %s cgroup backend.", m->cgroup_ops->name);
         return 0;
-}
-
-int manager_start_varlink(Manager *m) {
-        if (!m->config.varlink)
-                return 0;
-        return machined_varlink_init(m);
 }
 
 Machine *manager_get_machine(Manager *m, const char *name) {

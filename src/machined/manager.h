@@ -75,7 +75,6 @@ Manager *manager_free(Manager *m);
 int manager_setup_cgroup(Manager *m);
 /* Re-reads the state directory: adopts live machines, cleans up after dead ones. */
 int manager_load_state(Manager *m);
-int manager_start_varlink(Manager *m);
 
 Machine *manager_get_machine(Manager *m, const char *name);
 /* The machine whose leader is pid, or whose cgroup contains it. 0 and *ret = NULL if none. */
