@@ -21,6 +21,7 @@ static const char *const error_context_table[_ERROR_CONTEXT_MAX] = {
         [ERROR_CONTEXT_UID_SHIFT] = "uid-shift",
         [ERROR_CONTEXT_OPERATION] = "operation",
         [ERROR_CONTEXT_SUPERVISOR] = "supervisor",
+        [ERROR_CONTEXT_IMAGE] = "image",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(error_context, ErrorContext)
@@ -78,6 +79,9 @@ static const ErrorMapping mappings[] = {
         { ERROR_CONTEXT_SUPERVISOR, ECHILD, DBUS_ERROR_FAILED, "spawn exited.", NULL },
         { ERROR_CONTEXT_SUPERVISOR, ECANCELED, DBUS_ERROR_FAILED, "Cancelled.", NULL },
         { ERROR_CONTEXT_SUPERVISOR, EIO, DBUS_ERROR_FAILED, "Failed.", NULL },
+
+        { ERROR_CONTEXT_IMAGE, ENOENT, BUS_ERROR_NO_SUCH_IMAGE, "No such image", VARLINK_IMAGE_NO_SUCH_IMAGE },
+        { ERROR_CONTEXT_IMAGE, EINVAL, DBUS_ERROR_INVALID_ARGS, "Invalid image name", VARLINK_INVALID_PARAMETER, "name" },
 };
 
 const ErrorMapping *error_mapping_find(ErrorContext context, int error) {

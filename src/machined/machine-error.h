@@ -24,6 +24,7 @@ typedef enum ErrorContext {
         ERROR_CONTEXT_UID_SHIFT,
         ERROR_CONTEXT_OPERATION,  /* pty, login, shell (and later copy, bind, clone, import) */
         ERROR_CONTEXT_SUPERVISOR, /* StartImage, StopImage, EnableImage, DisableImage */
+        ERROR_CONTEXT_IMAGE,      /* finding an image in the pool */
         _ERROR_CONTEXT_MAX,
         _ERROR_CONTEXT_INVALID = -22,
 } ErrorContext;
@@ -46,6 +47,7 @@ ErrorContext error_context_from_string(const char *s);
 #define VARLINK_MACHINE_NOT_SUPPORTED "io.systemd.Machine.NotSupported"
 #define VARLINK_MACHINE_NO_SUCH_USER "io.systemd.Machine.NoSuchUser"
 #define VARLINK_MACHINE_TOO_MANY_OPERATIONS "io.systemd.Machine.TooManyOperations"
+#define VARLINK_IMAGE_NO_SUCH_IMAGE "io.systemd.MachineImage.NoSuchImage"
 /* Not in the table: a Varlink error of NULL means io.systemd.System with {"errno": N}. */
 #define VARLINK_INVALID_PARAMETER "org.varlink.service.InvalidParameter"
 

@@ -86,7 +86,7 @@ static int method_get_machine_by_pid(sd_bus_message *message, void *userdata, sd
         }
         r = manager_get_machine_by_pid(m, pid, &machine);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to look up the machine of PID %i: %m", (int) pid);
+                return bus_set_errorf(error, ERROR_CONTEXT_LOOKUP_PID, r, "Failed to look up the machine of PID %i: %m", (int) pid);
         if (!machine)
                 return bus_set_errorf(error, ERROR_CONTEXT_LOOKUP_PID, -ENXIO, "PID %i does not belong to any known machine",
                                       (int) pid);
@@ -126,12 +126,12 @@ static int method_get_image(sd_bus_message *message, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         if (!image_name_is_valid(name))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Image name '%s' is invalid.", name);
+                return bus_set_errorf(error, ERROR_CONTEXT_IMAGE, -EINVAL, "Image name '%s' is invalid.", name);
         r = image_find(m->config.pool_path, name, &image);
         if (r == -ENOENT)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "No image '%s' known", name);
+                return bus_set_errorf(error, ERROR_CONTEXT_IMAGE, r, "No image '%s' known", name);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to look up image '%s': %m", name);
+                return bus_set_errorf(error, ERROR_CONTEXT_IMAGE, r, "Failed to look up image '%s': %m", name);
         image_free(image);
         _cleanup_free_ char *p = image_bus_path(name);
         if (!p)

@@ -32,7 +32,8 @@ static int image_check(Manager *m, const char *name, sd_bus_error *error) {
         if (!path)
                 return -ENOMEM;
         if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "No image '%s' (a directory %s) known.", name, path);
+                return bus_set_errorf(error, ERROR_CONTEXT_IMAGE, -ENOENT, "No image '%s' (a directory %s) known.", name,
+                                      path);
         return 0;
 }
 
