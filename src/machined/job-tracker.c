@@ -121,17 +121,15 @@ int tracked_job_reply(TrackedJob *j, const char *job_path) {
                 tracked_job_reply_error(j, -ENOMEM, NULL, "Out of memory");
                 return 1;
         }
+        /* Left in the memory: systemd merges equal requests into one job, so another call may
+         * still be told the same path. */
         RemovedJob *gone = removed_find(t, job_path);
+        _cleanup_free_ char *result = gone ? strdup(gone->result) : NULL;
+        waiting_dec(t);
         if (gone) {
-                _cleanup_free_ char *result = TAKE_PTR(gone->result);
-                free(gone->path);
-                gone->path = NULL;
-                t->n_removed--;
-                waiting_dec(t);
                 tracked_job_finish(j, &(JobOutcome) { .result = result ?: "unknown" });
                 return 1;
         }
-        waiting_dec(t);
         return 0;
 }
 
@@ -142,12 +140,21 @@ void tracked_job_reply_error(TrackedJob *j, int error, const char *error_name, c
 
 int job_tracker_removed(JobTracker *t, const char *job_path, const char *result) {
         TrackedJob *j;
+        int found = 0;
 
-        LIST_FOREACH(jobs, j, t->jobs)
-                if (j->path && streq(j->path, job_path)) {
-                        tracked_job_finish(j, &(JobOutcome) { .result = result });
-                        return 1;
-                }
+        /* Every job of that path: systemd merges equal requests (two StopUnit() of one unit) into
+         * one job. Searched again after each: done() may free other jobs. */
+        for (bool again = true; again;) {
+                again = false;
+                LIST_FOREACH(jobs, j, t->jobs)
+                        if (j->path && streq(j->path, job_path)) {
+                                tracked_job_finish(j, &(JobOutcome) { .result = result });
+                                found = again = true;
+                                break;
+                        }
+        }
+        if (found)
+                return 1;
         if (t->n_waiting == 0)
                 return 0;
         /* Perhaps the job of a call whose reply is still on its way. */

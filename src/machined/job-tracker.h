@@ -9,6 +9,8 @@
  * either order: systemd can finish a quick job and emit JobRemoved before its method reply has
  * reached us. So while any call is waiting for its reply, JobRemoved signals that match no known
  * job are remembered (a bounded number), and a reply naming one of them completes at once.
+ * systemd merges equal requests (two StopUnit() of one unit) into one job, so one JobRemoved
+ * completes every call that was told its path.
  *
  * This file is the ordering logic only, with no bus: systemd-job.c feeds it the replies and
  * signals, and tests/unit/test-machined-core.c feeds it events in both orders. */

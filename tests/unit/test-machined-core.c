@@ -353,10 +353,29 @@ static void test_job_tracker(void) {
         CHECK(job_tracker_removed(t, "/job/4", "canceled") == 0);
         CHECK(tracked_job_reply(b, "/job/4") == 1);
         CHECK(sb.calls == 1 && streq(sb.result, "canceled"));
-        CHECK(job_tracker_n_remembered(t) == 1); /* a still waits: /job/3 stays */
+        CHECK(job_tracker_n_remembered(t) == 2); /* a still waits: both are kept */
         CHECK(tracked_job_reply(a, "/job/3") == 1);
         CHECK(sa.calls == 1 && streq(sa.result, "done"));
         CHECK(job_tracker_n_remembered(t) == 0);
+
+        /* systemd merges equal requests into one job: one JobRemoved ends every call told its path,
+         * whether the replies came before it or after. */
+        sa = (Seen) {};
+        sb = (Seen) {};
+        CHECK(job_tracker_add(t, on_done, &sa, &a) == 0);
+        CHECK(job_tracker_add(t, on_done, &sb, &b) == 0);
+        CHECK(tracked_job_reply(a, "/job/merged") == 0);
+        CHECK(tracked_job_reply(b, "/job/merged") == 0);
+        CHECK(job_tracker_removed(t, "/job/merged", "done") == 1);
+        CHECK(sa.calls == 1 && sb.calls == 1 && job_tracker_n_jobs(t) == 0);
+        sa = (Seen) {};
+        sb = (Seen) {};
+        CHECK(job_tracker_add(t, on_done, &sa, &a) == 0);
+        CHECK(job_tracker_add(t, on_done, &sb, &b) == 0);
+        CHECK(job_tracker_removed(t, "/job/merged2", "done") == 0);
+        CHECK(tracked_job_reply(a, "/job/merged2") == 1);
+        CHECK(tracked_job_reply(b, "/job/merged2") == 1);
+        CHECK(sa.calls == 1 && sb.calls == 1 && job_tracker_n_jobs(t) == 0 && job_tracker_n_remembered(t) == 0);
 
         /* A failed call reports its error; the signal memory goes with the last waiter. */
         sa = (Seen) {};
