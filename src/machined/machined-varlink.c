@@ -19,7 +19,6 @@
 #include "pending-reply.h"
 #include "strv.h"
 
-
 static const char interface_description[] =
         "interface io.systemd.Machine\n\n"
         "# An object for referencing UNIX processes\n"
