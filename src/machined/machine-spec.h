@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,7 +50,7 @@ typedef struct MachineSpec {
 } MachineSpec;
 
 #define MACHINE_SPEC_INIT                                                                               \
-        ((MachineSpec) { .leader_pidfd = -EBADF, .vsock_cid = UINT32_MAX, .leader_parameter = "leader",  \
+        ((MachineSpec) { .leader_pidfd = -EBADF, .vsock_cid = UINT32_MAX /* VSOCK_CID_UNSET */, .leader_parameter = "leader",  \
                          .limits = CGROUP_LIMITS_UNSET, .caller = PIDREF_NULL })
 
 void machine_spec_done(MachineSpec *s);
