@@ -5,8 +5,16 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "machine-error.h"
 #include "machine.h"
 #include "manager.h"
+
+/* CreateMachine's scope properties: the a(sv) after the arguments of signature skip in message.
+ * The systemd backend copies them verbatim into StartTransientUnit(). */
+struct BusScopeProperties {
+        sd_bus_message *message;
+        const char *skip;
+};
 
 /* Where machines' processes live. Two implementations: systemd (ask PID 1 for transient scopes)
  * and cgroupfs (make the cgroups ourselves, on hosts without systemd). */
@@ -15,8 +23,8 @@ struct CGroupOps {
         int (*init)(Manager *m);
         void (*done)(Manager *m);
         /* Puts the leader into a scope (req->allocate) or finds the unit it is already in.
-         * 1: done; 0: pending, machine_start_done() follows; < 0 with error set. */
-        int (*start)(Machine *machine, const ScopeRequest *req, sd_bus_error *error);
+         * 1: done; 0: pending, machine_start_done() follows; < 0 with f set. */
+        int (*start)(Machine *machine, const ScopeRequest *req, Failure *f);
         /* Terminate: stop the scope, killing everything in it. */
         int (*stop)(Machine *machine);
         /* Signal every process of the machine. */

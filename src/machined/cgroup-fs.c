@@ -383,7 +383,7 @@ static void delegate_to_guest(CGroupFs *fs, Machine *machine, const char *cgroup
         }
 }
 
-static int fs_start(Machine *machine, const ScopeRequest *req, sd_bus_error *error) {
+static int fs_start(Machine *machine, const ScopeRequest *req, Failure *f) {
         CGroupFs *fs = fs_of(machine->manager);
         _cleanup_free_ char *unit = NULL, *dir = NULL, *cgroup = NULL;
         const char *failed = NULL;
@@ -408,15 +408,15 @@ static int fs_start(Machine *machine, const ScopeRequest *req, sd_bus_error *err
                         r = cg_create(h, cgroup);
                 }
                 if (r < 0) {
-                        sd_bus_error_set_errnof(error, r, "Failed to create cgroup %s in %s: %m", cgroup, h->mount_point);
+                        failure_set(f, r, "Failed to create cgroup %s in %s: %m", cgroup, h->mount_point);
                         goto fail;
                 }
         }
         for (size_t i = 0; i < fs->n; i++) {
                 r = cg_attach(fs->rooted + i, cgroup, machine->leader.pid);
                 if (r < 0) {
-                        sd_bus_error_set_errnof(error, r, "Failed to move leader %i into %s/%s: %m",
-                                                (int) machine->leader.pid, fs->rooted[i].mount_point, cgroup);
+                        failure_set(f, r, "Failed to move leader %i into %s/%s: %m", (int) machine->leader.pid,
+                                    fs->rooted[i].mount_point, cgroup);
                         goto fail;
                 }
         }
@@ -425,10 +425,10 @@ static int fs_start(Machine *machine, const ScopeRequest *req, sd_bus_error *err
         r = cg_limits_apply(&req->limits, fs->rooted, paths, fs->n, &failed);
         if (r < 0) {
                 if (r == -EOPNOTSUPP)
-                        sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                          "Cannot apply %s: no cgroup hierarchy here has the controller it needs.", strna(failed));
+                        failure_set(f, r, "Cannot apply %s: no cgroup hierarchy here has the controller it needs.",
+                                    strna(failed));
                 else
-                        sd_bus_error_set_errnof(error, r, "Failed to apply %s: %m", strna(failed));
+                        failure_set(f, r, "Failed to apply %s: %m", strna(failed));
                 goto fail;
         }
         delegate_to_guest(fs, machine, cgroup);

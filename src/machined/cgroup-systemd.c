@@ -17,15 +17,12 @@
 #include "machine.h"
 #include "macro.h"
 #include "strv.h"
+#include "systemd-job.h"
 #include "unit-name.h"
 
-#define SD_DEST "org.freedesktop.systemd1"
-#define SD_PATH "/org/freedesktop/systemd1"
-#define SD_IFACE "org.freedesktop.systemd1.Manager"
-
-typedef struct SystemdBackend {
-        sd_bus_slot *job_removed;
-} SystemdBackend;
+#define SD_DEST SYSTEMD_DEST
+#define SD_PATH SYSTEMD_PATH
+#define SD_IFACE SYSTEMD_MANAGER_IFACE
 
 int cgroup_systemd_available(Manager *m) {
         sd_bus_message *reply = NULL;
@@ -41,105 +38,56 @@ int cgroup_systemd_available(Manager *m) {
         return r < 0 ? r : has;
 }
 
-static Machine *machine_by_job(Manager *m, const char *job) {
-        Machine *i;
-        LIST_FOREACH(machines, i, m->machines)
-                if (i->scope_job && streq(i->scope_job, job))
-                        return i;
-        return NULL;
-}
-
-static int on_job_removed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        const char *job, *unit, *result;
-        uint32_t id;
-
-        if (sd_bus_message_read(message, "uoss", &id, &job, &unit, &result) < 0)
-                return 0;
-        Machine *machine = machine_by_job(m, job);
-        if (!machine)
-                return 0;
-        free(machine->scope_job);
-        machine->scope_job = NULL;
-        if (streq(result, "done")) {
-                machine_start_done(machine, 0, NULL);
-                return 0;
-        }
-        char msg[256];
-        snprintf(msg, sizeof(msg), "Failed to start scope unit %s: job result '%s'", unit, result);
-        machine_start_done(machine, -EIO, msg);
-        return 0;
-}
-
 static int sd_init(Manager *m) {
-        SystemdBackend *b = calloc(1, sizeof(SystemdBackend));
-        int r;
-
-        if (!b)
-                return log_oom();
-        m->cgroup_data = b;
-        r = sd_bus_match_signal(m->bus, &b->job_removed, SD_DEST, SD_PATH, SD_IFACE, "JobRemoved", on_job_removed, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch systemd's JobRemoved signal: %m");
-        /* Without Subscribe() systemd does not emit job signals to us. */
-        r = sd_bus_call_method_async(m->bus, NULL, SD_DEST, SD_PATH, SD_IFACE, "Subscribe", NULL, NULL, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to subscribe to systemd: %m");
-        return 0;
+        return systemd_jobs_setup(m);
 }
 
 static void sd_done(Manager *m) {
-        SystemdBackend *b = m->cgroup_data;
-        if (!b)
-                return;
-        sd_bus_slot_unref(b->job_removed);
-        free(b);
-        m->cgroup_data = NULL;
+        m->systemd_jobs = systemd_jobs_free(m->systemd_jobs);
 }
 
-static int on_start_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+static void on_scope_job_done(TrackedJob *j, const JobOutcome *o, void *userdata) {
         Machine *machine = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-        const char *job;
+        char msg[512];
 
-        machine->scope_slot = sd_bus_slot_unref(machine->scope_slot);
-        if (e) {
-                char msg[512];
-                snprintf(msg, sizeof(msg), "Failed to start scope unit %s: %s", strna(machine->unit), strna(e->message));
-                machine_start_done(machine, -sd_bus_error_get_errno(e) ?: -EIO, msg);
-                return 0;
+        machine->scope_job = NULL;
+        if (o->result && streq(o->result, "done")) {
+                machine_start_done(machine, 0, NULL);
+                return;
         }
-        if (sd_bus_message_read(reply, "o", &job) < 0 || !(machine->scope_job = strdup(job))) {
-                machine_start_done(machine, -EIO, "Unexpected reply from systemd");
-                return 0;
-        }
-        return 0;
+        if (o->result)
+                snprintf(msg, sizeof(msg), "Failed to start scope unit %s: job result '%s'", strna(machine->unit), o->result);
+        else
+                snprintf(msg, sizeof(msg), "Failed to start scope unit %s: %s", strna(machine->unit),
+                         strna(o->error_message));
+        machine_start_done(machine, o->result ? -EIO : o->error, msg);
 }
 
 /* Copies the caller's scope properties (the a(sv) after req->skip in its message) verbatim: systemd
  * knows them all, and rejects what it does not know with a useful error. */
 static int append_client_properties(sd_bus_message *m, const ScopeRequest *req) {
+        const BusScopeProperties *p = req->bus_properties;
         int r;
 
-        if (!req->message)
+        if (!p || !p->message)
                 return 0;
-        r = sd_bus_message_rewind(req->message, true);
+        r = sd_bus_message_rewind(p->message, true);
         if (r < 0)
                 return r;
-        if (!isempty(req->skip)) {
-                r = sd_bus_message_skip(req->message, req->skip);
+        if (!isempty(p->skip)) {
+                r = sd_bus_message_skip(p->message, p->skip);
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_message_enter_container(req->message, 'a', "(sv)");
+        r = sd_bus_message_enter_container(p->message, 'a', "(sv)");
         if (r < 0)
                 return r;
         /* all=true: everything up to the end of the current container, i.e. every (sv) entry
          * (all=false would copy just one). */
-        r = sd_bus_message_copy(m, req->message, true);
+        r = sd_bus_message_copy(m, p->message, true);
         if (r < 0)
                 return r;
-        return sd_bus_message_exit_container(req->message);
+        return sd_bus_message_exit_container(p->message);
 }
 
 static int sd_pid_get_unit(Manager *m, pid_t pid, char **ret_unit, char **ret_cgroup, char **ret_subgroup) {
@@ -177,7 +125,7 @@ static int sd_pid_get_unit(Manager *m, pid_t pid, char **ret_unit, char **ret_cg
         return 0;
 }
 
-static int sd_start(Machine *machine, const ScopeRequest *req, sd_bus_error *error) {
+static int sd_start(Machine *machine, const ScopeRequest *req, Failure *f) {
         Manager *manager = machine->manager;
         sd_bus_message *m = NULL;
         _cleanup_free_ char *unit = NULL, *description = NULL;
@@ -186,8 +134,7 @@ static int sd_start(Machine *machine, const ScopeRequest *req, sd_bus_error *err
         if (!req->allocate) {
                 r = sd_pid_get_unit(manager, machine->leader.pid, &machine->unit, &machine->cgroup, &machine->subgroup);
                 if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to determine unit of process %i: %m",
-                                                       (int) machine->leader.pid);
+                        return failure_set(f, r, "Failed to determine unit of process %i: %m", (int) machine->leader.pid);
                 machine->cgroup_owned = false;
                 return 1;
         }
@@ -195,7 +142,7 @@ static int sd_start(Machine *machine, const ScopeRequest *req, sd_bus_error *err
         unit = unit_name_for_machine(machine->name);
         description = strjoin("Virtual Machine and Container: ", machine->name);
         if (!unit || !description)
-                return -ENOMEM;
+                return failure_set(f, -ENOMEM, "Out of memory");
         r = sd_bus_message_new_method_call(manager->bus, &m, SD_DEST, SD_PATH, SD_IFACE, "StartTransientUnit");
         if (r < 0)
                 return r;
@@ -215,10 +162,10 @@ static int sd_start(Machine *machine, const ScopeRequest *req, sd_bus_error *err
         if (r >= 0)
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
         if (r >= 0)
-                r = sd_bus_call_async(manager->bus, &machine->scope_slot, m, on_start_reply, machine, 0);
+                r = systemd_jobs_call(manager->systemd_jobs, m, 0, on_scope_job_done, machine, &machine->scope_job);
         sd_bus_message_unref(m);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to ask systemd for scope %s: %m", unit);
+                return failure_set(f, r, "Failed to ask systemd for scope %s: %m", unit);
 
         machine->cgroup = strjoin("/machine.slice/", unit);
         machine->unit = TAKE_PTR(unit);

@@ -9,14 +9,16 @@
 #include "log.h"
 #include "machine-dbus.h"
 #include "machine.h"
+#include "manager-dbus.h"
 #include "macro.h"
 #include "name-util.h"
+#include "machine-shell.h"
 #include "operation.h"
 #include "strv.h"
 
 #define MACHINE_PREFIX "/org/freedesktop/machine1/machine"
 
-void machine_send_signal(Machine *m, bool new_machine) {
+static void machine_send_signal(Machine *m, bool new_machine) {
         _cleanup_free_ char *p = machine_bus_path(m);
         if (!p || !m->manager->bus)
                 return;
@@ -86,15 +88,15 @@ int bus_machine_method_terminate(sd_bus_message *message, void *userdata, sd_bus
         log_info("Terminating machine %s on request.", m->name);
         r = machine_terminate(m);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to terminate machine %s: %m", m->name);
+                return bus_set_errorf(error, ERROR_CONTEXT_TERMINATE, r, "Failed to terminate machine %s: %m", m->name);
         return sd_bus_reply_method_return(message, NULL);
 }
 
 int bus_machine_method_kill(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
         Machine *m = userdata;
         const char *swhom;
         int32_t signo;
-        KillWhom whom;
         int r;
 
         r = bus_verify_root(message, error);
@@ -103,23 +105,9 @@ int bus_machine_method_kill(sd_bus_message *message, void *userdata, sd_bus_erro
         r = sd_bus_message_read(message, "si", &swhom, &signo);
         if (r < 0)
                 return r;
-        if (isempty(swhom))
-                whom = KILL_ALL;
-        else {
-                whom = kill_whom_from_string(swhom);
-                if (whom < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid kill parameter '%s'", swhom);
-        }
-        if (signo <= 0 || signo >= _NSIG)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %i", (int) signo);
-        if (whom == KILL_SUPERVISOR && !pidref_is_set(&m->supervisor))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Machine %s has no supervisor process", m->name);
-        r = machine_kill(m, whom, signo);
-        if (r == -ESRCH)
-                return sd_bus_error_setf(error, "org.freedesktop.DBus.Error.UnixProcessIdUnknown",
-                                         "The %s process of machine %s is gone", swhom, m->name);
+        r = machine_kill_request(m, swhom, signo, &f);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to kill machine %s: %m", m->name);
+                return bus_set_failure(error, ERROR_CONTEXT_KILL, r, &f);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -132,13 +120,11 @@ int bus_machine_method_get_addresses(sd_bus_message *message, void *userdata, sd
 
         r = machine_get_addresses(m, &l, &n);
         if (r == -ENONET)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_PRIVATE_NETWORKING,
-                                         "Machine %s does not use private networking", m->name);
+                return bus_set_errorf(error, ERROR_CONTEXT_ADDRESSES, r, "Machine %s does not use private networking", m->name);
         if (r == -EOPNOTSUPP)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                        "Requesting IP address data is only supported on container machines.");
+                return bus_set_failure(error, ERROR_CONTEXT_ADDRESSES, r, NULL);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to get addresses of machine %s: %m", m->name);
+                return bus_set_errorf(error, ERROR_CONTEXT_ADDRESSES, r, "Failed to get addresses of machine %s: %m", m->name);
 
         r = sd_bus_message_new_method_return(message, &reply);
         if (r >= 0)
@@ -174,12 +160,13 @@ int bus_machine_method_get_os_release(sd_bus_message *message, void *userdata, s
 
         int r = machine_get_os_release(m, &l);
         if (r == -EOPNOTSUPP)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                        "Requesting OS release data is only supported on container machines.");
+                return bus_set_failure(error, ERROR_CONTEXT_OS_RELEASE, r, NULL);
         if (r == -ENOENT)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Machine %s does not contain OS release information.", m->name);
+                return bus_set_errorf(error, ERROR_CONTEXT_OS_RELEASE, r, "Machine %s does not contain OS release information.",
+                                      m->name);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to read OS release data of machine %s: %m", m->name);
+                return bus_set_errorf(error, ERROR_CONTEXT_OS_RELEASE, r, "Failed to read OS release data of machine %s: %m",
+                                      m->name);
         r = sd_bus_message_new_method_return(message, &reply);
         if (r >= 0)
                 r = bus_message_append_env_as_dict(reply, l);
@@ -195,30 +182,50 @@ int bus_machine_method_get_uid_shift(sd_bus_message *message, void *userdata, sd
 
         int r = machine_get_uid_shift(m, &shift);
         if (r == -EOPNOTSUPP)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "UID/GID shift may only be determined for container machines.");
+                return bus_set_failure(error, ERROR_CONTEXT_UID_SHIFT, r, NULL);
         if (r == -ENXIO)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "Machine %s uses a complex UID/GID mapping, cannot determine shift", m->name);
+                return bus_set_errorf(error, ERROR_CONTEXT_UID_SHIFT, r,
+                                      "Machine %s uses a complex UID/GID mapping, cannot determine shift", m->name);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to determine UID shift of machine %s: %m", m->name);
+                return bus_set_errorf(error, ERROR_CONTEXT_UID_SHIFT, r, "Failed to determine UID shift of machine %s: %m",
+                                      m->name);
         return sd_bus_reply_method_return(message, "u", (uint32_t) shift);
 }
 
+static void open_complete(void *call, const Failure *f, const void *result) {
+        sd_bus_message *message = call;
+        const OperationResult *o = result;
+        int r;
+
+        if (f)
+                r = bus_reply_failure(message, ERROR_CONTEXT_OPERATION, f);
+        else
+                r = sd_bus_reply_method_return(message, "hs", o->fd, o->text);
+        if (r < 0)
+                log_warning_errno(r, "Failed to send pseudo terminal: %m");
+}
+
 static int open_common(sd_bus_message *message, Machine *m, ShellRequest *req, sd_bus_error *error) {
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
         int r = bus_verify_root(message, error);
         if (r < 0)
                 return r;
-        r = operation_open_pty(m, req, message, error);
-        return r < 0 ? r : 1;
+        PendingReply reply = bus_pending_reply(message, open_complete);
+        r = machine_open_shell(m, req, &reply, &f);
+        if (r < 0) {
+                pending_reply_done(&reply);
+                return bus_set_failure(error, ERROR_CONTEXT_OPERATION, r, &f);
+        }
+        return 1;
 }
 
 int bus_machine_method_open_pty(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        ShellRequest req = { .mode = OPERATION_PTY };
+        ShellRequest req = { .mode = SHELL_PTY };
         return open_common(message, userdata, &req, error);
 }
 
 int bus_machine_method_open_login(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        ShellRequest req = { .mode = OPERATION_LOGIN };
+        ShellRequest req = { .mode = SHELL_LOGIN };
         return open_common(message, userdata, &req, error);
 }
 
@@ -255,7 +262,7 @@ int bus_machine_method_open_shell(sd_bus_message *message, void *userdata, sd_bu
         for (char **e = env; e && *e; e++)
                 if (!env_assignment_is_valid(*e))
                         return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid environment assignments");
-        ShellRequest req = { .mode = OPERATION_SHELL, .user = user, .path = path, .args = args, .env = env };
+        ShellRequest req = { .mode = SHELL_SHELL, .user = user, .path = path, .args = args, .env = env };
         return open_common(message, userdata, &req, error);
 }
 
@@ -357,6 +364,7 @@ static const sd_bus_vtable machine_vtable[] = {
 };
 
 int machine_dbus_register(Manager *m) {
+        m->announce_machine = machine_send_signal;
         int r = sd_bus_add_fallback_vtable(m->bus, NULL, MACHINE_PREFIX, "org.freedesktop.machine1.Machine", machine_vtable,
                                            machine_object_find, m);
         if (r < 0)

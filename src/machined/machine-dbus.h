@@ -6,10 +6,9 @@
 
 #include "machine.h"
 
-/* org.freedesktop.machine1.Machine at /org/freedesktop/machine1/machine/<label> (and .../self). */
+/* org.freedesktop.machine1.Machine at /org/freedesktop/machine1/machine/<label> (and .../self).
+ * Also sets the manager's announce_machine hook: MachineNew/MachineRemoved on the Manager object. */
 int machine_dbus_register(Manager *m);
-/* MachineNew (new_machine) or MachineRemoved on the Manager object. */
-void machine_send_signal(Machine *m, bool new_machine);
 
 /* Method implementations, userdata = Machine; the Manager's *Machine(name, ...) methods read the
  * name and call these with the rest of the message. */

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "bus-util.h"
 #include "cgroup-backend.h"
+#include "job-tracker.h"
 #include "log.h"
-#include "machine-dbus.h"
 #include "machine.h"
-#include "machined-varlink.h"
 #include "macro.h"
 #include "name-util.h"
 #include "operation.h"
@@ -74,9 +74,8 @@ Machine *machine_free(Machine *m) {
         m->manager->n_machines--;
 
         sd_event_source_disable_unref(m->leader_source);
-        sd_bus_slot_unref(m->scope_slot);
-        sd_bus_message_unref(m->create_message);
-        varlink_call_unref(m->create_call);
+        tracked_job_free(m->scope_job);
+        pending_reply_done(&m->create_reply);
         pidref_done(&m->leader);
         pidref_done(&m->supervisor);
         free(m->name);
@@ -88,7 +87,6 @@ Machine *machine_free(Machine *m) {
         free(m->netif);
         free(m->ssh_address);
         free(m->ssh_private_key_path);
-        free(m->scope_job);
         free(m);
         return NULL;
 }
@@ -147,7 +145,7 @@ static uint64_t now_usec(clockid_t clock) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
-int machine_start(Machine *m, const ScopeRequest *req, sd_bus_error *error) {
+int machine_start(Machine *m, const ScopeRequest *req, Failure *f) {
         int r;
 
         if (m->timestamp_realtime == 0) {
@@ -156,9 +154,9 @@ int machine_start(Machine *m, const ScopeRequest *req, sd_bus_error *error) {
         }
         r = machine_watch_leader(m);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to watch leader process: %m");
+                return failure_set(f, r, "Failed to watch leader process: %m");
 
-        r = m->manager->cgroup_ops->start(m, req, error);
+        r = m->manager->cgroup_ops->start(m, req, f);
         if (r < 0)
                 return r;
         if (r > 0)
@@ -167,26 +165,21 @@ int machine_start(Machine *m, const ScopeRequest *req, sd_bus_error *error) {
 }
 
 static void machine_reply_create(Machine *m, int error, const char *message) {
-        if (m->create_message) {
-                _cleanup_free_ char *p = NULL;
-                int r;
-                if (error < 0) {
-                        sd_bus_error e = SD_BUS_ERROR_NULL;
-                        sd_bus_error_set_errnof(&e, error, "%s", message ?: "Failed to start machine: %m");
-                        r = sd_bus_reply_method_error(m->create_message, &e);
-                        sd_bus_error_free(&e);
-                } else {
-                        p = machine_bus_path(m);
-                        r = p ? sd_bus_reply_method_return(m->create_message, "o", p) : -ENOMEM;
+        if (error < 0) {
+                _cleanup_free_ char *text = NULL;
+                if (!message) {
+                        errno = -error;
+                        if (asprintf(&text, "Failed to start machine: %m") < 0)
+                                text = NULL;
                 }
-                if (r < 0)
-                        log_warning_errno(r, "Failed to reply to machine creation request of %s: %m", m->name);
-                m->create_message = sd_bus_message_unref(m->create_message);
-        }
-        if (m->create_call) {
-                machined_varlink_reply_register(m->create_call, m, error, message);
-                m->create_call = varlink_call_unref(m->create_call);
-        }
+                pending_reply_fail(&m->create_reply, error, message ?: text);
+        } else
+                pending_reply_complete(&m->create_reply, NULL, m);
+}
+
+static void machine_announce(Machine *m, bool new_machine) {
+        if (m->manager->announce_machine)
+                m->manager->announce_machine(m, new_machine);
 }
 
 void machine_start_done(Machine *m, int error, const char *message) {
@@ -204,7 +197,7 @@ void machine_start_done(Machine *m, int error, const char *message) {
         r = machine_save(m);
         if (r < 0)
                 log_warning_errno(r, "Failed to save state of machine %s, ignoring: %m", m->name);
-        machine_send_signal(m, true);
+        machine_announce(m, true);
         m->announced = true;
         log_info("New machine %s (leader %i, unit %s).", m->name, (int) m->leader.pid, strna(m->unit));
         machine_reply_create(m, 0, NULL);
@@ -216,6 +209,26 @@ int machine_terminate(Machine *m) {
         m->state = MACHINE_CLOSING;
         (void) machine_save(m);
         return m->manager->cgroup_ops->stop(m);
+}
+
+int machine_kill_request(Machine *m, const char *swhom, int64_t signo, Failure *f) {
+        KillWhom whom = KILL_ALL;
+
+        if (!isempty(swhom)) {
+                whom = kill_whom_from_string(swhom);
+                if (whom < 0)
+                        return failure_set_parameter(f, -EINVAL, "whom", "Invalid kill parameter '%s'", swhom);
+        }
+        if (signo <= 0 || signo >= _NSIG)
+                return failure_set_parameter(f, -EINVAL, "signal", "Invalid signal %lli", (long long) signo);
+        if (whom == KILL_SUPERVISOR && !pidref_is_set(&m->supervisor))
+                return failure_set_parameter(f, -EINVAL, "whom", "Machine %s has no supervisor process", m->name);
+        int r = machine_kill(m, whom, (int) signo);
+        if (r == -ESRCH)
+                return failure_set(f, r, "The %s process of machine %s is gone", kill_whom_to_string(whom), m->name);
+        if (r < 0)
+                return failure_set(f, r, "Failed to kill machine %s: %m", m->name);
+        return 0;
 }
 
 int machine_kill(Machine *m, KillWhom whom, int signo) {
@@ -238,7 +251,7 @@ static void machine_remove(Machine *m, bool release, bool kill_rest) {
         machine_remove_state(m);
         if (m->announced) {
                 log_info("Machine %s removed.", m->name);
-                machine_send_signal(m, false);
+                machine_announce(m, false);
         }
         machine_reply_create(m, -ESRCH, "Machine went away");
         machine_free(m);

@@ -4,17 +4,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "cgroup-util.h"
 #include "kill-whom.h"
 #include "list.h"
+#include "machine-error.h"
+#include "machine-spec.h"
 #include "manager.h"
 #include "parse-util.h"
+#include "pending-reply.h"
 #include "pidref.h"
 
-typedef struct VarlinkCall VarlinkCall;
+typedef struct TrackedJob TrackedJob;
 
 typedef enum MachineClass {
         MACHINE_CONTAINER,
@@ -39,12 +41,11 @@ MachineState machine_state_from_string(const char *s);
 
 #define VSOCK_CID_UNSET UINT32_MAX
 
-/* What CreateMachine/RegisterMachine ask of the cgroup backend. */
+/* What a registration asks of the cgroup backend. */
 typedef struct ScopeRequest {
         bool allocate;                 /* CreateMachine*: a new scope; RegisterMachine*: the leader's unit */
         CGroupLimits limits;           /* parsed scope properties the cgroupfs backend applies */
-        sd_bus_message *message;       /* the D-Bus call carrying scope properties, or NULL */
-        const char *skip;              /* signature of the arguments before the a(sv) in message */
+        const BusScopeProperties *bus_properties; /* every scope property, for the systemd backend, or NULL */
 } ScopeRequest;
 
 typedef struct Machine {
@@ -73,11 +74,9 @@ typedef struct Machine {
 
         sd_event_source *leader_source;
 
-        /* A CreateMachine whose reply waits for the backend (systemd's job). */
-        sd_bus_message *create_message;
-        VarlinkCall *create_call;
-        char *scope_job;       /* systemd backend: job object path being waited for */
-        sd_bus_slot *scope_slot; /* systemd backend: the pending StartTransientUnit() call */
+        /* A registration whose reply waits for the backend (systemd's job), on either transport. */
+        PendingReply create_reply;
+        TrackedJob *scope_job; /* systemd backend: the StartTransientUnit() job being waited for */
 
         LIST_FIELDS(Machine, machines);
         Operation *operations;
@@ -91,8 +90,8 @@ Machine *machine_free(Machine *m);
 
 /* Starts watching the leader and asks the backend for the scope. 1: running now (announce
  * with machine_start_done() is already done); 0: pending, the backend calls
- * machine_start_done() later; < 0: failed (error set), the caller frees the machine. */
-int machine_start(Machine *m, const ScopeRequest *req, sd_bus_error *error);
+ * machine_start_done() later; < 0: failed (f set), the caller frees the machine. */
+int machine_start(Machine *m, const ScopeRequest *req, Failure *f);
 /* Completion of machine_start(): on success marks it running, saves state, sends MachineNew and
  * answers the pending create call; on failure answers it with the error and frees the machine. */
 void machine_start_done(Machine *m, int error, const char *message);
@@ -100,6 +99,9 @@ void machine_start_done(Machine *m, int error, const char *message);
 /* Kills everything in the machine; it goes away once the leader is gone. */
 int machine_terminate(Machine *m);
 int machine_kill(Machine *m, KillWhom whom, int signo);
+/* Kill as the bindings ask for it: whom NULL or "" is "all"; -EINVAL for a bad whom or signal or
+ * a supervisor the machine does not have, -ESRCH if the process is gone (f says which). */
+int machine_kill_request(Machine *m, const char *whom, int64_t signo, Failure *f);
 /* Removes the machine from the registry: state file, MachineRemoved, cgroup cleanup (kill_rest:
  * also kill what is left in a scope we created). Frees m. */
 void machine_finalize(Machine *m, bool kill_rest);

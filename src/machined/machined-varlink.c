@@ -9,19 +9,15 @@
 
 #include "cgroup-util.h"
 #include "log.h"
+#include "machine-spec.h"
 #include "machine.h"
 #include "machined-varlink.h"
 #include "macro.h"
 #include "name-util.h"
 #include "parse-util.h"
 #include "path-util.h"
+#include "pending-reply.h"
 #include "strv.h"
-
-#define ERROR_NO_SUCH_MACHINE "io.systemd.Machine.NoSuchMachine"
-#define ERROR_MACHINE_EXISTS "io.systemd.Machine.MachineExists"
-#define ERROR_NO_OS_RELEASE "io.systemd.Machine.NoOSReleaseInformation"
-#define ERROR_NO_UID_SHIFT "io.systemd.Machine.NoUIDShift"
-#define ERROR_NOT_SUPPORTED "io.systemd.Machine.NotSupported"
 
 static const char interface_description[] =
         "interface io.systemd.Machine\n\n"
@@ -73,6 +69,19 @@ static int field(VarlinkCall *call, struct json_object *p, const char *name, jso
         return 1;
 }
 
+/* A model failure in context, as Varlink shows it (the error table, machine-error.h). Returns 0:
+ * the call is answered. */
+static int reply_failure(VarlinkCall *call, ErrorContext context, int r, const Failure *f) {
+        int e = failure_is_set(f) ? f->error : r;
+        const ErrorMapping *m = error_mapping_find(context, e);
+
+        if (!m->varlink_name)
+                return varlink_call_error_errno(call, e);
+        if (streq(m->varlink_name, VARLINK_INVALID_PARAMETER))
+                return varlink_call_error_invalid_parameter(call, (f ? f->parameter : NULL) ?: m->varlink_parameter ?: "name");
+        return varlink_call_error(call, m->varlink_name, NULL);
+}
+
 static bool is_root(VarlinkCall *call) {
         uid_t uid;
         return varlink_call_get_peer(call, &uid, NULL) >= 0 && uid == 0;
@@ -121,12 +130,12 @@ static int lookup_machine(VarlinkCall *call, Manager *m, struct json_object *p, 
         if (name) {
                 const char *n = json_object_get_string(name);
                 if (!machine_name_is_valid(n)) {
-                        varlink_call_error_invalid_parameter(call, "name");
+                        reply_failure(call, ERROR_CONTEXT_LOOKUP, -EINVAL, NULL);
                         return -EINVAL;
                 }
                 by_name = manager_get_machine(m, n);
                 if (!by_name) {
-                        varlink_call_error(call, ERROR_NO_SUCH_MACHINE, NULL);
+                        reply_failure(call, ERROR_CONTEXT_LOOKUP, -ENXIO, NULL);
                         return -ENXIO;
                 }
         }
@@ -140,7 +149,7 @@ static int lookup_machine(VarlinkCall *call, Manager *m, struct json_object *p, 
                 if (r < 0)
                         return r;
                 if (!by_pid || (by_name && by_name != by_pid)) {
-                        varlink_call_error(call, ERROR_NO_SUCH_MACHINE, NULL);
+                        reply_failure(call, ERROR_CONTEXT_LOOKUP_PID, -ENXIO, NULL);
                         return -ENXIO;
                 }
         }
@@ -261,7 +270,7 @@ static int vl_list(VarlinkCall *call, struct json_object *p, void *userdata) {
                 return varlink_call_reply(call, machine_json(machine, metadata));
 
         if (!m->machines)
-                return varlink_call_error(call, ERROR_NO_SUCH_MACHINE, NULL);
+                return reply_failure(call, ERROR_CONTEXT_LOOKUP, -ENXIO, NULL);
         if (!varlink_call_wants_more(call))
                 return varlink_call_error(call, VARLINK_ERROR_EXPECTED_MORE, NULL);
         /* All but the last as "continues" replies. */
@@ -284,30 +293,19 @@ static int get_string(VarlinkCall *call, struct json_object *p, const char *name
         if (r < 0)
                 return r;
         *ret = v ? json_object_get_string(v) : NULL;
-        if (*ret) {
-                for (const char *c = *ret; *c; c++)
-                        if ((unsigned char) *c < 0x20 || *c == 0x7f) {
-                                varlink_call_error_invalid_parameter(call, name);
-                                return -EINVAL;
-                        }
-                if (strlen(*ret) > 4096) {
-                        varlink_call_error_invalid_parameter(call, name);
-                        return -EINVAL;
-                }
-        }
         return 0;
 }
 
-static int read_register_leader(VarlinkCall *call, struct json_object *p, PidRef *ret) {
+/* leader (a PID) and/or leaderProcessId (a ProcessId); neither or 0: the caller. */
+static int read_register_leader(VarlinkCall *call, struct json_object *p, MachineSpec *s) {
         struct json_object *leader, *lpid, *v;
         int64_t pid = 0;
-        uint64_t fd_id = 0;
-        int r;
 
         if (field(call, p, "leader", json_type_int, &leader) < 0)
                 return -EINVAL;
         if (field(call, p, "leaderProcessId", json_type_object, &lpid) < 0)
                 return -EINVAL;
+        s->leader_parameter = leader ? "leader" : "leaderProcessId";
         if (leader)
                 pid = json_object_get_int64(leader);
         if (lpid) {
@@ -318,110 +316,116 @@ static int read_register_leader(VarlinkCall *call, struct json_object *p, PidRef
                 }
                 pid = json_object_get_int64(v);
                 if (json_object_object_get_ex(lpid, "pidfdId", &v) && json_object_is_type(v, json_type_int))
-                        fd_id = json_object_get_uint64(v);
+                        s->leader_pidfd_id = json_object_get_uint64(v);
         }
-        pid_t peer;
-        if (pid == 0 && varlink_call_get_peer(call, NULL, &peer) >= 0)
-                pid = peer;
-        if (pid <= 1 || pid > INT32_MAX) {
-                varlink_call_error_invalid_parameter(call, leader ? "leader" : "leaderProcessId");
+        if (pid < 0 || pid > INT32_MAX) {
+                varlink_call_error_invalid_parameter(call, s->leader_parameter);
                 return -EINVAL;
         }
-        r = pidref_set_pid(ret, (pid_t) pid);
-        if (r < 0 || (fd_id != 0 && ret->fd_id != 0 && ret->fd_id != fd_id)) {
-                pidref_done(ret);
-                varlink_call_error_invalid_parameter(call, leader ? "leader" : "leaderProcessId");
-                return -EINVAL;
+        s->leader_pid = (uint32_t) pid;
+        return 0;
+}
+
+/* ifIndices as the int array the spec borrows. */
+static int read_ifindices(VarlinkCall *call, struct json_object *ifindices, int **ret, size_t *ret_n) {
+        size_t n = ifindices ? json_object_array_length(ifindices) : 0;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (n == 0)
+                return 0;
+        _cleanup_free_ int *l = calloc(n, sizeof(int));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *e = json_object_array_get_idx(ifindices, i);
+                if (!json_object_is_type(e, json_type_int) || json_object_get_int64(e) <= 0 ||
+                    json_object_get_int64(e) > INT32_MAX) {
+                        varlink_call_error_invalid_parameter(call, "ifIndices");
+                        return -EINVAL;
+                }
+                l[i] = (int) json_object_get_int64(e);
         }
+        *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
+}
+
+static void register_complete(void *call, const Failure *f, const void *result) {
+        if (f)
+                (void) reply_failure(call, ERROR_CONTEXT_REGISTER, f->error, f);
+        else
+                (void) varlink_call_reply(call, NULL);
+}
+
+static void call_release(void *call) {
+        varlink_call_unref(call);
+}
+
+/* Fills s from the parameters; < 0 once the call was answered with an error. */
+static int read_register(VarlinkCall *call, struct json_object *p, MachineSpec *s, int **ret_netif) {
+        struct json_object *ifindices, *cid, *allocate;
+        const char *id;
+        int r;
+
+        if (get_string(call, p, "name", &s->name) < 0 || get_string(call, p, "id", &id) < 0 ||
+            get_string(call, p, "service", &s->service) < 0 || get_string(call, p, "class", &s->class) < 0 ||
+            get_string(call, p, "rootDirectory", &s->root_directory) < 0 ||
+            get_string(call, p, "sshAddress", &s->ssh_address) < 0 ||
+            get_string(call, p, "sshPrivateKeyPath", &s->ssh_private_key_path) < 0 ||
+            field(call, p, "ifIndices", json_type_array, &ifindices) < 0 || field(call, p, "vSockCid", json_type_int, &cid) < 0 ||
+            field(call, p, "allocateUnit", json_type_boolean, &allocate) < 0)
+                return -EINVAL;
+        /* Mandatory over Varlink; the rest is checked by machine_spec_validate() for both transports. */
+        if (!s->name)
+                return varlink_call_error_invalid_parameter(call, "name"), -EINVAL;
+        if (isempty(s->class))
+                return varlink_call_error_invalid_parameter(call, "class"), -EINVAL;
+        if (id && id128_from_string(id, &s->id) < 0)
+                return varlink_call_error_invalid_parameter(call, "id"), -EINVAL;
+        if (cid) {
+                int64_t v = json_object_get_int64(cid);
+                if (!vsock_cid_is_regular(v < 0 ? 0 : (uint64_t) v))
+                        return varlink_call_error_invalid_parameter(call, "vSockCid"), -EINVAL;
+                s->vsock_cid = (uint32_t) v;
+        }
+        r = read_ifindices(call, ifindices, ret_netif, &s->n_netif);
+        if (r < 0)
+                return r;
+        s->netif = *ret_netif;
+        r = read_register_leader(call, p, s);
+        if (r < 0)
+                return r;
+        s->allocate_unit = allocate && json_object_get_boolean(allocate);
         return 0;
 }
 
 static int vl_register(VarlinkCall *call, struct json_object *p, void *userdata) {
+        _cleanup_(machine_spec_done) MachineSpec s = MACHINE_SPEC_INIT;
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
+        _cleanup_free_ int *netif = NULL;
         Manager *m = userdata;
-        const char *name, *id, *service, *class, *root, *ssh_address, *ssh_key;
-        struct json_object *ifindices, *cid, *allocate;
-        PidRef leader = PIDREF_NULL;
-        Machine *machine = NULL;
-        Id128 mid = {};
+        pid_t peer;
         int r;
 
         if (!is_root(call))
                 return permission_denied(call);
-        if (get_string(call, p, "name", &name) < 0 || get_string(call, p, "id", &id) < 0 ||
-            get_string(call, p, "service", &service) < 0 || get_string(call, p, "class", &class) < 0 ||
-            get_string(call, p, "rootDirectory", &root) < 0 || get_string(call, p, "sshAddress", &ssh_address) < 0 ||
-            get_string(call, p, "sshPrivateKeyPath", &ssh_key) < 0 ||
-            field(call, p, "ifIndices", json_type_array, &ifindices) < 0 || field(call, p, "vSockCid", json_type_int, &cid) < 0 ||
-            field(call, p, "allocateUnit", json_type_boolean, &allocate) < 0)
-                return 0;
-        if (!name || !machine_name_is_valid(name))
-                return varlink_call_error_invalid_parameter(call, "name");
-        if (!class || machine_class_from_string(class) < 0)
-                return varlink_call_error_invalid_parameter(call, "class");
-        if (id && id128_from_string(id, &mid) < 0)
-                return varlink_call_error_invalid_parameter(call, "id");
-        if (root && root[0] != '/')
-                return varlink_call_error_invalid_parameter(call, "rootDirectory");
-        if (cid && (json_object_get_int64(cid) < 3 || json_object_get_int64(cid) >= UINT32_MAX))
-                return varlink_call_error_invalid_parameter(call, "vSockCid");
-        size_t n_if = ifindices ? json_object_array_length(ifindices) : 0;
-        for (size_t i = 0; i < n_if; i++) {
-                struct json_object *e = json_object_array_get_idx(ifindices, i);
-                if (!json_object_is_type(e, json_type_int) || json_object_get_int64(e) <= 0 || json_object_get_int64(e) > INT32_MAX)
-                        return varlink_call_error_invalid_parameter(call, "ifIndices");
-        }
-        Machine *old = manager_get_machine(m, name);
-        if (old && !machine_release_if_leader_gone(old))
-                return varlink_call_error(call, ERROR_MACHINE_EXISTS, NULL);
-        if (read_register_leader(call, p, &leader) < 0)
-                return 0;
-
-        r = machine_new(m, name, &machine);
-        if (r < 0) {
-                pidref_done(&leader);
+        r = read_register(call, p, &s, &netif);
+        if (r == -ENOMEM)
                 return r;
-        }
-        machine->leader = leader;
-        machine->id = mid;
-        machine->class = machine_class_from_string(class);
-        machine->vsock_cid = cid ? (uint32_t) json_object_get_int64(cid) : VSOCK_CID_UNSET;
-        (void) varlink_call_get_peer(call, &machine->uid, NULL);
-        if ((service && !(machine->service = strdup(service))) || (root && !(machine->root_directory = strdup(root))) ||
-            (ssh_address && !(machine->ssh_address = strdup(ssh_address))) ||
-            (ssh_key && !(machine->ssh_private_key_path = strdup(ssh_key)))) {
-                machine_free(machine);
-                return -ENOMEM;
-        }
-        if (n_if > 0) {
-                machine->netif = calloc(n_if, sizeof(int));
-                if (!machine->netif) {
-                        machine_free(machine);
-                        return -ENOMEM;
-                }
-                for (size_t i = 0; i < n_if; i++)
-                        machine->netif[i] = (int) json_object_get_int64(json_object_array_get_idx(ifindices, i));
-                machine->n_netif = n_if;
-        }
+        if (r < 0)
+                return 0;
+        if (varlink_call_get_peer(call, &s.uid, &peer) >= 0)
+                (void) pidref_set_pid(&s.caller, peer);
 
-        ScopeRequest req = { .allocate = allocate && json_object_get_boolean(allocate), .limits = CGROUP_LIMITS_UNSET };
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        machine->create_call = varlink_call_ref(call);
-        r = machine_start(machine, &req, &error);
+        PendingReply reply = { .complete = register_complete, .release = call_release, .call = varlink_call_ref(call) };
+        r = machine_register(m, &s, &reply, &f);
         if (r < 0) {
-                log_notice("Varlink registration of %s failed: %s", name, error.message ?: strerror(-r));
-                sd_bus_error_free(&error);
-                machine_free(machine);
-                return r;
+                pending_reply_done(&reply);
+                log_notice("Varlink registration of %s failed: %s", s.name, f.message ?: strerror(-r));
+                return reply_failure(call, ERROR_CONTEXT_REGISTER, r, &f);
         }
-        sd_bus_error_free(&error);
         return 0;
-}
-
-void machined_varlink_reply_register(VarlinkCall *call, Machine *m, int error, const char *message) {
-        if (error < 0)
-                (void) varlink_call_error_errno(call, error);
-        else
-                (void) varlink_call_reply(call, NULL);
 }
 
 /* ---- Unregister, Terminate, Kill ------------------------------------------------------------- */
@@ -459,33 +463,26 @@ static int vl_terminate(VarlinkCall *call, struct json_object *p, void *userdata
                 return 0;
         int r = machine_terminate(machine);
         if (r < 0)
-                return r;
+                return reply_failure(call, ERROR_CONTEXT_TERMINATE, r, NULL);
         return varlink_call_reply(call, NULL);
 }
 
 static int vl_kill(VarlinkCall *call, struct json_object *p, void *userdata) {
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
         struct json_object *whom, *sig;
         Machine *machine;
-        KillWhom w = KILL_ALL;
 
         if (!is_root(call))
                 return permission_denied(call);
         if (field(call, p, "whom", json_type_string, &whom) < 0 || field(call, p, "signal", json_type_int, &sig) < 0)
                 return 0;
-        if (whom) {
-                w = kill_whom_from_string(json_object_get_string(whom));
-                if (w < 0)
-                        return varlink_call_error_invalid_parameter(call, "whom");
-        }
-        if (!sig || json_object_get_int64(sig) <= 0 || json_object_get_int64(sig) >= _NSIG)
+        if (!sig)
                 return varlink_call_error_invalid_parameter(call, "signal");
         if (lookup_required(call, userdata, p, &machine) < 0)
                 return 0;
-        int r = machine_kill(machine, w, (int) json_object_get_int64(sig));
-        if (r == -ESRCH)
-                return varlink_call_error(call, ERROR_NO_SUCH_MACHINE, NULL);
+        int r = machine_kill_request(machine, whom ? json_object_get_string(whom) : NULL, json_object_get_int64(sig), &f);
         if (r < 0)
-                return r;
+                return reply_failure(call, ERROR_CONTEXT_KILL, r, &f);
         return varlink_call_reply(call, NULL);
 }
 

@@ -8,5 +8,3 @@
 /* io.systemd.Machine on <runtime-dir>/io.systemd.Machine: List, Register, Unregister, Terminate,
  * Kill. machinectl >= 261 calls List before poweroff/reboot/terminate and fails without it. */
 int machined_varlink_init(Manager *m);
-/* Answers a Register call that waited for the cgroup backend. */
-void machined_varlink_reply_register(VarlinkCall *call, Machine *m, int error, const char *message);

@@ -12,6 +12,8 @@
 
 #include "log.h"
 #include "macro.h"
+#include "machined-varlink.h"
+#include "manager-dbus.h"
 #include "manager.h"
 #include "process-util.h"
 #include "supervisor.h"
@@ -171,6 +173,7 @@ static int config_defaults(ManagerConfig *c) {
 static int run(int argc, char *argv[]) {
         ManagerConfig config;
         sd_event *event = NULL;
+        sd_bus *bus = NULL;
         Manager *m = NULL;
         int r;
 
@@ -227,7 +230,7 @@ static int run(int argc, char *argv[]) {
         r = supervisor_setup(m);
         if (r < 0)
                 goto finish;
-        r = manager_start_varlink(m);
+        r = m->config.varlink ? machined_varlink_init(m) : 0;
         if (r < 0)
                 goto finish;
         r = manager_request_name(m);
@@ -243,7 +246,9 @@ static int run(int argc, char *argv[]) {
                 log_error_errno(r, "Event loop failed: %m");
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
 finish:
+        bus = m ? m->bus : NULL;
         manager_free(m);
+        machined_bus_close(bus);
         manager_config_done(&config);
         sd_event_unref(event);
         return r;

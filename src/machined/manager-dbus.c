@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bus-util.h"
+#include "cgroup-backend.h"
 #include "cgroup-util.h"
+#include "image-dbus.h"
 #include "image.h"
 #include "log.h"
 #include "machine-dbus.h"
@@ -13,9 +17,10 @@
 #include "manager-dbus.h"
 #include "name-util.h"
 #include "parse-util.h"
+#include "pending-reply.h"
 #include "strv.h"
+#include "supervisor.h"
 
-#define STRING_ARG_MAX 4096
 
 /* ---- properties ------------------------------------------------------------------------------ */
 
@@ -53,7 +58,7 @@ static int method_get_machine(sd_bus_message *message, void *userdata, sd_bus_er
                 return r;
         Machine *machine = manager_get_machine(m, name);
         if (!machine)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_MACHINE, "No machine '%s' known", name);
+                return bus_set_errorf(error, ERROR_CONTEXT_LOOKUP, -ENXIO, "No machine '%s' known", name);
         return reply_machine_path(message, machine);
 }
 
@@ -81,9 +86,10 @@ static int method_get_machine_by_pid(sd_bus_message *message, void *userdata, sd
         }
         r = manager_get_machine_by_pid(m, pid, &machine);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to look up the machine of PID %i: %m", (int) pid);
+                return bus_set_errorf(error, ERROR_CONTEXT_LOOKUP_PID, r, "Failed to look up the machine of PID %i: %m", (int) pid);
         if (!machine)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_MACHINE_FOR_PID, "PID %i does not belong to any known machine", (int) pid);
+                return bus_set_errorf(error, ERROR_CONTEXT_LOOKUP_PID, -ENXIO, "PID %i does not belong to any known machine",
+                                      (int) pid);
         return reply_machine_path(message, machine);
 }
 
@@ -120,12 +126,12 @@ static int method_get_image(sd_bus_message *message, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         if (!image_name_is_valid(name))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Image name '%s' is invalid.", name);
+                return bus_set_errorf(error, ERROR_CONTEXT_IMAGE, -EINVAL, "Image name '%s' is invalid.", name);
         r = image_find(m->config.pool_path, name, &image);
         if (r == -ENOENT)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "No image '%s' known", name);
+                return bus_set_errorf(error, ERROR_CONTEXT_IMAGE, r, "No image '%s' known", name);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to look up image '%s': %m", name);
+                return bus_set_errorf(error, ERROR_CONTEXT_IMAGE, r, "Failed to look up image '%s': %m", name);
         image_free(image);
         _cleanup_free_ char *p = image_bus_path(name);
         if (!p)
@@ -169,58 +175,106 @@ typedef enum CreateVariant {
         CREATE_EX,             /* name, a(sv) */
 } CreateVariant;
 
-typedef struct CreateParams {
-        const char *name;
-        Id128 id;
-        const char *service;
-        const char *class;
-        uint32_t leader_pid;
-        int leader_pidfd;
-        uint64_t leader_pidfd_id;
-        const char *root_directory;
-        const int32_t *netif;
-        size_t n_netif;
-        uint32_t vsock_cid;
-        const char *ssh_address;
-        const char *ssh_private_key_path;
-} CreateParams;
+int bus_set_failure(sd_bus_error *error, ErrorContext context, int r, const Failure *f) {
+        int e = failure_is_set(f) ? f->error : r;
+        const char *message = failure_is_set(f) ? f->message : NULL;
+        const ErrorMapping *m = error_mapping_find(context, e);
+        const char *name = (failure_is_set(f) ? f->dbus_name : NULL) ?: m->dbus_name;
 
-/* Printable, bounded strings only: they end up in state files and logs. */
-static bool string_ok(const char *s) {
-        if (strlen(s) > STRING_ARG_MAX)
-                return false;
-        for (const char *p = s; *p; p++)
-                if ((unsigned char) *p < 0x20 || *p == 0x7f)
-                        return false;
-        return true;
+        if (name)
+                return sd_bus_error_set(error, name, message ?: m->dbus_message);
+        if (message)
+                return sd_bus_error_set_errnof(error, e, "%s", message);
+        return sd_bus_error_set_errno(error, e);
 }
 
-static int read_ex_properties(sd_bus_message *message, CreateParams *p, sd_bus_error *error) {
+int bus_reply_failure(sd_bus_message *message, ErrorContext context, const Failure *f) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        (void) bus_set_failure(&e, context, f->error, f);
+        int r = sd_bus_reply_method_error(message, &e);
+        sd_bus_error_free(&e);
+        return r;
+}
+
+static void message_release(void *call) {
+        sd_bus_message_unref(call);
+}
+
+PendingReply bus_pending_reply(sd_bus_message *message, void (*complete)(void *call, const Failure *f, const void *result)) {
+        return (PendingReply) { .complete = complete, .release = message_release, .call = sd_bus_message_ref(message) };
+}
+
+int bus_set_errorf(sd_bus_error *error, ErrorContext context, int r, const char *fmt, ...) {
+        _cleanup_free_ char *message = NULL;
+        va_list ap;
+
+        r = -abs(r);
+        errno = -r;
+        va_start(ap, fmt);
+        if (vasprintf(&message, fmt, ap) < 0)
+                message = NULL;
+        va_end(ap);
+        Failure f = { .error = r, .message = message };
+        return bus_set_failure(error, context, r, &f);
+}
+
+static int read_ex_property(sd_bus_message *message, const char *key, MachineSpec *s, sd_bus_error *error) {
+        int32_t pidfd_unused = -1;
+        int r = 0;
+
+        if (streq(key, "Id")) {
+                if (bus_message_read_id128(message, &s->id) < 0)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine ID parameter");
+        } else if (streq(key, "Service"))
+                r = sd_bus_message_read(message, "s", &s->service);
+        else if (streq(key, "Class"))
+                r = sd_bus_message_read(message, "s", &s->class);
+        else if (streq(key, "LeaderPID"))
+                r = sd_bus_message_read(message, "u", &s->leader_pid);
+        else if (streq(key, "LeaderPIDFD")) {
+                r = sd_bus_message_read(message, "h", &pidfd_unused);
+                s->leader_pidfd = pidfd_unused;
+        } else if (streq(key, "LeaderPIDFDID"))
+                r = sd_bus_message_read(message, "t", &s->leader_pidfd_id);
+        else if (streq(key, "RootDirectory"))
+                r = sd_bus_message_read(message, "s", &s->root_directory);
+        else if (streq(key, "NetworkInterfaces")) {
+                r = sd_bus_message_read_array(message, 'i', (const void **) &s->netif, &s->n_netif);
+                s->n_netif /= sizeof(int32_t);
+        } else if (streq(key, "VSockCID"))
+                r = sd_bus_message_read(message, "u", &s->vsock_cid);
+        else if (streq(key, "SSHAddress"))
+                r = sd_bus_message_read(message, "s", &s->ssh_address);
+        else if (streq(key, "SSHPrivateKeyPath"))
+                r = sd_bus_message_read(message, "s", &s->ssh_private_key_path);
+        return r;
+}
+
+static int read_ex_properties(sd_bus_message *message, MachineSpec *s, sd_bus_error *error) {
+        static const struct {
+                const char *key, *type;
+        } known[] = {
+                { "Id", "ay" }, { "Service", "s" }, { "Class", "s" }, { "LeaderPID", "u" },
+                { "LeaderPIDFD", "h" }, { "LeaderPIDFDID", "t" }, { "RootDirectory", "s" },
+                { "NetworkInterfaces", "ai" }, { "VSockCID", "u" }, { "SSHAddress", "s" },
+                { "SSHPrivateKeyPath", "s" },
+        };
         int r = sd_bus_message_enter_container(message, 'a', "(sv)");
         if (r < 0)
                 return r;
         for (;;) {
-                const char *key;
+                const char *key, *contents = NULL;
                 r = sd_bus_message_enter_container(message, 'r', "sv");
                 if (r < 0)
                         return r;
                 if (r == 0)
                         break;
                 r = sd_bus_message_read(message, "s", &key);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(message, NULL, &contents);
                 if (r < 0)
                         return r;
-                const char *contents = NULL;
-                r = sd_bus_message_peek_type(message, NULL, &contents);
-                if (r < 0)
-                        return r;
-                static const struct {
-                        const char *key, *type;
-                } known[] = {
-                        { "Id", "ay" }, { "Service", "s" }, { "Class", "s" }, { "LeaderPID", "u" },
-                        { "LeaderPIDFD", "h" }, { "LeaderPIDFDID", "t" }, { "RootDirectory", "s" },
-                        { "NetworkInterfaces", "ai" }, { "VSockCID", "u" }, { "SSHAddress", "s" },
-                        { "SSHPrivateKeyPath", "s" },
-                };
                 size_t k;
                 for (k = 0; k < ELEMENTSOF(known); k++)
                         if (streq(known[k].key, key))
@@ -230,38 +284,10 @@ static int read_ex_properties(sd_bus_message *message, CreateParams *p, sd_bus_e
                 if (!contents || !streq(contents, known[k].type))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Property '%s' must be of type %s", key, known[k].type);
                 r = sd_bus_message_enter_container(message, 'v', contents);
-                if (r < 0)
-                        return r;
-                if (streq(key, "Id")) {
-                        if (bus_message_read_id128(message, &p->id) < 0)
-                                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine ID parameter");
-                } else if (streq(key, "Service"))
-                        r = sd_bus_message_read(message, "s", &p->service);
-                else if (streq(key, "Class"))
-                        r = sd_bus_message_read(message, "s", &p->class);
-                else if (streq(key, "LeaderPID"))
-                        r = sd_bus_message_read(message, "u", &p->leader_pid);
-                else if (streq(key, "LeaderPIDFD"))
-                        r = sd_bus_message_read(message, "h", &p->leader_pidfd);
-                else if (streq(key, "LeaderPIDFDID"))
-                        r = sd_bus_message_read(message, "t", &p->leader_pidfd_id);
-                else if (streq(key, "RootDirectory"))
-                        r = sd_bus_message_read(message, "s", &p->root_directory);
-                else if (streq(key, "NetworkInterfaces")) {
-                        r = sd_bus_message_read_array(message, 'i', (const void **) &p->netif, &p->n_netif);
-                        p->n_netif /= sizeof(int32_t);
-                } else if (streq(key, "VSockCID")) {
-                        r = sd_bus_message_read(message, "u", &p->vsock_cid);
-                        /* 0-2 are the hypervisor, local and host; -1 is "any". */
-                        if (r >= 0 && (p->vsock_cid < 3 || p->vsock_cid == UINT32_MAX))
-                                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "VSockCID is not a regular VSOCK CID.");
-                } else if (streq(key, "SSHAddress"))
-                        r = sd_bus_message_read(message, "s", &p->ssh_address);
-                else if (streq(key, "SSHPrivateKeyPath"))
-                        r = sd_bus_message_read(message, "s", &p->ssh_private_key_path);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(message);
+                if (r >= 0)
+                        r = read_ex_property(message, key, s, error);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(message);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(message);
                 if (r < 0)
@@ -270,108 +296,25 @@ static int read_ex_properties(sd_bus_message *message, CreateParams *p, sd_bus_e
         return sd_bus_message_exit_container(message);
 }
 
-static int read_create_params(sd_bus_message *message, CreateVariant v, CreateParams *p, sd_bus_error *error) {
-        int r = sd_bus_message_read(message, "s", &p->name);
+static int read_create_params(sd_bus_message *message, CreateVariant v, MachineSpec *s, sd_bus_error *error) {
+        int r = sd_bus_message_read(message, "s", &s->name);
         if (r < 0)
                 return r;
-        if (!machine_name_is_valid(p->name))
+        if (!machine_name_is_valid(s->name))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine name");
         if (v == CREATE_EX)
-                return read_ex_properties(message, p, error);
-        r = bus_message_read_id128(message, &p->id);
+                return read_ex_properties(message, s, error);
+        r = bus_message_read_id128(message, &s->id);
         if (r < 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine ID parameter");
-        r = sd_bus_message_read(message, "ssus", &p->service, &p->class, &p->leader_pid, &p->root_directory);
+        r = sd_bus_message_read(message, "ssus", &s->service, &s->class, &s->leader_pid, &s->root_directory);
         if (r < 0)
                 return r;
         if (v == CREATE_WITH_NETWORK) {
-                r = sd_bus_message_read_array(message, 'i', (const void **) &p->netif, &p->n_netif);
+                r = sd_bus_message_read_array(message, 'i', (const void **) &s->netif, &s->n_netif);
                 if (r < 0)
                         return r;
-                p->n_netif /= sizeof(int32_t);
-        }
-        return 0;
-}
-
-static int validate_create_params(Manager *m, const CreateParams *p, sd_bus_error *error) {
-        if (!isempty(p->class) && machine_class_from_string(p->class) < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine class parameter");
-        if (p->leader_pid == 1)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid leader PID");
-        if (p->leader_pid > INT32_MAX)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid leader PID");
-        if (!isempty(p->root_directory) && (p->root_directory[0] != '/' || !string_ok(p->root_directory)))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Root directory must be empty or an absolute path");
-        for (size_t i = 0; i < p->n_netif; i++)
-                if (p->netif[i] <= 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid network interface index %i", p->netif[i]);
-        const char *strings[] = { p->service, p->ssh_address, p->ssh_private_key_path };
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                if (strings[i] && !string_ok(strings[i]))
-                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid string parameter");
-        Machine *old = manager_get_machine(m, p->name);
-        if (old && !machine_release_if_leader_gone(old))
-                return sd_bus_error_setf(error, BUS_ERROR_MACHINE_EXISTS, "Machine '%s' already exists", p->name);
-        return 0;
-}
-
-/* Pins the leader (LeaderPIDFD, LeaderPID[+LeaderPIDFDID], else the caller itself) and, if the
- * caller is someone else, the caller as the supervisor, as systemd-machined does. */
-static int pin_processes(sd_bus_message *message, const CreateParams *p, PidRef *leader, PidRef *supervisor,
-                         sd_bus_error *error) {
-        int r;
-
-        if (p->leader_pidfd >= 0) {
-                r = pidref_set_pidfd(leader, p->leader_pidfd);
-                if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to pin the leader process by its pidfd: %m");
-                if (p->leader_pid > 0 && (uint32_t) leader->pid != p->leader_pid)
-                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "LeaderPID and LeaderPIDFD refer to different processes");
-        } else if (p->leader_pid > 0) {
-                r = pidref_set_pid(leader, (pid_t) p->leader_pid);
-                if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to pin leader process %u: %m", p->leader_pid);
-        } else {
-                r = bus_query_sender_pidref(message, leader);
-                if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to pin the calling process: %m");
-        }
-        if (p->leader_pidfd_id != 0 && leader->fd_id != 0 && leader->fd_id != p->leader_pidfd_id)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "LeaderPIDFDID does not match the leader process");
-        if (leader->pid == 1)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid leader PID");
-
-        PidRef client = PIDREF_NULL;
-        if (bus_query_sender_pidref(message, &client) >= 0 && !pidref_equal(&client, leader))
-                *supervisor = client;
-        else
-                pidref_done(&client);
-        return 0;
-}
-
-static int fill_machine(Machine *machine, const CreateParams *p, uid_t uid) {
-        machine->id = p->id;
-        machine->uid = uid;
-        machine->class = isempty(p->class) ? _MACHINE_CLASS_INVALID : machine_class_from_string(p->class);
-        machine->vsock_cid = p->vsock_cid;
-        const struct {
-                const char *src;
-                char **dst;
-        } strings[] = {
-                { p->service, &machine->service },
-                { p->root_directory, &machine->root_directory },
-                { p->ssh_address, &machine->ssh_address },
-                { p->ssh_private_key_path, &machine->ssh_private_key_path },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
-                if (!isempty(strings[i].src) && !(*strings[i].dst = strdup(strings[i].src)))
-                        return -ENOMEM;
-        if (p->n_netif > 0) {
-                machine->netif = malloc(sizeof(int) * p->n_netif);
-                if (!machine->netif)
-                        return -ENOMEM;
-                memcpy(machine->netif, p->netif, sizeof(int) * p->n_netif);
-                machine->n_netif = p->n_netif;
+                s->n_netif /= sizeof(int32_t);
         }
         return 0;
 }
@@ -397,43 +340,19 @@ static int read_scope_properties(sd_bus_message *message, CGroupLimits *l, sd_bu
                         r = sd_bus_message_peek_type(message, NULL, &contents);
                 if (r < 0)
                         return r;
-                static const char *const limits[] = { "MemoryMax", "MemoryLimit", "TasksMax", "CPUQuotaPerSecUSec",
-                                                      "CPUWeight", "CPUShares", "IOWeight", "BlockIOWeight" };
-                bool known = false;
-                for (size_t i = 0; i < ELEMENTSOF(limits); i++)
-                        known = known || streq(limits[i], name);
-                if (!known) {
+                if (!scope_property_is_limit(name)) {
                         log_debug("Scope property %s has no cgroupfs equivalent: only the systemd backend uses it.", name);
                         r = sd_bus_message_skip(message, "v");
                 } else {
+                        _cleanup_(failure_done) Failure f = FAILURE_NULL;
                         if (!contents || !streq(contents, "t"))
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Scope property %s must be of type t", name);
                         r = sd_bus_message_read(message, "v", "t", &v);
                         if (r < 0)
                                 return r;
-                        if (streq(name, "MemoryMax") || streq(name, "MemoryLimit"))
-                                l->memory_max = v == UINT64_MAX ? CGROUP_LIMIT_MAX : v;
-                        else if (streq(name, "TasksMax")) {
-                                if (v == 0)
-                                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "TasksMax must be positive");
-                                l->tasks_max = v == UINT64_MAX ? CGROUP_LIMIT_MAX : v;
-                        } else if (streq(name, "CPUQuotaPerSecUSec")) {
-                                if (v == 0)
-                                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "CPUQuotaPerSecUSec must be positive");
-                                l->cpu_quota_per_sec_usec = v;
-                        } else {
-                                /* Shares: 1024 is weight 100; blkio weights run 10..1000 around 500. */
-                                if (streq(name, "CPUShares"))
-                                        v = v == UINT64_MAX ? v : v * 100 / 1024;
-                                else if (streq(name, "BlockIOWeight"))
-                                        v = v == UINT64_MAX ? v : v / 5;
-                                if (v != UINT64_MAX && (v < 1 || v > 10000))
-                                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s out of range", name);
-                                if (streq(name, "CPUWeight") || streq(name, "CPUShares"))
-                                        l->cpu_weight = v;
-                                else
-                                        l->io_weight = v;
-                        }
+                        r = scope_property_parse(name, v, l, &f);
+                        if (r < 0)
+                                return bus_set_failure(error, ERROR_CONTEXT_REGISTER, r, &f);
                 }
                 if (r >= 0)
                         r = sd_bus_message_exit_container(message);
@@ -443,57 +362,56 @@ static int read_scope_properties(sd_bus_message *message, CGroupLimits *l, sd_bu
         return sd_bus_message_exit_container(message);
 }
 
+/* The answer to a Create/Register call, once the backend is done. */
+static void create_complete(void *call, const Failure *f, const void *result) {
+        sd_bus_message *message = call;
+        int r;
+
+        if (f)
+                r = bus_reply_failure(message, ERROR_CONTEXT_REGISTER, f);
+        else {
+                _cleanup_free_ char *p = machine_bus_path(result);
+                r = p ? sd_bus_reply_method_return(message, "o", p) : -ENOMEM;
+        }
+        if (r < 0)
+                log_warning_errno(r, "Failed to reply to machine creation request: %m");
+}
+
 static int create_or_register(sd_bus_message *message, Manager *m, bool allocate, CreateVariant v, sd_bus_error *error) {
-        CreateParams p = { .leader_pidfd = -EBADF, .vsock_cid = VSOCK_CID_UNSET };
-        PidRef leader = PIDREF_NULL, supervisor = PIDREF_NULL;
-        ScopeRequest req = { .allocate = allocate, .limits = CGROUP_LIMITS_UNSET };
-        Machine *machine = NULL;
-        uid_t uid = 0;
+        _cleanup_(machine_spec_done) MachineSpec s = MACHINE_SPEC_INIT;
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
+        BusScopeProperties props = {};
         int r;
 
         r = bus_verify_root(message, error);
         if (r < 0)
                 return r;
-        r = read_create_params(message, v, &p, error);
+        r = read_create_params(message, v, &s, error);
         if (r < 0)
                 return r;
-        r = validate_create_params(m, &p, error);
-        if (r < 0)
-                return r;
+        s.allocate_unit = allocate;
         if (allocate) {
                 /* CreateMachineEx has the scope properties after its a(sv). */
-                r = read_scope_properties(message, &req.limits, error);
+                r = read_scope_properties(message, &s.limits, error);
                 if (r < 0)
                         return r;
-                req.message = message;
-                req.skip = v == CREATE_EX ? "sa(sv)" : v == CREATE_WITH_NETWORK ? "sayssusai" : "sayssus";
+                props = (BusScopeProperties) {
+                        .message = message,
+                        .skip = v == CREATE_EX ? "sa(sv)" : v == CREATE_WITH_NETWORK ? "sayssusai" : "sayssus",
+                };
+                s.bus_properties = &props;
         }
-        r = pin_processes(message, &p, &leader, &supervisor, error);
-        if (r < 0)
-                goto finish;
-        (void) bus_query_sender_euid(message, &uid);
+        (void) bus_query_sender_pidref(message, &s.caller);
+        s.caller_is_supervisor = true;
+        (void) bus_query_sender_euid(message, &s.uid);
 
-        r = machine_new(m, p.name, &machine);
-        if (r < 0)
-                goto finish;
-        machine->leader = leader;
-        machine->supervisor = supervisor;
-        leader = supervisor = PIDREF_NULL;
-        r = fill_machine(machine, &p, uid);
-        if (r < 0)
-                goto finish;
-
-        machine->create_message = sd_bus_message_ref(message);
-        r = machine_start(machine, &req, error);
-        if (r < 0)
-                goto finish;
+        PendingReply reply = bus_pending_reply(message, create_complete);
+        r = machine_register(m, &s, &reply, &f);
+        if (r < 0) {
+                pending_reply_done(&reply);
+                return bus_set_failure(error, ERROR_CONTEXT_REGISTER, r, &f);
+        }
         return 1;
-
-finish:
-        pidref_done(&leader);
-        pidref_done(&supervisor);
-        machine_free(machine);
-        return r;
 }
 
 static int method_create_machine(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -526,7 +444,7 @@ static int redirect(sd_bus_message *message, Manager *m, sd_bus_error *error, sd
                 return r;
         Machine *machine = manager_get_machine(m, name);
         if (!machine)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_MACHINE, "No machine '%s' known", name);
+                return bus_set_errorf(error, ERROR_CONTEXT_LOOKUP, -ENXIO, "No machine '%s' known", name);
         return method(message, machine, error);
 }
 
@@ -604,4 +522,109 @@ int manager_dbus_register(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to add manager object vtable: %m");
         return 0;
+}
+
+/* ---- the connection ---------------------------------------------------------------------------- */
+
+#define BUS_NAME "org.freedesktop.machine1"
+
+int manager_connect_bus(Manager *m) {
+        int r;
+
+        r = bus_register_machine1_errors();
+        if (r < 0)
+                return log_error_errno(r, "Failed to register bus errors: %m");
+        if (m->config.bus_address) {
+                r = sd_bus_new(&m->bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(m->bus, m->config.bus_address);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(m->bus, true);
+                if (r >= 0)
+                        r = sd_bus_start(m->bus);
+        } else
+                r = sd_bus_open_system_with_description(&m->bus, "machined");
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        /* We check credentials ourselves per method (bus_verify_root()). */
+        (void) sd_bus_negotiate_creds(m->bus, true, SD_BUS_CREDS_PID | SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID);
+
+        r = manager_dbus_register(m);
+        if (r < 0)
+                return r;
+        r = machine_dbus_register(m);
+        if (r < 0)
+                return r;
+        r = image_dbus_register(m);
+        if (r < 0)
+                return r;
+        r = supervisor_dbus_register(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach bus to event loop: %m");
+        return 0;
+}
+
+static int log_name_owner(Manager *m, int error) {
+        _cleanup_free_ char *comm_buf = NULL;
+        sd_bus_creds *creds = NULL;
+        const char *unique = NULL, *comm = NULL;
+        pid_t pid = 0;
+
+        if (sd_bus_get_name_creds(m->bus, BUS_NAME, SD_BUS_CREDS_UNIQUE_NAME | SD_BUS_CREDS_PID | SD_BUS_CREDS_COMM |
+                                  SD_BUS_CREDS_AUGMENT, &creds) >= 0) {
+                (void) sd_bus_creds_get_unique_name(creds, &unique);
+                (void) sd_bus_creds_get_pid(creds, &pid);
+                (void) sd_bus_creds_get_comm(creds, &comm);
+                if (comm)
+                        comm_buf = strdup(comm);
+        }
+        if (unique && pid > 0)
+                log_error("The bus name %s is already owned by %s (pid %i, %s): another machine manager "
+                          "(systemd-machined?) is running. Stop it first.", BUS_NAME, unique, (int) pid,
+                          comm_buf ?: "unknown command");
+        else
+                log_error("The bus name %s is already owned by %s: another machine manager (systemd-machined?) "
+                          "is running. Stop it first.", BUS_NAME, unique ?: "another connection");
+        sd_bus_creds_unref(creds);
+        return -abs(error);
+}
+
+int manager_check_name_free(Manager *m) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int has = 0;
+
+        int r = sd_bus_call_method(m->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                   "NameHasOwner", &error, &reply, "s", BUS_NAME);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "b", &has);
+        sd_bus_message_unref(reply);
+        sd_bus_error_free(&error);
+        if (r < 0)
+                return log_error_errno(r, "Failed to check whether %s is taken: %m", BUS_NAME);
+        if (has)
+                return log_name_owner(m, EEXIST);
+        return 0;
+}
+
+int manager_request_name(Manager *m) {
+        int r = sd_bus_request_name(m->bus, BUS_NAME, 0);
+        if (r == -EEXIST)
+                return log_name_owner(m, EEXIST);
+        if (r == -EACCES || r == -EPERM)
+                return log_error_errno(r, "Not allowed to own %s: is the D-Bus policy "
+                                       "(org.freedesktop.machine1.conf) installed, and are we root? %m", BUS_NAME);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire bus name %s: %m", BUS_NAME);
+        return 0;
+}
+
+void machined_bus_close(sd_bus *bus) {
+        if (!bus)
+                return;
+        sd_bus_flush(bus);
+        sd_bus_flush_close_unref(bus);
 }

@@ -9,15 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bus-util.h"
 #include "cgroup-backend.h"
-#include "image-dbus.h"
 #include "log.h"
-#include "machine-dbus.h"
 #include "machine.h"
-#include "machined-varlink.h"
 #include "macro.h"
-#include "manager-dbus.h"
 #include "manager.h"
 #include "operation.h"
 #include "path-util.h"
@@ -27,8 +22,6 @@
 #include "supervisor.h"
 #include "unit-name.h"
 #include "varlink.h"
-
-#define BUS_NAME "org.freedesktop.machine1"
 
 static const char *const cgroup_backend_type_table[_CGROUP_BACKEND_MAX] = {
         [CGROUP_BACKEND_AUTO] = "auto",
@@ -112,110 +105,13 @@ Manager *manager_free(Manager *m) {
         m->varlink = varlink_server_free(m->varlink);
         if (m->cgroup_ops)
                 m->cgroup_ops->done(m);
-        if (m->bus) {
-                sd_bus_flush(m->bus);
-                m->bus = sd_bus_flush_close_unref(m->bus);
-        }
+        /* m->bus is the D-Bus binding's: machined.c closes it once the answers given above are out. */
         sd_event_source_disable_unref(m->sigchld_source);
         sd_event_unref(m->event);
         safe_close(m->state_dir_fd);
         manager_config_done(&m->config);
         free(m);
         return NULL;
-}
-
-int manager_connect_bus(Manager *m) {
-        int r;
-
-        r = bus_register_machine1_errors();
-        if (r < 0)
-                return log_error_errno(r, "Failed to register bus errors: %m");
-        if (m->config.bus_address) {
-                r = sd_bus_new(&m->bus);
-                if (r >= 0)
-                        r = sd_bus_set_address(m->bus, m->config.bus_address);
-                if (r >= 0)
-                        r = sd_bus_set_bus_client(m->bus, true);
-                if (r >= 0)
-                        r = sd_bus_start(m->bus);
-        } else
-                r = sd_bus_open_system_with_description(&m->bus, "machined");
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to the system bus: %m");
-        /* We check credentials ourselves per method (bus_verify_root()). */
-        (void) sd_bus_negotiate_creds(m->bus, true, SD_BUS_CREDS_PID | SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID);
-
-        r = manager_dbus_register(m);
-        if (r < 0)
-                return r;
-        r = machine_dbus_register(m);
-        if (r < 0)
-                return r;
-        r = image_dbus_register(m);
-        if (r < 0)
-                return r;
-        r = supervisor_dbus_register(m);
-        if (r < 0)
-                return r;
-        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to attach bus to event loop: %m");
-        return 0;
-}
-
-static int log_name_owner(Manager *m, int error) {
-        _cleanup_free_ char *comm_buf = NULL;
-        sd_bus_creds *creds = NULL;
-        const char *unique = NULL, *comm = NULL;
-        pid_t pid = 0;
-
-        if (sd_bus_get_name_creds(m->bus, BUS_NAME, SD_BUS_CREDS_UNIQUE_NAME | SD_BUS_CREDS_PID | SD_BUS_CREDS_COMM |
-                                  SD_BUS_CREDS_AUGMENT, &creds) >= 0) {
-                (void) sd_bus_creds_get_unique_name(creds, &unique);
-                (void) sd_bus_creds_get_pid(creds, &pid);
-                (void) sd_bus_creds_get_comm(creds, &comm);
-                if (comm)
-                        comm_buf = strdup(comm);
-        }
-        if (unique && pid > 0)
-                log_error("The bus name %s is already owned by %s (pid %i, %s): another machine manager "
-                          "(systemd-machined?) is running. Stop it first.", BUS_NAME, unique, (int) pid,
-                          comm_buf ?: "unknown command");
-        else
-                log_error("The bus name %s is already owned by %s: another machine manager (systemd-machined?) "
-                          "is running. Stop it first.", BUS_NAME, unique ?: "another connection");
-        sd_bus_creds_unref(creds);
-        return -abs(error);
-}
-
-int manager_check_name_free(Manager *m) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        int has = 0;
-
-        int r = sd_bus_call_method(m->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                   "NameHasOwner", &error, &reply, "s", BUS_NAME);
-        if (r >= 0)
-                r = sd_bus_message_read(reply, "b", &has);
-        sd_bus_message_unref(reply);
-        sd_bus_error_free(&error);
-        if (r < 0)
-                return log_error_errno(r, "Failed to check whether %s is taken: %m", BUS_NAME);
-        if (has)
-                return log_name_owner(m, EEXIST);
-        return 0;
-}
-
-int manager_request_name(Manager *m) {
-        int r = sd_bus_request_name(m->bus, BUS_NAME, 0);
-        if (r == -EEXIST)
-                return log_name_owner(m, EEXIST);
-        if (r == -EACCES || r == -EPERM)
-                return log_error_errno(r, "Not allowed to own %s: is the D-Bus policy "
-                                       "(org.freedesktop.machine1.conf) installed, and are we root? %m", BUS_NAME);
-        if (r < 0)
-                return log_error_errno(r, "Failed to acquire bus name %s: %m", BUS_NAME);
-        return 0;
 }
 
 int manager_setup_cgroup(Manager *m) {
@@ -234,12 +130,6 @@ int manager_setup_cgroup(Manager *m) {
         }
         log_debug("Using the %s cgroup backend.", m->cgroup_ops->name);
         return 0;
-}
-
-int manager_start_varlink(Manager *m) {
-        if (!m->config.varlink)
-                return 0;
-        return machined_varlink_init(m);
 }
 
 Machine *manager_get_machine(Manager *m, const char *name) {

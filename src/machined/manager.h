@@ -4,7 +4,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "list.h"
@@ -14,6 +13,9 @@ typedef struct Operation Operation;
 typedef struct CGroupOps CGroupOps;
 typedef struct VarlinkServer VarlinkServer;
 typedef struct Supervisor Supervisor;
+typedef struct SystemdJobs SystemdJobs;
+/* Opaque here: only the bindings and the systemd backend use the connection. */
+struct sd_bus;
 
 typedef enum CGroupBackendType {
         CGROUP_BACKEND_AUTO,
@@ -45,7 +47,7 @@ void manager_config_done(ManagerConfig *c);
 typedef struct Manager {
         ManagerConfig config;
         sd_event *event;
-        sd_bus *bus;
+        struct sd_bus *bus;    /* manager-dbus.c's connection; the systemd backend talks to PID 1 on it */
         int state_dir_fd;
 
         Machine *machines;
@@ -60,21 +62,19 @@ typedef struct Manager {
 
         VarlinkServer *varlink;
         Supervisor *supervisor; /* io.berth.Machined1: machines we start (supervisor.c) */
+        SystemdJobs *systemd_jobs; /* systemd's jobs we wait for (systemd-job.c), on systemd hosts */
+
+        /* Set by the D-Bus binding: MachineNew (new_machine) or MachineRemoved. */
+        void (*announce_machine)(Machine *machine, bool new_machine);
 } Manager;
 
 int manager_new(ManagerConfig *config, sd_event *event, Manager **ret);
 Manager *manager_free(Manager *m);
 
-/* Connects to the bus and exports the objects, but does not take the name yet. */
-int manager_connect_bus(Manager *m);
-/* Fails with a logged, explanatory error if someone else owns org.freedesktop.machine1. */
-int manager_check_name_free(Manager *m);
-int manager_request_name(Manager *m);
 /* Picks and initializes the cgroup backend. */
 int manager_setup_cgroup(Manager *m);
 /* Re-reads the state directory: adopts live machines, cleans up after dead ones. */
 int manager_load_state(Manager *m);
-int manager_start_varlink(Manager *m);
 
 Machine *manager_get_machine(Manager *m, const char *name);
 /* The machine whose leader is pid, or whose cgroup contains it. 0 and *ret = NULL if none. */

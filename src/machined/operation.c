@@ -1,51 +1,33 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
-#include "cgroup-util.h"
 #include "fd-util.h"
 #include "log.h"
 #include "macro.h"
 #include "operation.h"
-#include "parse-util.h"
-#include "path-util.h"
 #include "process-util.h"
 #include "signal-util.h"
-#include "string-table.h"
-#include "strv.h"
-#include "user-record.h"
 
-#define OPERATION_TIMEOUT_USEC (15 * 1000000ULL)
-#define LOGIN_RESPAWN_MAX 10
-
-/* What the child reports back over the socketpair; the pty master travels as SCM_RIGHTS. */
-typedef struct PtyReply {
+/* What the helper reports over the socketpair; an fd travels alongside as SCM_RIGHTS. */
+typedef struct OperationReport {
         int32_t error;          /* 0 or -errno */
         char message[256];
-        char pty_path[128];
-} PtyReply;
+        char text[128];
+} OperationReport;
 
-/* ---- the child side ------------------------------------------------------------------------ */
+/* ---- the helper's side ------------------------------------------------------------------------ */
 
-/* Closes every fd but the listed ones: the child may live as long as the shell it supervises, and
- * must not keep machined's bus connection or listening sockets alive after machined exits. */
-static void close_all_fds_except(const int *keep, size_t n) {
+void close_all_fds_except(const int *keep, size_t n) {
         int sorted[8];
         size_t k = 0;
 
@@ -74,414 +56,57 @@ static void close_all_fds_except(const int *keep, size_t n) {
         }
 }
 
-static _noreturn_ void child_fail(int sock, int error, const char *fmt, ...) _printf_(3, 4);
-static _noreturn_ void child_fail(int sock, int error, const char *fmt, ...) {
-        PtyReply reply = { .error = error < 0 ? error : -error };
+_noreturn_ void operation_report_failure(int report_fd, int error, const char *fmt, ...) {
+        OperationReport report = { .error = error < 0 ? error : -error };
         va_list ap;
 
+        errno = -report.error;
         va_start(ap, fmt);
-        vsnprintf(reply.message, sizeof(reply.message), fmt, ap);
+        vsnprintf(report.message, sizeof(report.message), fmt, ap);
         va_end(ap);
-        (void) send(sock, &reply, sizeof(reply), MSG_NOSIGNAL);
+        (void) send(report_fd, &report, sizeof(report), MSG_NOSIGNAL);
         _exit(EXIT_FAILURE);
 }
 
-static int send_master(int sock, int master, const char *pty_path) {
-        PtyReply reply = {};
-        union {
-                struct cmsghdr cmsg;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = &reply, .iov_len = sizeof(reply) };
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof(control),
-        };
+int operation_report_result(int report_fd, int fd, const char *text) {
+        OperationReport report = {};
 
-        snprintf(reply.pty_path, sizeof(reply.pty_path), "%s", pty_path);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &master, sizeof(int));
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? negative_errno() : 0;
+        snprintf(report.text, sizeof(report.text), "%s", text ?: "");
+        return send_data_with_fd(report_fd, &report, sizeof(report), fd);
 }
 
-/* Joins the leader's cgroup in every hierarchy, so that the session is part of the machine:
- * terminating the machine ends it, and its limits apply. Only where the leader is inside the
- * machine's unit: a guest that moved its init elsewhere does not get us to write there. */
-static void join_leader_cgroups(pid_t leader, const char *unit) {
-        CGroupHierarchy *hs = NULL;
-        size_t n = 0;
+/* ---- machined's side ---------------------------------------------------------------------------- */
 
-        if (!unit || cg_enumerate(leader, &hs, &n) < 0)
-                return;
-        _cleanup_free_ char *inner = strjoin("/", unit, "/"), *escaped = cg_escape(unit);
-        _cleanup_free_ char *inner_escaped = escaped ? strjoin("/", escaped, "/") : NULL;
-        for (size_t i = 0; inner && inner_escaped && i < n; i++) {
-                _cleanup_free_ char *p = strjoin(hs[i].path, "/");
-                if (p && (strstr(p, inner) || strstr(p, inner_escaped)))
-                        (void) cg_attach(hs + i, hs[i].path, 0);
-        }
-        cg_hierarchies_free(hs, n);
+static void operation_fail(Operation *o, int error, const char *message) {
+        pending_reply_fail(&o->reply, error, message);
 }
 
-static const char *const namespace_names[] = { "cgroup", "ipc", "uts", "net", "pid", "mnt", "user" };
-static const int namespace_flags[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
-                                       CLONE_NEWPID, CLONE_NEWNS, CLONE_NEWUSER };
-#define N_NAMESPACES ELEMENTSOF(namespace_names)
-
-/* Enters the leader's namespaces (those it does not share with us) and its root directory. The
- * user namespace comes last: before that we still have our capabilities over all the others. */
-static int enter_machine(pid_t leader, int leader_pidfd, bool *ret_userns) {
-        int fds[N_NAMESPACES];
-        char path[64];
-        int r = 0;
-
-        snprintf(path, sizeof(path), "/proc/%i/root", (int) leader);
-        _cleanup_close_ int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-                return negative_errno();
-        for (size_t i = 0; i < N_NAMESPACES; i++) {
-                uint64_t ours, theirs;
-                fds[i] = -EBADF;
-                if (namespace_inode(0, namespace_names[i], &ours) < 0 ||
-                    namespace_inode(leader, namespace_names[i], &theirs) < 0 || ours == theirs)
-                        continue;
-                snprintf(path, sizeof(path), "/proc/%i/ns/%s", (int) leader, namespace_names[i]);
-                fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-                if (fds[i] < 0) {
-                        r = negative_errno();
-                        goto finish;
-                }
-        }
-        /* Everything was opened by PID: only valid if that PID is still the leader. */
-        if (pidfd_signal(leader_pidfd, 0) < 0) {
-                r = -ESRCH;
-                goto finish;
-        }
-        for (size_t i = 0; i < N_NAMESPACES; i++) {
-                if (fds[i] < 0 || namespace_flags[i] == CLONE_NEWUSER)
-                        continue;
-                if (setns(fds[i], namespace_flags[i]) < 0) {
-                        r = negative_errno();
-                        goto finish;
-                }
-        }
-        if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
-                r = negative_errno();
-                goto finish;
-        }
-        *ret_userns = fds[N_NAMESPACES - 1] >= 0;
-        if (*ret_userns) {
-                if (setns(fds[N_NAMESPACES - 1], CLONE_NEWUSER) < 0) {
-                        r = negative_errno();
-                        goto finish;
-                }
-                /* Root of the guest's user namespace, not whatever we map to there by accident. */
-                (void) setgroups(0, NULL);
-                if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
-                        r = negative_errno();
-                        goto finish;
-                }
-        }
-finish:
-        for (size_t i = 0; i < N_NAMESPACES; i++)
-                safe_close(fds[i]);
-        return r;
-}
-
-/* The host's /proc, opened before we entered the guest: we are not in the guest's PID namespace
- * (only our children are), so its /proc/self would not be us. */
-static int host_proc_fd = -EBADF;
-
-/* The guest's user database through its root ("/" after enter_machine()), regular files only:
- * the guest may have planted a FIFO at /etc/passwd to block us, or a device. */
-static int lookup_user(const char *name, UserRecord *ret, gid_t **ret_groups, size_t *ret_n_groups) {
-        _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-                return negative_errno();
-        return user_record_lookup_in_root(host_proc_fd, rootfd, name, ret, ret_groups, ret_n_groups);
-}
-
-static const char *find_login(void) {
-        static const char *const paths[] = { "/bin/login", "/usr/bin/login", "/sbin/login", "/usr/sbin/login" };
-        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-                if (access(paths[i], X_OK) >= 0)
-                        return paths[i];
-        return NULL;
-}
-
-typedef struct SessionSpec {
-        UserRecord user;
-        gid_t *groups;
-        size_t n_groups;
-        const char *path;
-        char **argv;
-        char **env;
-} SessionSpec;
-
-/* The session process: runs in the guest's namespaces and root, as root of the guest. It makes
- * the pty slave its controlling terminal and becomes the user. */
-static _noreturn_ void session_exec(int slave, const SessionSpec *s) {
-        reset_all_signals();
-        if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
-                _exit(EXIT_FAILURE);
-        for (int i = 0; i < 3; i++)
-                if (dup2(slave, i) < 0)
-                        _exit(EXIT_FAILURE);
-        if (slave > 2)
-                safe_close(slave);
-        if (setgroups(s->n_groups, s->groups) < 0 && errno != EPERM)
-                _exit(EXIT_FAILURE);
-        if (setresgid(s->user.gid, s->user.gid, s->user.gid) < 0 ||
-            setresuid(s->user.uid, s->user.uid, s->user.uid) < 0) {
-                fprintf(stderr, "Failed to become user %s: %m\n", s->user.name);
-                _exit(EXIT_FAILURE);
-        }
-        if (chdir(s->user.home) < 0)
-                (void) chdir("/");
-        execve(s->path, s->argv, s->env);
-        fprintf(stderr, "Failed to execute %s: %m\n", s->path);
-        _exit(127);
-}
-
-static int session_build(const ShellRequest *req, int sock, SessionSpec *s) {
-        int r;
-
-        if (req->mode == OPERATION_LOGIN) {
-                s->path = find_login();
-                if (!s->path)
-                        child_fail(sock, -ENOENT, "No login program (/bin/login, /usr/bin/login) found in the machine.");
-                r = lookup_user("root", &s->user, &s->groups, &s->n_groups);
-                if (r < 0)
-                        return r;
-                /* login(1) does the user switch itself. */
-                s->argv = strv_copy((char *[]) { (char *) "login", NULL });
-                r = strv_extend(&s->env, "TERM=vt220");
-                return s->argv && r >= 0 ? 0 : -ENOMEM;
-        }
-
-        const char *user = isempty(req->user) ? "root" : req->user;
-        r = lookup_user(user, &s->user, &s->groups, &s->n_groups);
-        if (r == -ESRCH)
-                child_fail(sock, -ESRCH, "No user '%s' in the machine.", user);
-        if (r < 0)
-                return r;
-
-        _cleanup_free_ char *login_argv0 = NULL;
-        if (isempty(req->path)) {
-                /* The user's shell as a login shell ("-sh"), /bin/sh if that one is missing. */
-                s->path = access(s->user.shell, X_OK) >= 0 ? s->user.shell : "/bin/sh";
-                const char *base = strrchr(s->path, '/');
-                login_argv0 = strjoin("-", base ? base + 1 : s->path);
-                if (!login_argv0)
-                        return -ENOMEM;
-                s->argv = strv_copy((char *[]) { login_argv0, NULL });
-        } else {
-                s->path = req->path;
-                if (access(s->path, X_OK) < 0)
-                        child_fail(sock, negative_errno(), "Cannot execute %s in the machine: %m", s->path);
-                s->argv = !req->args || !req->args[0] ? strv_copy((char *[]) { (char *) s->path, NULL })
-                                                          : strv_copy(req->args);
-        }
-        if (!s->argv)
-                return -ENOMEM;
-
-        const char *defaults[][2] = {
-                { "PATH", DEFAULT_PATH },
-                { "HOME", s->user.home },
-                { "USER", s->user.name },
-                { "LOGNAME", s->user.name },
-                { "SHELL", s->user.shell },
-                { "TERM", "vt220" },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
-                if (strv_env_setf(&s->env, defaults[i][0], defaults[i][1]) < 0)
-                        return -ENOMEM;
-        for (char **e = req->env; e && *e; e++)
-                if (strv_env_set(&s->env, *e) < 0)
-                        return -ENOMEM;
-        return 0;
-}
-
-/* OSC 3008 context signalling (systemd.io/OSC_CONTEXT): a "start" before the session and an "end"
- * carrying its exit status after it. Terminals ignore unknown OSC sequences; clients that care
- * (our machinectl, tests) read the status from the last bytes of the pty's output. */
-static void osc_context_start(int fd, const char *id, const char *machine, const char *user) {
-        char buf[512];
-        int n = snprintf(buf, sizeof(buf), "\033]3008;start=%s;type=shell;container=%s;user=%s\033\\", id, machine, user);
-        if (n > 0 && (size_t) n < sizeof(buf))
-                (void) loop_write(fd, buf, (size_t) n);
-}
-
-static void osc_context_end(int fd, const char *id, int status) {
-        char buf[256];
-        int n;
-
-        if (WIFEXITED(status))
-                n = snprintf(buf, sizeof(buf), "\033]3008;end=%s;exit=%s;status=%i\033\\", id,
-                             WEXITSTATUS(status) == 0 ? "success" : "failure", WEXITSTATUS(status));
-        else {
-                int sig = WTERMSIG(status);
-                bool interrupt = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGPIPE;
-                n = snprintf(buf, sizeof(buf), "\033]3008;end=%s;exit=%s;signal=%s\033\\", id,
-                             interrupt ? "interrupt" : "crash", signal_to_string(sig) ?: "unknown");
-        }
-        if (n > 0 && (size_t) n < sizeof(buf))
-                (void) loop_write(fd, buf, (size_t) n);
-}
-
-static int wait_for(pid_t pid, int *ret_status) {
-        for (;;) {
-                if (waitpid(pid, ret_status, 0) >= 0)
-                        return 0;
-                if (errno != EINTR)
-                        return negative_errno();
-        }
-}
-
-/* The master is still open somewhere if the slave has not seen a hangup. */
-static bool master_open(int slave) {
-        struct pollfd p = { .fd = slave, .events = POLLIN };
-        return poll(&p, 1, 0) >= 0 && !(p.revents & POLLHUP);
-}
-
-/* Runs in a child of machined, in machined's namespaces with signals reset; leader_pidfd pins the
- * leader. Reports the pty (or an error) on sock, then supervises the session if there is one. */
-static _noreturn_ void operation_child(const ShellRequest *req, const char *machine, const char *unit, pid_t leader,
-                                      int leader_pidfd, int sock) {
-        SessionSpec spec = {};
-        char pty_path[128], id[33];
-        bool userns = false;
-        int r;
-
-        join_leader_cgroups(leader, unit);
-        host_proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        r = enter_machine(leader, leader_pidfd, &userns);
-        if (r < 0)
-                child_fail(sock, r, "Failed to enter the machine's namespaces: %s", strerror(-r));
-        safe_close(leader_pidfd);
-
-        if (req->mode != OPERATION_PTY) {
-                r = session_build(req, sock, &spec);
-                if (r < 0)
-                        child_fail(sock, r, "Failed to prepare the session: %s", strerror(-r));
-        }
-
-        /* The guest's own devpts instance, through its /dev/ptmx. */
-        int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (master < 0)
-                child_fail(sock, negative_errno(), "Failed to open /dev/ptmx in the machine: %m");
-        if (unlockpt(master) < 0 || ptsname_r(master, pty_path, sizeof(pty_path)) != 0)
-                child_fail(sock, negative_errno(), "Failed to set up the pseudo terminal: %m");
-
-        if (req->mode == OPERATION_PTY) {
-                r = send_master(sock, master, pty_path);
-                _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
-        }
-
-        /* Keep a slave fd ourselves: the master must see EOF only when we are done writing. */
-        int slave = open(pty_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (slave < 0)
-                child_fail(sock, negative_errno(), "Failed to open %s in the machine: %m", pty_path);
-
-        Id128 uuid;
-        if (id128_randomize(&uuid) < 0)
-                memset(&uuid, 0x42, sizeof(uuid));
-        for (size_t i = 0; i < 16; i++)
-                snprintf(id + i * 2, 3, "%02x", uuid.bytes[i]);
-        if (req->mode == OPERATION_SHELL)
-                osc_context_start(slave, id, machine, spec.user.name);
-
-        r = send_master(sock, master, pty_path);
-        safe_close(master);
-        safe_close(sock);
-        if (r < 0)
-                _exit(EXIT_FAILURE);
-
-        int status = 0;
-        for (unsigned spawned = 0;; spawned++) {
-                pid_t pid = fork();
-                if (pid < 0)
-                        _exit(EXIT_FAILURE);
-                if (pid == 0)
-                        session_exec(slave, &spec);
-                if (wait_for(pid, &status) < 0)
-                        _exit(EXIT_FAILURE);
-                /* Like a getty, login comes back after logout while someone is connected. */
-                if (req->mode != OPERATION_LOGIN || spawned + 1 >= LOGIN_RESPAWN_MAX || !master_open(slave))
-                        break;
-                (void) usleep(200 * 1000);
-        }
-
-        if (req->mode == OPERATION_SHELL)
-                osc_context_end(slave, id, status);
-        safe_close(slave);
-        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-}
-
-/* ---- the machined side --------------------------------------------------------------------- */
-
-static const char *const operation_mode_table[_OPERATION_MODE_MAX] = {
-        [OPERATION_PTY] = "pty",
-        [OPERATION_LOGIN] = "login",
-        [OPERATION_SHELL] = "shell",
-};
-
-DEFINE_STRING_TABLE_LOOKUP(operation_mode, OperationMode)
-
-static void operation_reply_error(Operation *o, int error, const char *message) {
-        if (!o->message)
-                return;
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        if (error == -ESRCH && message && strstr(message, "No user"))
-                sd_bus_error_set(&e, "org.freedesktop.DBus.Error.InvalidArgs", message);
-        else
-                sd_bus_error_set_errnof(&e, error, "%s", message ?: "Failed to open pseudo terminal: %m");
-        (void) sd_bus_reply_method_error(o->message, &e);
-        sd_bus_error_free(&e);
-        o->message = sd_bus_message_unref(o->message);
-}
-
-static int on_socket(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static int on_report(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Operation *o = userdata;
-        PtyReply reply = {};
-        union {
-                struct cmsghdr cmsg;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = &reply, .iov_len = sizeof(reply) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
-        _cleanup_close_ int master = -EBADF;
+        OperationReport report = {};
+        _cleanup_close_ int passed = -EBADF;
 
-        ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        ssize_t n = receive_data_with_fd(fd, &report, sizeof(report), MSG_DONTWAIT, &passed);
+        if (n == -EAGAIN)
                 return 0;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
-                        memcpy(&master, CMSG_DATA(c), sizeof(int));
 
-        o->socket_source = sd_event_source_disable_unref(o->socket_source);
+        o->report_source = sd_event_source_disable_unref(o->report_source);
         o->timeout_source = sd_event_source_disable_unref(o->timeout_source);
-        o->socket_fd = safe_close(o->socket_fd);
+        o->report_fd = safe_close(o->report_fd);
 
-        if (n != (ssize_t) sizeof(reply))
-                operation_reply_error(o, -EIO, "The helper process died before it could allocate a pseudo terminal");
-        else if (reply.error < 0 || master < 0) {
-                reply.message[sizeof(reply.message) - 1] = 0;
-                operation_reply_error(o, reply.error < 0 ? reply.error : -EIO, reply.message);
-        } else if (o->message) {
-                reply.pty_path[sizeof(reply.pty_path) - 1] = 0;
-                free(o->pty_path);
-                o->pty_path = strdup(reply.pty_path);
-                int r = sd_bus_reply_method_return(o->message, "hs", master, reply.pty_path);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to send pseudo terminal of %s: %m", o->machine_name);
-                o->message = sd_bus_message_unref(o->message);
-                log_debug("Opened %s %s on machine %s.", operation_mode_to_string(o->mode), reply.pty_path, o->machine_name);
+        report.message[sizeof(report.message) - 1] = 0;
+        report.text[sizeof(report.text) - 1] = 0;
+        if (n != (ssize_t) sizeof(report))
+                operation_fail(o, -EIO, "The helper process died before it could report back");
+        else if (report.error < 0)
+                operation_fail(o, report.error, report.message[0] ? report.message : NULL);
+        else {
+                free(o->text);
+                o->text = strdup(report.text);
+                OperationResult result = { .fd = passed, .text = report.text };
+                pending_reply_complete(&o->reply, NULL, &result);
+                log_debug("%s operation%s%s done%s%s.", o->kind, o->machine_name ? " on machine " : "",
+                          o->machine_name ?: "", report.text[0] ? ": " : "", report.text);
         }
         if (o->pid == 0)
                 operation_free(o);
@@ -491,8 +116,9 @@ static int on_socket(sd_event_source *s, int fd, uint32_t revents, void *userdat
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Operation *o = userdata;
 
-        log_warning("Helper for machine %s did not report back in time, killing it.", o->machine_name);
-        operation_reply_error(o, -ETIMEDOUT, "Timed out while allocating a pseudo terminal in the machine");
+        log_warning("Helper of the %s operation%s%s did not report back in time, killing it.", o->kind,
+                    o->machine_name ? " on machine " : "", o->machine_name ?: "");
+        operation_fail(o, -ETIMEDOUT, "Timed out while waiting for the helper process in the machine");
         if (o->pid > 0)
                 (void) kill(o->pid, SIGKILL);
         o->timeout_source = sd_event_source_disable_unref(o->timeout_source);
@@ -507,82 +133,117 @@ void operation_reaped(Manager *manager, const siginfo_t *si) {
                         break;
         if (!o)
                 return;
-        if (o->mode == OPERATION_SHELL) {
-                if (si->si_code == CLD_EXITED)
-                        log_info("Shell %s on machine %s exited with status %i.", strna(o->pty_path), o->machine_name, si->si_status);
-                else
-                        log_info("Shell %s on machine %s was killed by %s.", strna(o->pty_path), o->machine_name,
-                                 signal_to_string(si->si_status) ?: "a signal");
-        }
+        if (o->reaped)
+                o->reaped(o, si->si_code, si->si_status);
         o->pid = 0;
-        /* A reply may still be in the socket: only done when that was read too. */
-        if (o->socket_fd < 0)
+        /* A report may still be in the socket: only done when that was read too. */
+        if (o->report_fd < 0)
                 operation_free(o);
 }
 
-int operation_open_pty(Machine *m, const ShellRequest *req, sd_bus_message *message, sd_bus_error *error) {
-        Manager *manager = m->manager;
-        int pair[2], r;
-
-        if (m->n_operations >= OPERATIONS_PER_MACHINE_MAX || manager->n_operations >= OPERATIONS_MAX)
-                return sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "Too many ongoing operations.");
-        if (m->class == MACHINE_VM)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Pseudo terminals are only supported on containers.");
-        if (pidref_is_alive(&m->leader) <= 0)
-                return sd_bus_error_setf(error, "org.freedesktop.machine1.NoSuchMachine", "Machine %s is going away.", m->name);
-
+static int operation_new(Manager *manager, Machine *m, const char *kind, Failure *f, Operation **ret) {
+        if ((m && m->n_operations >= OPERATIONS_PER_MACHINE_MAX) || manager->n_operations >= OPERATIONS_MAX)
+                return failure_set(f, -EBUSY, "Too many ongoing operations.");
         Operation *o = calloc(1, sizeof(Operation));
         if (!o)
-                return -ENOMEM;
-        *o = (Operation) { .manager = manager, .machine = m, .mode = req->mode, .socket_fd = -EBADF };
-        o->machine_name = strdup(m->name);
-        if (!o->machine_name) {
+                return failure_set(f, -ENOMEM, "%m");
+        *o = (Operation) { .manager = manager, .machine = m, .kind = kind, .report_fd = -EBADF };
+        o->machine_name = m ? strdup(m->name) : NULL;
+        if (m && !o->machine_name) {
                 free(o);
-                return -ENOMEM;
+                return failure_set(f, -ENOMEM, "%m");
         }
         LIST_PREPEND(operations, manager->operations, o);
         manager->n_operations++;
-        LIST_PREPEND(machine_operations, m->operations, o);
-        m->n_operations++;
+        if (m) {
+                LIST_PREPEND(machine_operations, m->operations, o);
+                m->n_operations++;
+        }
+        *ret = o;
+        return 0;
+}
 
+/* Watches report_fd (taken over) and, if pid > 0, counts on being told when it is reaped. */
+static int operation_watch(Operation *o, int report_fd, pid_t pid, PendingReply *reply) {
+        Manager *manager = o->manager;
+        int r;
+
+        o->report_fd = report_fd;
+        o->pid = pid;
+        r = sd_event_add_io(manager->event, &o->report_source, o->report_fd, EPOLLIN, on_report, o);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(manager->event, &o->timeout_source, CLOCK_MONOTONIC, OPERATION_TIMEOUT_USEC, 0,
+                                       on_timeout, o);
+        if (r < 0)
+                return r;
+        o->reply = *reply;
+        *reply = (PendingReply) {};
+        return 0;
+}
+
+int operation_start_fd(Manager *manager, Machine *m, const char *kind, int report_fd, pid_t pid, PendingReply *reply,
+                       Failure *f, Operation **ret) {
+        Operation *o;
+
+        int r = operation_new(manager, m, kind, f, &o);
+        if (r < 0) {
+                safe_close(report_fd);
+                return r;
+        }
+        r = operation_watch(o, report_fd, pid, reply);
+        if (r < 0) {
+                o->pid = 0; /* the caller's process: not ours to reap or forget */
+                operation_free(o);
+                return failure_set(f, r, "Failed to watch the %s operation: %m", kind);
+        }
+        if (ret)
+                *ret = o;
+        return 0;
+}
+
+int operation_start(Manager *manager, Machine *m, const char *kind, OperationChild child, void *userdata,
+                    PendingReply *reply, Failure *f, Operation **ret) {
+        Operation *o = NULL;
+        int pair[2], r;
+
+        r = operation_new(manager, m, kind, f, &o);
+        if (r < 0)
+                return r;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
                 r = negative_errno();
                 goto fail;
         }
-        o->socket_fd = pair[0];
 
         pid_t pid = fork();
         if (pid < 0) {
+                safe_close(pair[0]);
                 safe_close(pair[1]);
                 r = negative_errno();
                 goto fail;
         }
         if (pid == 0) {
-                int keep[] = { pair[1], m->leader.fd, log_get_fd() };
+                int keep[] = { pair[1], m ? m->leader.fd : -EBADF, log_get_fd() };
                 reset_all_signals();
                 close_all_fds_except(keep, ELEMENTSOF(keep));
-                operation_child(req, m->name, m->unit, m->leader.pid, m->leader.fd, pair[1]);
+                child(pair[1], userdata);
+                _exit(EXIT_FAILURE);
         }
         safe_close(pair[1]);
-        o->pid = pid;
-
-        r = sd_event_add_io(manager->event, &o->socket_source, o->socket_fd, EPOLLIN, on_socket, o);
-        if (r < 0)
-                goto fail_kill;
-        r = sd_event_add_time_relative(manager->event, &o->timeout_source, CLOCK_MONOTONIC, OPERATION_TIMEOUT_USEC,
-                                       0, on_timeout, o);
-        if (r < 0)
-                goto fail_kill;
-        o->message = sd_bus_message_ref(message);
+        r = operation_watch(o, pair[0], pid, reply);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                o->pid = 0;
+                goto fail;
+        }
+        if (ret)
+                *ret = o;
         return 0;
 
-fail_kill:
-        (void) kill(pid, SIGKILL);
-        (void) waitpid(pid, NULL, 0);
-        o->pid = 0;
 fail:
         operation_free(o);
-        return sd_bus_error_set_errnof(error, r, "Failed to start pseudo terminal helper: %m");
+        return failure_set(f, r, "Failed to start the %s helper: %m", kind);
 }
 
 void operation_detach(Operation *o) {
@@ -599,12 +260,12 @@ Operation *operation_free(Operation *o) {
         operation_detach(o);
         LIST_REMOVE(operations, o->manager->operations, o);
         o->manager->n_operations--;
-        operation_reply_error(o, -ECANCELED, "Operation cancelled");
-        sd_event_source_disable_unref(o->socket_source);
+        operation_fail(o, -ECANCELED, "Operation cancelled");
+        sd_event_source_disable_unref(o->report_source);
         sd_event_source_disable_unref(o->timeout_source);
-        safe_close(o->socket_fd);
+        safe_close(o->report_fd);
         free(o->machine_name);
-        free(o->pty_path);
+        free(o->text);
         free(o);
         return NULL;
 }

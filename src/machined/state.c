@@ -12,6 +12,7 @@
 #include "cgroup-backend.h"
 #include "env-file.h"
 #include "fd-util.h"
+#include "job-tracker.h"
 #include "log.h"
 #include "machine.h"
 #include "macro.h"
@@ -55,7 +56,7 @@ static int append_u64(FILE *f, const char *key, uint64_t v) {
         return 0;
 }
 
-static int machine_serialize(Machine *m, char **ret, size_t *ret_size) {
+int machine_serialize(Machine *m, char **ret, size_t *ret_size) {
         char *buf = NULL;
         size_t size = 0;
         int r = 0;
@@ -68,7 +69,7 @@ static int machine_serialize(Machine *m, char **ret, size_t *ret_size) {
         r = r ?: append_assignment(f, "UNIT", m->unit);
         r = r ?: append_assignment(f, "SCOPE", m->unit); /* what systemd < 256 reads */
         r = r ?: append_assignment(f, "SUBGROUP", isempty(m->subgroup) ? NULL : m->subgroup);
-        r = r ?: append_assignment(f, "SCOPE_JOB", m->scope_job);
+        r = r ?: append_assignment(f, "SCOPE_JOB", tracked_job_path(m->scope_job));
         r = r ?: append_assignment(f, "SERVICE", m->service);
         r = r ?: append_assignment(f, "ROOT", m->root_directory);
         if (!id128_is_null(&m->id)) {
@@ -211,7 +212,7 @@ static int pidref_from_state(char **env, const char *prefix, PidRef *ret) {
         return 0;
 }
 
-static int machine_fill_from_state(Machine *m, char **env) {
+int machine_deserialize(Machine *m, char **env) {
         uint64_t v;
         int r = 0;
 
@@ -315,7 +316,7 @@ static int load_one(Manager *manager, const char *name) {
         }
         m->leader = leader;
         (void) pidref_from_state(env, "SUPERVISOR", &m->supervisor);
-        r = machine_fill_from_state(m, env);
+        r = machine_deserialize(m, env);
         if (r < 0)
                 goto fail;
         if (manager->cgroup_ops->adopt(m) < 0)

@@ -9,3 +9,8 @@
  * ignored by systemd's readers. Written atomically (temporary file + rename). */
 int machine_save(Machine *m);
 void machine_remove_state(Machine *m);
+
+/* The file's contents, and reading them back into a machine made with machine_new() (the leader
+ * and supervisor are pinned by the loader, not here). */
+int machine_serialize(Machine *m, char **ret, size_t *ret_size);
+int machine_deserialize(Machine *m, char **env);

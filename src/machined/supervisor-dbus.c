@@ -8,6 +8,7 @@
 
 #include "bus-util.h"
 #include "log.h"
+#include "manager-dbus.h"
 #include "macro.h"
 #include "name-util.h"
 #include "strv.h"
@@ -31,11 +32,25 @@ static int image_check(Manager *m, const char *name, sd_bus_error *error) {
         if (!path)
                 return -ENOMEM;
         if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "No image '%s' (a directory %s) known.", name, path);
+                return bus_set_errorf(error, ERROR_CONTEXT_IMAGE, -ENOENT, "No image '%s' (a directory %s) known.", name,
+                                      path);
         return 0;
 }
 
+static void image_call_complete(void *call, const Failure *f, const void *result) {
+        sd_bus_message *message = call;
+        int r;
+
+        if (f)
+                r = bus_reply_failure(message, ERROR_CONTEXT_SUPERVISOR, f);
+        else
+                r = sd_bus_reply_method_return(message, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to answer %s call: %m", strna(sd_bus_message_get_member(message)));
+}
+
 static int image_method(sd_bus_message *message, Manager *m, ImageAction action, sd_bus_error *error) {
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
         const char *name;
         int r;
 
@@ -55,24 +70,30 @@ static int image_method(sd_bus_message *message, Manager *m, ImageAction action,
         if (!m->supervisor)
                 return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "machined is still starting up.");
 
+        PendingReply reply = bus_pending_reply(message, image_call_complete);
         bool units = supervisor_uses_units(m);
         switch (action) {
         case IMAGE_START:
-                return units ? unit_start_image(m->supervisor, name, message, error)
-                             : supervisor_start_image(m->supervisor, name, message, error);
+                r = units ? unit_start_image(m->supervisor, name, &reply, &f)
+                          : supervisor_start_image(m->supervisor, name, &reply, &f);
+                break;
         case IMAGE_STOP:
-                return units ? unit_stop_image(m->supervisor, name, message, error)
-                             : supervisor_stop_image(m->supervisor, name, message, error);
-        case IMAGE_ENABLE:
-        case IMAGE_DISABLE:
+                r = units ? unit_stop_image(m->supervisor, name, &reply, &f)
+                          : supervisor_stop_image(m->supervisor, name, &reply, &f);
+                break;
+        default:
                 if (units)
-                        return unit_enable_image(m->supervisor, name, action == IMAGE_ENABLE, message, error);
-                r = supervisor_enable_image(m->supervisor, name, action == IMAGE_ENABLE, error);
-                if (r < 0)
-                        return r;
-                return sd_bus_reply_method_return(message, NULL);
+                        r = unit_enable_image(m->supervisor, name, action == IMAGE_ENABLE, &reply, &f);
+                else {
+                        r = supervisor_enable_image(m->supervisor, name, action == IMAGE_ENABLE, &f);
+                        if (r >= 0)
+                                pending_reply_complete(&reply, NULL, NULL);
+                }
         }
-        return -EINVAL;
+        pending_reply_done(&reply);
+        if (r < 0)
+                return bus_set_failure(error, ERROR_CONTEXT_SUPERVISOR, r, &f);
+        return 1;
 }
 
 static int method_start_image(sd_bus_message *message, void *userdata, sd_bus_error *error) {

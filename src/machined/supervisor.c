@@ -273,7 +273,7 @@ static _noreturn_ void supervised_child(const char *spawn, char **argv, char **e
 static int on_process_exit(sd_event_source *es, int fd, uint32_t revents, void *userdata);
 
 /* Starts spawn for u. On failure the error is set (and nothing is left running). */
-static int supervised_fork(Supervised *u, bool reboot, sd_bus_error *error) {
+static int supervised_fork(Supervised *u, bool reboot, Failure *f) {
         Supervisor *s = u->supervisor;
         Manager *m = s->manager;
         _cleanup_free_ char *spawn = NULL, *dir = NULL;
@@ -284,12 +284,11 @@ static int supervised_fork(Supervised *u, bool reboot, sd_bus_error *error) {
 
         r = spawn_find(m->config.spawn_path, &spawn);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot find the spawn binary (%s): %m; machined's --spawn= names it.",
-                                               m->config.spawn_path ?: "looked next to machined and in $PATH");
+                return failure_set(f, r, "Cannot find the spawn binary (%s): %m; machined's --spawn= names it.",
+                                   m->config.spawn_path ?: "looked next to machined and in $PATH");
         r = log_open(s, u->name, &log_fd);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to open console log of machine %s in %s: %m", u->name,
-                                               m->config.log_dir);
+                return failure_set(f, r, "Failed to open console log of machine %s in %s: %m", u->name, m->config.log_dir);
         dir = strjoin(m->config.pool_path, "/", u->name);
         env = spawn_environment(m);
         if (!dir || !env)
@@ -305,7 +304,7 @@ static int supervised_fork(Supervised *u, bool reboot, sd_bus_error *error) {
 
         pid_t pid = clone_with_pidfd(0, &pidfd);
         if (pid < 0)
-                return sd_bus_error_set_errnof(error, pid, "Failed to fork spawn for machine %s: %m", u->name);
+                return failure_set(f, pid, "Failed to fork spawn for machine %s: %m", u->name);
         if (pid == 0)
                 supervised_child(spawn, argv, env, log_fd);
 
@@ -321,7 +320,7 @@ static int supervised_fork(Supervised *u, bool reboot, sd_bus_error *error) {
                 /* Reaped by on_sigchld() like any other child; we forget it first. */
                 (void) pidref_kill(&u->process, SIGKILL);
                 pidref_done(&u->process);
-                return sd_bus_error_set_errnof(error, r, "Failed to watch spawn of machine %s: %m", u->name);
+                return failure_set(f, r, "Failed to watch spawn of machine %s: %m", u->name);
         }
         (void) sd_event_source_set_description(u->exit_source, "supervised-spawn");
         marker_write(u);
@@ -357,44 +356,32 @@ static Supervised *supervised_free(Supervised *u) {
         sd_event_source_disable_unref(u->exit_source);
         sd_event_source_disable_unref(u->timer_source);
         pidref_done(&u->process);
-        sd_bus_message_unref(u->start_message);
-        for (size_t i = 0; i < u->n_stop_messages; i++)
-                sd_bus_message_unref(u->stop_messages[i]);
-        free(u->stop_messages);
+        pending_reply_done(&u->start_reply);
+        for (size_t i = 0; i < u->n_stop_replies; i++)
+                pending_reply_done(&u->stop_replies[i]);
+        free(u->stop_replies);
         free(u->name);
         free(u);
         return NULL;
 }
 
-static void reply(sd_bus_message **message, const sd_bus_error *e, const char *name) {
-        if (!*message)
-                return;
-        int r = e && sd_bus_error_is_set(e) ? sd_bus_reply_method_error(*message, e)
-                                            : sd_bus_reply_method_return(*message, NULL);
-        if (r < 0)
-                log_debug_errno(r, "Failed to answer %s call for machine %s: %m",
-                                strna(sd_bus_message_get_member(*message)), name);
-        *message = sd_bus_message_unref(*message);
-}
-
-static void reply_stops(Supervised *u, const sd_bus_error *e) {
-        for (size_t i = 0; i < u->n_stop_messages; i++)
-                reply(&u->stop_messages[i], e, u->name);
-        u->n_stop_messages = 0;
+static void reply_stops(Supervised *u, const Failure *f) {
+        for (size_t i = 0; i < u->n_stop_replies; i++)
+                pending_reply_complete(&u->stop_replies[i], f, NULL);
+        u->n_stop_replies = 0;
 }
 
 /* spawn ended for good: answer everybody and forget it. start_error is for a StartImage still
  * waiting (NULL: the machine was stopped before it registered). */
-static void supervised_finish(Supervised *u, const sd_bus_error *start_error) {
-        sd_bus_error stopped = SD_BUS_ERROR_NULL;
+static void supervised_finish(Supervised *u, const Failure *start_error) {
+        _cleanup_(failure_done) Failure stopped = FAILURE_NULL;
 
-        if (u->start_message && !start_error) {
-                sd_bus_error_setf(&stopped, SD_BUS_ERROR_FAILED, "Machine %s was stopped before it was up.", u->name);
+        if (pending_reply_is_set(&u->start_reply) && !start_error) {
+                failure_set(&stopped, -ECANCELED, "Machine %s was stopped before it was up.", u->name);
                 start_error = &stopped;
         }
-        reply(&u->start_message, start_error, u->name);
+        pending_reply_complete(&u->start_reply, start_error, NULL);
         reply_stops(u, NULL);
-        sd_bus_error_free(&stopped);
         marker_remove(u->supervisor, u->name);
         supervised_free(u);
 }
@@ -411,17 +398,16 @@ static int supervised_set_timer(Supervised *u, uint64_t usec, sd_event_time_hand
 static int on_start_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
         Supervised *u = userdata;
         _cleanup_free_ char *tail = log_tail(u);
-        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(failure_done) Failure e = FAILURE_NULL;
 
         u->timer_source = sd_event_source_disable_unref(u->timer_source);
         log_warning("Machine %s did not register within %llu s, killing its spawn (PID %i).", u->name,
                     (unsigned long long) (START_TIMEOUT_USEC / USEC_PER_SEC), (int) u->process.pid);
-        sd_bus_error_setf(&e, "org.freedesktop.DBus.Error.Timeout",
-                          "Machine %s did not register within %llu s; its spawn was killed. Last output (%s/%s.log):\n%s",
-                          u->name, (unsigned long long) (START_TIMEOUT_USEC / USEC_PER_SEC),
-                          u->supervisor->manager->config.log_dir, u->name, strna(tail));
-        reply(&u->start_message, &e, u->name);
-        sd_bus_error_free(&e);
+        failure_set(&e, -ETIMEDOUT,
+                    "Machine %s did not register within %llu s; its spawn was killed. Last output (%s/%s.log):\n%s",
+                    u->name, (unsigned long long) (START_TIMEOUT_USEC / USEC_PER_SEC),
+                    u->supervisor->manager->config.log_dir, u->name, strna(tail));
+        pending_reply_complete(&u->start_reply, &e, NULL);
         /* spawn's container dies with it (PR_SET_PDEATHSIG); its exit ends u. */
         u->state = SUPERVISED_STOPPING;
         u->stop_signals = 3;
@@ -450,19 +436,18 @@ static int on_stop_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
 
 static int on_reboot_timer(sd_event_source *es, uint64_t usec, void *userdata) {
         Supervised *u = userdata;
-        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(failure_done) Failure e = FAILURE_NULL;
 
         u->timer_source = sd_event_source_disable_unref(u->timer_source);
         u->state = SUPERVISED_STARTING;
         int r = supervised_fork(u, true, &e);
         if (r < 0) {
-                if (!sd_bus_error_is_set(&e))
-                        sd_bus_error_set_errno(&e, r);
-                log_error("Failed to start machine %s again after its reboot: %s", u->name, e.message);
+                if (!failure_is_set(&e))
+                        failure_set(&e, r, "%m");
+                log_error("Failed to start machine %s again after its reboot: %s", u->name, strna(e.message));
                 supervised_finish(u, &e);
         } else
                 (void) supervised_set_timer(u, START_TIMEOUT_USEC, on_start_timeout);
-        sd_bus_error_free(&e);
         return 0;
 }
 
@@ -492,7 +477,7 @@ static char *describe_exit(const Supervised *u, int code, int status) {
 /* spawn is gone. code/status as in siginfo_t; ignored for adopted processes. */
 static void supervised_exited(Supervised *u, int code, int status) {
         _cleanup_free_ char *what = describe_exit(u, code, status), *tail = NULL;
-        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(failure_done) Failure e = FAILURE_NULL;
         pid_t pid = u->process.pid;
 
         u->exit_source = sd_event_source_disable_unref(u->exit_source);
@@ -524,12 +509,11 @@ static void supervised_exited(Supervised *u, int code, int status) {
                             strna(what), u->supervisor->manager->config.log_dir, u->name);
         else
                 log_info("spawn (PID %i) of machine %s %s.", (int) pid, u->name, strna(what));
-        if (u->start_message)
-                sd_bus_error_setf(&e, SD_BUS_ERROR_FAILED,
-                                  "spawn of machine %s %s before the machine was registered. Last output (%s/%s.log):\n%s",
-                                  u->name, strna(what), u->supervisor->manager->config.log_dir, u->name, strna(tail));
-        supervised_finish(u, sd_bus_error_is_set(&e) ? &e : NULL);
-        sd_bus_error_free(&e);
+        if (pending_reply_is_set(&u->start_reply))
+                failure_set(&e, -ECHILD,
+                            "spawn of machine %s %s before the machine was registered. Last output (%s/%s.log):\n%s",
+                            u->name, strna(what), u->supervisor->manager->config.log_dir, u->name, strna(tail));
+        supervised_finish(u, failure_is_set(&e) ? &e : NULL);
 }
 
 static int on_process_exit(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
@@ -577,53 +561,57 @@ void supervisor_machine_new(Machine *machine) {
         u->state = SUPERVISED_RUNNING;
         u->timer_source = sd_event_source_disable_unref(u->timer_source);
         log_info("Machine %s is up (spawn PID %i).", u->name, (int) u->process.pid);
-        reply(&u->start_message, NULL, u->name);
+        pending_reply_complete(&u->start_reply, NULL, NULL);
 }
 
-int supervisor_start_image(Supervisor *s, const char *name, sd_bus_message *message, sd_bus_error *error) {
+int supervisor_start_image(Supervisor *s, const char *name, PendingReply *reply, Failure *f) {
         Supervised *u = supervisor_get(s, name);
         int r;
 
         if (u)
-                return sd_bus_error_setf(error, BUS_ERROR_MACHINE_EXISTS, "Machine '%s' is already %s.", name,
-                                         u->state == SUPERVISED_STOPPING ? "being stopped" :
-                                         u->state == SUPERVISED_RUNNING ? "running" : "being started");
+                return failure_set(f, -EEXIST, "Machine '%s' is already %s.", name,
+                                   u->state == SUPERVISED_STOPPING ? "being stopped" :
+                                   u->state == SUPERVISED_RUNNING ? "running" : "being started");
         Machine *old = manager_get_machine(s->manager, name);
         if (old && !machine_release_if_leader_gone(old))
-                return sd_bus_error_setf(error, BUS_ERROR_MACHINE_EXISTS, "Machine '%s' is already running.", name);
+                return failure_set(f, -EEXIST, "Machine '%s' is already running.", name);
         r = supervised_new(s, name, &u);
         if (r < 0)
-                return r;
-        r = supervised_fork(u, false, error);
+                return failure_set(f, r, "%m");
+        r = supervised_fork(u, false, f);
         if (r < 0) {
                 supervised_free(u);
                 return r;
         }
         (void) supervised_set_timer(u, START_TIMEOUT_USEC, on_start_timeout);
-        u->start_message = sd_bus_message_ref(message);
+        if (reply) {
+                u->start_reply = *reply;
+                *reply = (PendingReply) {};
+        }
         return 1;
 }
 
-int supervisor_stop_image(Supervisor *s, const char *name, sd_bus_message *message, sd_bus_error *error) {
+int supervisor_stop_image(Supervisor *s, const char *name, PendingReply *reply, Failure *f) {
         Supervised *u = supervisor_get(s, name);
         int r;
 
         if (!u) {
                 if (manager_get_machine(s->manager, name))
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                                 "Machine '%s' was not started by machined, so machined cannot stop it; "
-                                                 "use TerminateMachine (machinectl terminate/poweroff) instead.", name);
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_MACHINE, "Machine '%s' is not running.", name);
+                        return failure_set(f, -EOPNOTSUPP,
+                                           "Machine '%s' was not started by machined, so machined cannot stop it; "
+                                           "use TerminateMachine (machinectl terminate/poweroff) instead.", name);
+                return failure_set(f, -ESRCH, "Machine '%s' is not running.", name);
         }
-        sd_bus_message **l = realloc(u->stop_messages, sizeof(sd_bus_message *) * (u->n_stop_messages + 1));
+        PendingReply *l = realloc(u->stop_replies, sizeof(PendingReply) * (u->n_stop_replies + 1));
         if (!l)
-                return -ENOMEM;
-        u->stop_messages = l;
+                return failure_set(f, -ENOMEM, "%m");
+        u->stop_replies = l;
 
         switch (u->state) {
         case SUPERVISED_REBOOTING:
                 log_info("Machine %s stopped while rebooting.", u->name);
-                u->stop_messages[u->n_stop_messages++] = sd_bus_message_ref(message);
+                u->stop_replies[u->n_stop_replies++] = *reply;
+                *reply = (PendingReply) {};
                 supervised_finish(u, NULL);
                 return 1;
         case SUPERVISED_STOPPING:
@@ -632,14 +620,15 @@ int supervisor_stop_image(Supervisor *s, const char *name, sd_bus_message *messa
                 /* spawn turns this into the guest's halt request, and a second one into SIGKILL. */
                 r = pidref_kill(&u->process, SIGTERM);
                 if (r < 0 && r != -ESRCH)
-                        return sd_bus_error_set_errnof(error, r, "Failed to signal spawn (PID %i) of machine %s: %m",
-                                                       (int) u->process.pid, name);
+                        return failure_set(f, r, "Failed to signal spawn (PID %i) of machine %s: %m", (int) u->process.pid,
+                                           name);
                 log_info("Stopping machine %s (SIGTERM to spawn PID %i).", name, (int) u->process.pid);
                 u->state = SUPERVISED_STOPPING;
                 u->stop_signals = 1;
                 (void) supervised_set_timer(u, STOP_TIMEOUT_USEC, on_stop_timeout);
         }
-        u->stop_messages[u->n_stop_messages++] = sd_bus_message_ref(message);
+        u->stop_replies[u->n_stop_replies++] = *reply;
+        *reply = (PendingReply) {};
         return 1;
 }
 
@@ -647,7 +636,7 @@ int supervisor_stop_image(Supervisor *s, const char *name, sd_bus_message *messa
 
 /* <enabled-dir>/NAME, a symlink to the image: only the name counts (we always boot POOL/NAME);
  * the target is for the administrator looking at the directory. */
-int supervisor_enable_image(Supervisor *s, const char *name, bool enable, sd_bus_error *error) {
+int supervisor_enable_image(Supervisor *s, const char *name, bool enable, Failure *f) {
         const char *dir = s->manager->config.enabled_dir;
         _cleanup_free_ char *target = strjoin(s->manager->config.pool_path, "/", name);
         char current[PATH_MAX];
@@ -658,17 +647,17 @@ int supervisor_enable_image(Supervisor *s, const char *name, bool enable, sd_bus
         if (enable) {
                 r = mkdir_p(dir, 0755);
                 if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to create %s: %m", dir);
+                        return failure_set(f, r, "Failed to create %s: %m", dir);
         }
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0) {
                 if (errno == ENOENT && !enable)
                         return 0;
-                return sd_bus_error_set_errnof(error, errno, "Failed to open %s: %m", dir);
+                return failure_set(f, errno, "Failed to open %s: %m", dir);
         }
         if (!enable) {
                 if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
-                        return sd_bus_error_set_errnof(error, errno, "Failed to remove %s/%s: %m", dir, name);
+                        return failure_set(f, errno, "Failed to remove %s/%s: %m", dir, name);
                 log_info("Disabled machine %s.", name);
                 return 0;
         }
@@ -677,7 +666,7 @@ int supervisor_enable_image(Supervisor *s, const char *name, bool enable, sd_bus
                 return 0;
         r = symlink_atomic_at(target, dfd, name);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to create %s/%s: %m", dir, name);
+                return failure_set(f, r, "Failed to create %s/%s: %m", dir, name);
         log_info("Enabled machine %s.", name);
         return 0;
 }
@@ -696,7 +685,7 @@ void supervisor_start_enabled(Manager *m) {
                 return;
         }
         for (struct dirent *de; (de = readdir(d));) {
-                sd_bus_error e = SD_BUS_ERROR_NULL;
+                _cleanup_(failure_done) Failure e = FAILURE_NULL;
                 struct stat st;
 
                 if (de->d_name[0] == '.')
@@ -720,9 +709,7 @@ void supervisor_start_enabled(Manager *m) {
                 }
                 int r = supervisor_start_image(s, de->d_name, NULL, &e);
                 if (r < 0)
-                        log_error("Failed to start enabled machine %s: %s", de->d_name,
-                                  sd_bus_error_is_set(&e) ? e.message : strerror(-r));
-                sd_bus_error_free(&e);
+                        log_error("Failed to start enabled machine %s: %s", de->d_name, e.message ?: strerror(-r));
         }
         closedir(d);
 }
@@ -796,7 +783,7 @@ int supervisor_setup(Manager *m) {
         m->supervisor = s;
 
         if (supervisor_uses_units(m))
-                return unit_supervisor_init(s);
+                return 0;
 
         _cleanup_free_ char *dir = strjoin(m->config.runtime_dir, "/supervised");
         if (!dir)
@@ -815,19 +802,16 @@ int supervisor_setup(Manager *m) {
 }
 
 Supervisor *supervisor_free(Supervisor *s) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-
         if (!s)
                 return NULL;
         /* spawn processes keep running, and their markers stay for the next machined. */
-        sd_bus_error_setf(&e, SD_BUS_ERROR_FAILED, "machined is shutting down; the machine is left as it is.");
+        Failure e = { .error = -ECANCELED, .message = (char *) "machined is shutting down; the machine is left as it is." };
         while (s->supervised) {
                 Supervised *u = s->supervised;
-                reply(&u->start_message, &e, u->name);
+                pending_reply_complete(&u->start_reply, &e, NULL);
                 reply_stops(u, &e);
                 supervised_free(u);
         }
-        sd_bus_error_free(&e);
         unit_supervisor_done(s);
         safe_close(s->marker_dir_fd);
         free(s);

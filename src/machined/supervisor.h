@@ -5,11 +5,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "list.h"
+#include "machine-error.h"
 #include "manager.h"
+#include "pending-reply.h"
 #include "pidref.h"
 
 /* "machinectl start NAME": booting image NAME of the pool in the background.
@@ -51,9 +52,9 @@ struct Supervised {
         uint64_t restarts[SUPERVISED_RESTART_BURST]; /* CLOCK_MONOTONIC µs of recent reboots, a ring */
         unsigned n_restarts;
 
-        sd_bus_message *start_message;   /* StartImage waiting for registration */
-        sd_bus_message **stop_messages;  /* StopImage calls waiting for the exit */
-        size_t n_stop_messages;
+        PendingReply start_reply;        /* StartImage waiting for registration */
+        PendingReply *stop_replies;      /* StopImage calls waiting for the exit */
+        size_t n_stop_replies;
 
         LIST_FIELDS(Supervised, supervised);
 };
@@ -64,14 +65,9 @@ struct Supervisor {
         size_t n_supervised;
         int marker_dir_fd;     /* <runtime-dir>/supervised: which spawn processes are ours */
 
-        /* systemd hosts: unit jobs we wait for (supervisor-unit.c) */
+        /* systemd hosts: unit calls we wait for (supervisor-unit.c; the jobs are tracked by
+         * systemd-job.c) */
         UnitJob *jobs;
-        sd_bus_slot *job_removed_slot;
-        /* JobRemoved signals for jobs nobody waits for (yet): a reply to StartUnit() that comes
-         * after its job's JobRemoved still finds the result here. A small ring. */
-        char *removed_jobs[8];
-        char *removed_results[8];
-        unsigned removed_next;
 };
 
 /* Called once the cgroup backend is known and the state directory was loaded: on hosts without
@@ -86,11 +82,12 @@ void supervisor_start_enabled(Manager *m);
 bool supervisor_uses_units(Manager *m);
 
 /* The model behind io.berth.Machined1 (supervisor-dbus.c checks names and permissions). Each
- * takes the call to answer later and returns >= 0, or fails with error set. */
-int supervisor_start_image(Supervisor *s, const char *name, sd_bus_message *message, sd_bus_error *error);
-int supervisor_stop_image(Supervisor *s, const char *name, sd_bus_message *message, sd_bus_error *error);
-/* Enable/disable answer at once. */
-int supervisor_enable_image(Supervisor *s, const char *name, bool enable, sd_bus_error *error);
+ * takes over reply (NULL: nobody waits) to answer it later and returns >= 0, or fails with f set
+ * and reply left to the caller. */
+int supervisor_start_image(Supervisor *s, const char *name, PendingReply *reply, Failure *f);
+int supervisor_stop_image(Supervisor *s, const char *name, PendingReply *reply, Failure *f);
+/* Enable/disable are done at once. */
+int supervisor_enable_image(Supervisor *s, const char *name, bool enable, Failure *f);
 Supervised *supervisor_get(Supervisor *s, const char *name);
 
 /* Hooks from the rest of machined. */
@@ -99,11 +96,10 @@ void supervisor_machine_new(Machine *machine);
 bool supervisor_reaped(Manager *m, const siginfo_t *si);
 
 /* supervisor-unit.c: the same on systemd hosts, through spawn@NAME.service. */
-int unit_supervisor_init(Supervisor *s);
 void unit_supervisor_done(Supervisor *s);
-int unit_start_image(Supervisor *s, const char *name, sd_bus_message *message, sd_bus_error *error);
-int unit_stop_image(Supervisor *s, const char *name, sd_bus_message *message, sd_bus_error *error);
-int unit_enable_image(Supervisor *s, const char *name, bool enable, sd_bus_message *message, sd_bus_error *error);
+int unit_start_image(Supervisor *s, const char *name, PendingReply *reply, Failure *f);
+int unit_stop_image(Supervisor *s, const char *name, PendingReply *reply, Failure *f);
+int unit_enable_image(Supervisor *s, const char *name, bool enable, PendingReply *reply, Failure *f);
 
 /* supervisor-dbus.c */
 int supervisor_dbus_register(Manager *m);

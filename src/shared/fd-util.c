@@ -328,12 +328,12 @@ int fd_move_to(int fd, int to) {
         return to;
 }
 
-int send_one_fd(int sock, char tag, int fd) {
+int send_data_with_fd(int sock, const void *data, size_t size, int fd) {
         union {
                 struct cmsghdr cmsghdr;
                 uint8_t buf[CMSG_SPACE(sizeof(int))];
         } control = {};
-        struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+        struct iovec iov = { .iov_base = (void *) data, .iov_len = size };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
         if (fd >= 0) {
@@ -348,27 +348,37 @@ int send_one_fd(int sock, char tag, int fd) {
         return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? negative_errno() : 0;
 }
 
-int receive_one_fd(int sock, char *ret_tag, int *ret_fd) {
+ssize_t receive_data_with_fd(int sock, void *buf, size_t size, int flags, int *ret_fd) {
         union {
                 struct cmsghdr cmsghdr;
                 uint8_t buf[CMSG_SPACE(sizeof(int))];
         } control = {};
-        char tag;
-        struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+        struct iovec iov = { .iov_base = buf, .iov_len = size };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
 
         ssize_t n;
         do
-                n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+                n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
         while (n < 0 && errno == EINTR);
         if (n < 0)
                 return negative_errno();
         *ret_fd = -EBADF;
-        if (n == 0)
-                return 0;
         for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg))
-                if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+                if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
+                    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
                         memcpy(ret_fd, CMSG_DATA(cmsg), sizeof(int));
+        return n;
+}
+
+int send_one_fd(int sock, char tag, int fd) {
+        return send_data_with_fd(sock, &tag, 1, fd);
+}
+
+int receive_one_fd(int sock, char *ret_tag, int *ret_fd) {
+        char tag;
+        ssize_t n = receive_data_with_fd(sock, &tag, 1, 0, ret_fd);
+        if (n <= 0)
+                return (int) n;
         *ret_tag = tag;
         return 1;
 }

@@ -952,6 +952,84 @@ def test_varlink(machined, machined_leaders, machined_signals):
     s.close()
 
 
+def test_errors_agree_across_transports(machined, machined_leaders):
+    """The same bad request over D-Bus and over Varlink fails the same way: both bindings map the
+    model's errno in its context through one table (src/machined/machine-error.c). Kill's ESRCH
+    is the process being gone, not an unknown machine, as in systemd-machined."""
+    _, leader = machined_leaders.start()
+    # Registered over Varlink, which records no supervisor (over D-Bus, the caller — this test —
+    # would be the supervisor, and "kill the supervisor" would signal us).
+    c = VarlinkClient(machined.varlink_socket)
+    assert "error" not in c.call("io.systemd.Machine.Register", {"name": "agree", "class": "container",
+                                                                 "leader": leader, "allocateUnit": True})[0]
+    assert machine_props(machined, "agree")["Supervisor"] == 0
+    dead = machined_leaders.sleeper()
+    dead.kill()
+    dead.wait()
+    # A machine whose supervisor (the registering client) has exited.
+    _, leader2 = machined_leaders.start()
+    subprocess.run(["/usr/bin/python3", "-c", (
+        "import dbus\n"
+        f"bus = dbus.bus.BusConnection({machined.bus.address!r})\n"
+        f"m = dbus.Interface(bus.get_object({BUS_NAME!r}, {MANAGER_PATH!r}), {MANAGER_IFACE!r})\n"
+        f"m.RegisterMachine('nosup', dbus.Array([], 'y'), 'svc', 'container', dbus.UInt32({leader2}), '')\n")],
+        check=True, timeout=DEFAULT_TIMEOUT)
+    assert machine_props(machined, "nosup")["Supervisor"] > 0
+    m = machined.manager()
+    register_args = {"class": "container", "service": "svc"}
+    SYSTEM = "io.systemd.System"
+    VL_INVALID = "org.varlink.service.InvalidParameter"
+    # (what, D-Bus call, Varlink method and parameters, D-Bus error, Varlink error, Varlink error parameters)
+    cases = [
+        ("unknown machine: kill", lambda: m.KillMachine("nope", "all", 15),
+         ("Kill", {"name": "nope", "signal": 15}), ERR + "NoSuchMachine", "io.systemd.Machine.NoSuchMachine", {}),
+        ("unknown machine: terminate", lambda: m.TerminateMachine("nope"),
+         ("Terminate", {"name": "nope"}), ERR + "NoSuchMachine", "io.systemd.Machine.NoSuchMachine", {}),
+        ("unknown machine: unregister", lambda: m.UnregisterMachine("nope"),
+         ("Unregister", {"name": "nope"}), ERR + "NoSuchMachine", "io.systemd.Machine.NoSuchMachine", {}),
+        ("dead leader", lambda: create(machined, "deadleader", dead.pid),
+         ("Register", {"name": "deadleader", "leader": dead.pid, **register_args}),
+         "org.freedesktop.DBus.Error.UnixProcessIdUnknown", VL_INVALID, {"parameter": "leader"}),
+        ("leader is PID 1", lambda: register(machined, "pidone", 1),
+         ("Register", {"name": "pidone", "leader": 1, **register_args}), INVALID_ARGS, VL_INVALID, {"parameter": "leader"}),
+        ("invalid name", lambda: create(machined, "../x", leader),
+         ("Register", {"name": "../x", "leader": leader, **register_args}), INVALID_ARGS, VL_INVALID, {"parameter": "name"}),
+        ("invalid class", lambda: create(machined, "badclass", leader, "svc", "toaster"),
+         ("Register", {"name": "badclass", "leader": leader, "class": "toaster"}), INVALID_ARGS, VL_INVALID,
+         {"parameter": "class"}),
+        ("relative root", lambda: create(machined, "relroot", leader, "svc", "container", "rel/root"),
+         ("Register", {"name": "relroot", "leader": leader, "rootDirectory": "rel/root", **register_args}),
+         INVALID_ARGS, VL_INVALID, {"parameter": "rootDirectory"}),
+        ("name taken", lambda: create(machined, "agree", leader),
+         ("Register", {"name": "agree", "leader": leader, **register_args}), ERR + "MachineExists",
+         "io.systemd.Machine.MachineExists", {}),
+        ("wrong signal", lambda: m.KillMachine("agree", "all", 0),
+         ("Kill", {"name": "agree", "signal": 0}), INVALID_ARGS, VL_INVALID, {"parameter": "signal"}),
+        ("signal out of range", lambda: m.KillMachine("agree", "leader", 1000),
+         ("Kill", {"name": "agree", "whom": "leader", "signal": 1000}), INVALID_ARGS, VL_INVALID, {"parameter": "signal"}),
+        ("unknown whom", lambda: m.KillMachine("agree", "bogus", 15),
+         ("Kill", {"name": "agree", "whom": "bogus", "signal": 15}), INVALID_ARGS, VL_INVALID, {"parameter": "whom"}),
+        ("no supervisor", lambda: m.KillMachine("agree", "supervisor", 15),
+         ("Kill", {"name": "agree", "whom": "supervisor", "signal": 15}), INVALID_ARGS, VL_INVALID, {"parameter": "whom"}),
+        ("supervisor gone", lambda: m.KillMachine("nosup", "supervisor", 15),
+         ("Kill", {"name": "nosup", "whom": "supervisor", "signal": 15}),
+         "org.freedesktop.DBus.Error.UnixProcessIdUnknown", SYSTEM, {"errno": 3}),
+    ]
+    try:
+        got, want = [], []
+        for what, dbus_call, (method, params), dbus_name, varlink_name, varlink_params in cases:
+            d = dbus_error(dbus_call)[0]
+            reply = c.call(f"io.systemd.Machine.{method}", params)[0]
+            got.append((what, d, reply.get("error"), reply.get("parameters") or {}))
+            want.append((what, dbus_name, varlink_name, varlink_params))
+        assert got == want
+    finally:
+        c.close()
+    # Nothing was registered by the failed requests, nothing was signalled.
+    assert sorted(x[0] for x in list_machines(machined)) == ["agree", "nosup"]
+    assert proc_state(leader) not in ("Z", "T") and proc_state(leader2) not in ("Z", "T")
+
+
 def test_varlink_unprivileged(machined, machined_leaders):
     _, leader = machined_leaders.start()
     create(machined, "vlp", leader)
@@ -1023,7 +1101,11 @@ class Manager(dbus.service.Object):
         record("StartTransientUnit", name, mode, {str(k): plain(v) for k, v in props})
         result = "failed" if "broken" in name else "done"
         jid = self.jobs
-        GLib.timeout_add(200, lambda: (self.JobRemoved(jid, job, name, result), False)[1])
+        if "early" in name:
+            # A quick job: JobRemoved goes out before the method reply.
+            self.JobRemoved(jid, job, name, result)
+        else:
+            GLib.timeout_add(200, lambda: (self.JobRemoved(jid, job, name, result), False)[1])
         return job
 
     @dbus.service.signal(IFACE, signature="uoss")
@@ -1092,6 +1174,15 @@ def test_systemd_backend(machined_bin, machined_bus, machined_leaders, _resource
         # The stand-in does not really stop anything: the leader's exit removes the machine.
         os.kill(leader, signal.SIGKILL)
         wait_for(lambda: "sdm" not in [x[0] for x in list_machines(m)], what="removal")
+
+        # JobRemoved before the StartTransientUnit() reply: the machine still comes up at once.
+        _, leader = machined_leaders.start()
+        t0 = time.monotonic()
+        mgr.CreateMachine("early", no_id(), "", "container", dbus.UInt32(leader), "", props())
+        assert time.monotonic() - t0 < 5
+        assert machine_props(m, "early")["State"] == "running"
+        os.kill(leader, signal.SIGKILL)
+        wait_for(lambda: "early" not in [x[0] for x in list_machines(m)], what="removal")
 
         # A failed start job fails CreateMachine and leaves nothing registered.
         _, leader = machined_leaders.start()

@@ -11,7 +11,8 @@
 #include "machine.h"
 #include "machinectl.h"
 #include "manager.h"
-#include "operation.h"
+#include "machine-error.h"
+#include "machine-shell.h"
 #include "spawn-options.h"
 #include "spawn-register.h"
 #include "string-table.h"
@@ -65,7 +66,8 @@ int main(void) {
         CHECK_TABLE(image_type, _IMAGE_TYPE_MAX);
         CHECK_TABLE(cgroup_backend_type, _CGROUP_BACKEND_MAX);
         CHECK_TABLE(supervised_state, _SUPERVISED_STATE_MAX);
-        CHECK_TABLE(operation_mode, _OPERATION_MODE_MAX);
+        CHECK_TABLE(shell_mode, _SHELL_MODE_MAX);
+        CHECK_TABLE(error_context, _ERROR_CONTEXT_MAX);
 
         /* machinectl */
         CHECK_TABLE(output_mode, _OUTPUT_MODE_MAX);
