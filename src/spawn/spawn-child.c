@@ -45,14 +45,14 @@ static int build_environment(const SpawnConfig *c, const UserRecord *u, char ***
         char uuid[37];
         const char *term = NULL;
 
-        if (c->console_mode == CONSOLE_INTERACTIVE)
+        if (c->res.console_mode == CONSOLE_INTERACTIVE)
                 term = getenv("TERM");
         if (isempty(term))
-                term = c->console_mode == CONSOLE_PIPE ? "dumb" : "vt220";
+                term = c->res.console_mode == CONSOLE_PIPE ? "dumb" : "vt220";
 
         if (strv_env_setf(&env, "PATH", DEFAULT_PATH) < 0 ||
             strv_env_setf(&env, "container", "berth") < 0 ||
-            strv_env_setf(&env, "container_uuid", id128_to_uuid_string(&c->uuid, uuid)) < 0 ||
+            strv_env_setf(&env, "container_uuid", id128_to_uuid_string(&c->res.uuid, uuid)) < 0 ||
             strv_env_setf(&env, "HOME", u->home) < 0 ||
             strv_env_setf(&env, "USER", u->name) < 0 ||
             strv_env_setf(&env, "LOGNAME", u->name) < 0 ||
@@ -61,10 +61,10 @@ static int build_environment(const SpawnConfig *c, const UserRecord *u, char ***
                 return log_oom();
         if (strv_env_setf(&env, "NOTIFY_SOCKET", "/run/host/notify") < 0)
                 return log_oom();
-        for (char **e = c->init_env; e && *e; e++)
+        for (char **e = c->res.init_env; e && *e; e++)
                 if (strv_env_set(&env, *e) < 0)
                         return log_oom();
-        for (char **e = c->setenv; e && *e; e++)
+        for (char **e = c->opt.setenv; e && *e; e++)
                 if (strv_env_set(&env, *e) < 0)
                         return log_oom();
         *ret = TAKE_PTR(env);
@@ -75,7 +75,7 @@ static int build_environment(const SpawnConfig *c, const UserRecord *u, char ***
 static int setup_stdio(const SpawnConfig *c) {
         if (setsid() < 0)
                 return log_error_errno(errno, "Failed to start a new session: %m");
-        if (c->console_mode == CONSOLE_PIPE)
+        if (c->res.console_mode == CONSOLE_PIPE)
                 return 0;
 
         int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -138,7 +138,7 @@ static int child_setup_and_exec(const ChildContext *ctx) {
          * only now can the hierarchy the guest sees be mounted. */
         if (unshare(CLONE_NEWCGROUP) < 0)
                 return log_error_errno(errno, "Failed to create a cgroup namespace: %m");
-        r = spawn_cgroup_mount(rootfd, c->cgroup_layout);
+        r = spawn_cgroup_mount(rootfd, c->res.cgroup_layout);
         if (r < 0)
                 return r;
         /* The supervisor listens on the notify socket; we only created it inside the tree. */
@@ -147,9 +147,9 @@ static int child_setup_and_exec(const ChildContext *ctx) {
                 return log_error_errno(r, "Failed to pass the notify socket to the supervisor: %m");
         notify_fd = safe_close(notify_fd);
 
-        if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+        if (sethostname(c->res.hostname, strlen(c->res.hostname)) < 0)
                 return log_error_errno(errno, "Failed to set hostname: %m");
-        if (c->private_network) {
+        if (c->opt.private_network) {
                 r = network_loopback_up();
                 if (r < 0)
                         return log_error_errno(r, "Failed to bring up the loopback device: %m");
@@ -159,7 +159,7 @@ static int child_setup_and_exec(const ChildContext *ctx) {
         if (r < 0)
                 return r;
 
-        r = resolve_user(c->user ?: "root", &u, &groups, &n_groups);
+        r = resolve_user(c->opt.user ?: "root", &u, &groups, &n_groups);
         if (r < 0)
                 return r;
         r = build_environment(c, &u, &env);
@@ -167,17 +167,17 @@ static int child_setup_and_exec(const ChildContext *ctx) {
                 return r;
 
         const char *what;
-        if (c->boot) {
+        if (c->opt.boot) {
                 /* init gets its own path as argv[0], then the arguments for it. */
-                what = c->init_path;
-                if (strv_extend(&argv, c->init_path) < 0)
+                what = c->res.init_path;
+                if (strv_extend(&argv, c->res.init_path) < 0)
                         return log_oom();
-                for (char **a = c->command; a && *a; a++)
+                for (char **a = c->res.command; a && *a; a++)
                         if (strv_extend(&argv, *a) < 0)
                                 return log_oom();
-        } else if (c->command) {
-                argv = strv_copy(c->command);
-                what = c->command[0];
+        } else if (c->res.command) {
+                argv = strv_copy(c->res.command);
+                what = c->res.command[0];
         } else {
                 /* A login shell, as nspawn starts it: argv[0] "-sh". */
                 const char *base = strrchr(u.shell, '/');
@@ -189,23 +189,23 @@ static int child_setup_and_exec(const ChildContext *ctx) {
                 return log_oom();
         r = find_executable(what, strv_env_get(env, "PATH"), &exe);
         if (r < 0)
-                return log_error_errno(r, "Command '%s' not found in the container tree %s: %m", what, c->directory);
+                return log_error_errno(r, "Command '%s' not found in the container tree %s: %m", what, c->res.directory);
 
-        r = capability_bounding_set_limit(capability_container_set(c->private_network));
+        r = capability_bounding_set_limit(capability_container_set(c->opt.private_network));
         if (r < 0)
                 return log_error_errno(r, "Failed to limit capabilities: %m");
 
         r = change_user(&u, groups, n_groups);
         if (r < 0)
                 return r;
-        const char *wd = c->chdir ?: (c->user ? u.home : "/");
+        const char *wd = c->opt.chdir ?: (c->opt.user ? u.home : "/");
         if (chdir(wd) < 0) {
-                if (c->chdir)
+                if (c->opt.chdir)
                         return log_error_errno(errno, "Failed to change to directory %s: %m", wd);
                 (void) chdir("/");
         }
 
-        if (c->as_pid2) {
+        if (c->opt.as_pid2) {
                 /* Block before forking so a payload that exits at once cannot lose its SIGCHLD. */
                 sigset_t all, old;
                 sigfillset(&all);
@@ -221,7 +221,7 @@ static int child_setup_and_exec(const ChildContext *ctx) {
                         for (int i = 0; null >= 0 && i < 3; i++)
                                 (void) dup2(null, i);
                         safe_close(null);
-                        stub_init_run(pid, c->machine);
+                        stub_init_run(pid, c->res.machine);
                 }
                 sigprocmask(SIG_SETMASK, &old, NULL);
         }
@@ -231,10 +231,10 @@ static int child_setup_and_exec(const ChildContext *ctx) {
                 return r;
 
         /* Last, so nothing spawn still does runs with a label the policy may not allow it. */
-        if (c->selinux_context) {
-                r = selinux_set_exec_context(c->selinux_context);
+        if (c->res.selinux_context) {
+                r = selinux_set_exec_context(c->res.selinux_context);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to set the SELinux exec label %s: %m", c->selinux_context);
+                        return log_error_errno(r, "Failed to set the SELinux exec label %s: %m", c->res.selinux_context);
         }
 
         reset_all_signals();

@@ -51,7 +51,7 @@ static int bind_host_file(int rootfd, const char *host, const char *target) {
 int etc_setup_resolv_conf(const SpawnConfig *c, int rootfd) {
         _cleanup_free_ char *data = NULL;
         _cleanup_close_ int etc = -EBADF;
-        ResolvConfMode mode = c->resolv_conf;
+        ResolvConfMode mode = c->opt.resolv_conf;
         TargetState state;
         int r;
 
@@ -59,9 +59,9 @@ int etc_setup_resolv_conf(const SpawnConfig *c, int rootfd) {
                 return 0;
         if (mode == RESOLV_CONF_AUTO) {
                 /* A private network has no route to the host's name servers. */
-                if (c->private_network)
+                if (c->opt.private_network)
                         return 0;
-                mode = c->read_only ? RESOLV_CONF_BIND_HOST : RESOLV_CONF_COPY_HOST;
+                mode = c->opt.read_only ? RESOLV_CONF_BIND_HOST : RESOLV_CONF_COPY_HOST;
         }
 
         r = target_state(rootfd, "resolv.conf", &etc, &state);
@@ -125,7 +125,7 @@ static char *host_timezone(void) {
 int etc_setup_timezone(const SpawnConfig *c, int rootfd) {
         _cleanup_free_ char *zone = NULL, *zonefile = NULL;
         _cleanup_close_ int etc = -EBADF;
-        TimezoneMode mode = c->timezone;
+        TimezoneMode mode = c->opt.timezone;
         TargetState state;
         int r;
 
@@ -147,8 +147,8 @@ int etc_setup_timezone(const SpawnConfig *c, int rootfd) {
         }
 
         if (mode == TIMEZONE_AUTO)
-                mode = guest_has_zone ? TIMEZONE_SYMLINK : c->read_only ? TIMEZONE_BIND : TIMEZONE_COPY;
-        if (c->read_only && mode != TIMEZONE_BIND)
+                mode = guest_has_zone ? TIMEZONE_SYMLINK : c->opt.read_only ? TIMEZONE_BIND : TIMEZONE_COPY;
+        if (c->opt.read_only && mode != TIMEZONE_BIND)
                 return 0; /* a read-only tree cannot be changed; bind is the only option there */
 
         switch (mode) {

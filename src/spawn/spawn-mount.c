@@ -213,7 +213,7 @@ static int mount_proc(const SpawnConfig *c, int rootfd) {
         r = proc_protect(rootfd, "/proc/sys", false);
         if (r < 0)
                 return r;
-        if (c->private_network) {
+        if (c->opt.private_network) {
                 char p[PROC_FD_PATH_MAX];
                 _cleanup_close_ int fd = open_in_root(rootfd, "/proc/sys/net", O_PATH, 0);
                 if (fd >= 0 && mount(fd_proc_path(fd, p), p, NULL, MS_BIND, NULL) < 0)
@@ -279,7 +279,7 @@ static int mount_run_host(const SpawnConfig *c, int rootfd, int *ret_notify_fd) 
         r = write_file_at(fd, "container-manager", "berth\n", 0444);
         if (r < 0)
                 return log_error_errno(r, "Failed to write /run/host/container-manager: %m");
-        snprintf(buf, sizeof(buf), "%s\n", id128_to_uuid_string(&c->uuid, uuid));
+        snprintf(buf, sizeof(buf), "%s\n", id128_to_uuid_string(&c->res.uuid, uuid));
         r = write_file_at(fd, "container-uuid", buf, 0444);
         if (r < 0)
                 return log_error_errno(r, "Failed to write /run/host/container-uuid: %m");
@@ -294,10 +294,10 @@ static int mount_run_host(const SpawnConfig *c, int rootfd, int *ret_notify_fd) 
  * labels come from the policy (genfscon). */
 static int apifs_options(const SpawnConfig *c, const char *fstype, const char *options, char **ret) {
         *ret = NULL;
-        if (!c->selinux_apifs_context || (!streq(fstype, "tmpfs") && !streq(fstype, "devpts")))
+        if (!c->res.selinux_apifs_context || (!streq(fstype, "tmpfs") && !streq(fstype, "devpts")))
                 return 0;
         /* Quoted: an MCS range has commas, which would otherwise split the option. */
-        *ret = strjoin(options ?: "", options ? "," : "", "context=\"", c->selinux_apifs_context, "\"");
+        *ret = strjoin(options ?: "", options ? "," : "", "context=\"", c->res.selinux_apifs_context, "\"");
         return *ret ? 0 : log_oom();
 }
 
@@ -320,8 +320,8 @@ static int mount_custom(const SpawnConfig *c, int rootfd) {
         char p[PROC_FD_PATH_MAX];
         int r;
 
-        for (size_t i = 0; i < c->n_mounts; i++) {
-                const CustomMount *m = c->mounts + i;
+        for (size_t i = 0; i < c->opt.n_mounts; i++) {
+                const CustomMount *m = c->opt.mounts + i;
 
                 if (m->type == CUSTOM_MOUNT_TMPFS) {
                         _cleanup_free_ char *labelled = NULL;
@@ -377,11 +377,11 @@ int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_roo
                 return log_error_errno(errno, "Failed to make the mount tree a slave: %m");
 
         /* The tree becomes a mount point of its own so it can be pivoted into. */
-        if (mount(c->directory, c->directory, NULL, MS_BIND | MS_REC, NULL) < 0)
-                return log_error_errno(errno, "Failed to bind-mount %s: %m", c->directory);
-        _cleanup_close_ int rootfd = open(c->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (mount(c->res.directory, c->res.directory, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return log_error_errno(errno, "Failed to bind-mount %s: %m", c->res.directory);
+        _cleanup_close_ int rootfd = open(c->res.directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
-                return log_error_errno(errno, "Failed to open %s: %m", c->directory);
+                return log_error_errno(errno, "Failed to open %s: %m", c->res.directory);
 
         for (size_t i = 0; i < ELEMENTSOF(api); i++) {
                 _cleanup_free_ char *labelled = NULL;
@@ -392,7 +392,7 @@ int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_roo
                 if (r < 0)
                         return r;
                 if (streq(api[i].where, "/sys")) {
-                        if (c->selinux_enabled) {
+                        if (c->res.selinux_enabled) {
                                 r = mount_selinuxfs(rootfd);
                                 if (r < 0)
                                         return r;
@@ -432,7 +432,7 @@ int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_roo
         if (r < 0)
                 return r;
 
-        if (c->read_only) {
+        if (c->opt.read_only) {
                 r = remount_in_root(rootfd, "/", MS_RDONLY, false);
                 if (r < 0)
                         return r;

@@ -58,9 +58,9 @@ static bool guest_handles_signals(const Supervisor *s) {
 
 /* Asks the guest's init to halt the way it understands: a signal, or telinit's request. */
 static int supervisor_send_halt(Supervisor *s) {
-        if (s->config->halt_via_initctl)
+        if (s->config->res.halt_via_initctl)
                 return halt_request_initctl(s->pid, '0');
-        return pidfd_signal(s->pidfd, s->config->kill_signal);
+        return pidfd_signal(s->pidfd, s->config->res.kill_signal);
 }
 
 static void supervisor_stop(Supervisor *s) {
@@ -71,14 +71,14 @@ static void supervisor_stop(Supervisor *s) {
                 s->halt_pending = false;
                 return;
         }
-        if (!s->config->quiet && s->config->kill_signal != SIGKILL)
-                log_info("Container %s: asking PID 1 to halt (%s; send again to kill).", s->config->machine,
-                         s->config->halt_via_initctl ? "runlevel 0 via /run/initctl" : signal_to_string(s->config->kill_signal));
+        if (!s->config->opt.quiet && s->config->res.kill_signal != SIGKILL)
+                log_info("Container %s: asking PID 1 to halt (%s; send again to kill).", s->config->res.machine,
+                         s->config->res.halt_via_initctl ? "runlevel 0 via /run/initctl" : signal_to_string(s->config->res.kill_signal));
         int r = supervisor_send_halt(s);
         /* Until init confirms it handles signals the request may be lost; sysvinit's FIFO may
          * not exist yet. Either way: repeat until it is heard or init is gone. */
-        s->halt_pending = s->config->kill_signal != SIGKILL && s->config->boot &&
-                          (s->config->halt_via_initctl ? r < 0 : !guest_handles_signals(s));
+        s->halt_pending = s->config->res.kill_signal != SIGKILL && s->config->opt.boot &&
+                          (s->config->res.halt_via_initctl ? r < 0 : !guest_handles_signals(s));
         s->halt_resend_usec = now_usec() + HALT_RESEND_MSEC * 1000ULL;
 }
 
@@ -108,9 +108,9 @@ static void supervisor_handle_notify(Supervisor *s) {
                 ssize_t n = recv(s->notify_fd, buf, sizeof(buf), MSG_DONTWAIT);
                 if (n < 0)
                         return;
-                if (notify_state_parse(&s->notify, buf, (size_t) n) > 0 && s->config->notify_ready)
+                if (notify_state_parse(&s->notify, buf, (size_t) n) > 0 && s->config->opt.notify_ready)
                         (void) notify_send("READY=1");
-                if (s->halt_pending && guest_handles_signals(s) && !s->config->halt_via_initctl) {
+                if (s->halt_pending && guest_handles_signals(s) && !s->config->res.halt_via_initctl) {
                         /* The earlier halt signal may have been lost; now it will be heard. */
                         (void) supervisor_send_halt(s);
                         s->halt_pending = false;
@@ -156,7 +156,7 @@ static int supervisor_loop(Supervisor *s) {
                         uint64_t t = now_usec();
                         if (t >= s->halt_resend_usec) {
                                 int r = supervisor_send_halt(s);
-                                if (s->config->halt_via_initctl && r >= 0)
+                                if (s->config->res.halt_via_initctl && r >= 0)
                                         s->halt_pending = false;
                                 s->halt_resend_usec = t + HALT_RESEND_MSEC * 1000ULL;
                         }
@@ -181,8 +181,8 @@ static int supervisor_loop(Supervisor *s) {
                 }
                 if (iin >= 0 && p[iin].revents) {
                         if (console_handle_input(&s->console) > 0) {
-                                if (!s->config->quiet)
-                                        log_info("\r\nContainer %s: killed by the user (^]^]^]).\r", s->config->machine);
+                                if (!s->config->opt.quiet)
+                                        log_info("\r\nContainer %s: killed by the user (^]^]^]).\r", s->config->res.machine);
                                 s->killed_by_user = true;
                                 (void) pidfd_signal(s->pidfd, SIGKILL);
                         }
@@ -203,25 +203,25 @@ static int exit_status_to_code(const SpawnConfig *c, const siginfo_t *si, bool k
         if (si->si_code == CLD_EXITED) {
                 /* 133 is reserved for "the guest rebooted"; a payload returning it means failure. */
                 if (si->si_status == 133)
-                        return c->boot ? SPAWN_REBOOT : EXIT_FAILURE;
-                if (si->si_status != 0 && !c->quiet && c->console_mode == CONSOLE_INTERACTIVE)
-                        log_info("Container %s failed with error code %i.", c->machine, si->si_status);
+                        return c->opt.boot ? SPAWN_REBOOT : EXIT_FAILURE;
+                if (si->si_status != 0 && !c->opt.quiet && c->res.console_mode == CONSOLE_INTERACTIVE)
+                        log_info("Container %s failed with error code %i.", c->res.machine, si->si_status);
                 return si->si_status;
         }
         /* reboot(2) in a PID namespace kills its init: SIGINT for halt/poweroff, SIGHUP for a
          * reboot. That is how a booted guest tells us what it wants. */
-        if (c->boot && si->si_status == SIGINT) {
-                if (!c->quiet && c->console_mode == CONSOLE_INTERACTIVE)
-                        log_info("Container %s has been shut down.", c->machine);
+        if (c->opt.boot && si->si_status == SIGINT) {
+                if (!c->opt.quiet && c->res.console_mode == CONSOLE_INTERACTIVE)
+                        log_info("Container %s has been shut down.", c->res.machine);
                 return EXIT_SUCCESS;
         }
-        if (c->boot && si->si_status == SIGHUP) {
-                if (!c->quiet && c->console_mode == CONSOLE_INTERACTIVE)
-                        log_info("Container %s is being rebooted.", c->machine);
+        if (c->opt.boot && si->si_status == SIGHUP) {
+                if (!c->opt.quiet && c->res.console_mode == CONSOLE_INTERACTIVE)
+                        log_info("Container %s is being rebooted.", c->res.machine);
                 return SPAWN_REBOOT;
         }
         if (!killed_by_user)
-                log_error("Container %s terminated by signal %s.", c->machine,
+                log_error("Container %s terminated by signal %s.", c->res.machine,
                           signal_to_string(si->si_status) ?: "unknown");
         return EXIT_FAILURE;
 }
@@ -249,7 +249,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         char byte;
         int r;
 
-        r = console_open(&s.console, c->console_mode);
+        r = console_open(&s.console, c->res.console_mode);
         if (r < 0)
                 goto finish;
 
@@ -259,7 +259,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         }
 
         uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-                         (c->private_network ? CLONE_NEWNET : 0);
+                         (c->opt.private_network ? CLONE_NEWNET : 0);
         pid_t pid = clone_with_pidfd(flags, &pidfd);
         if (pid < 0) {
                 r = log_error_errno(pid, "Failed to create the container's namespaces: %m");
@@ -283,7 +283,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
          * registry's machine-NAME.scope (registered without --keep-unit), or in the cgroup we make
          * (not registered, or --keep-unit, which registers that cgroup). */
         bool try_register = register_wanted(c), registered;
-        if (!try_register || c->keep_unit) {
+        if (!try_register || c->opt.keep_unit) {
                 r = spawn_cgroup_setup(&cg, c);
                 if (r >= 0)
                         r = spawn_cgroup_attach(&cg, pid);
@@ -292,7 +292,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                 r = register_machine(c, pid);
                 registered = r > 0;
                 *ret_registered = registered;
-                if (r == 0 && !c->keep_unit) {
+                if (r == 0 && !c->opt.keep_unit) {
                         r = spawn_cgroup_setup(&cg, c);
                         if (r >= 0)
                                 r = spawn_cgroup_attach(&cg, pid);
@@ -307,7 +307,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                         /* Wait for the exec (EOF) so "started" means init really runs. */
                         while (read(sync[0], &byte, 1) > 0)
                                 ;
-                        if (!c->notify_ready)
+                        if (!c->opt.notify_ready)
                                 (void) notify_send("READY=1");
                 }
                 r = supervisor_loop(&s);
@@ -347,19 +347,19 @@ int spawn_run(const SpawnConfig *c) {
         if (sfd < 0)
                 return log_error_errno(errno, "Failed to create signalfd: %m");
 
-        if (!c->quiet && c->console_mode == CONSOLE_INTERACTIVE)
+        if (!c->opt.quiet && c->res.console_mode == CONSOLE_INTERACTIVE)
                 log_info("Spawning container %s on %s.\r\nPress ^] three times within 1s to kill container.\r",
-                         c->machine, c->directory);
+                         c->res.machine, c->res.directory);
 
         for (;;) {
                 bool registered = false;
                 r = spawn_run_once(c, sfd, &registered);
                 if (r != SPAWN_REBOOT)
                         return r;
-                if (!c->restart_on_reboot)
+                if (!c->opt.restart_on_reboot)
                         return 133;
-                if (!c->quiet)
-                        log_info("Container %s rebooted; booting it again.", c->machine);
+                if (!c->opt.quiet)
+                        log_info("Container %s rebooted; booting it again.", c->res.machine);
                 /* The registry may not have processed the old leader's death yet. */
                 if (registered)
                         register_forget(c);
@@ -373,13 +373,13 @@ int main(int argc, char *argv[]) {
         spawn_config_init(&c);
         log_set_program_name(program_invocation_short_name);
 
-        r = spawn_config_parse_argv(&c, argc, argv);
+        r = spawn_options_parse_argv(&c.opt, argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-        if (c.quiet)
+        if (c.opt.quiet)
                 log_set_max_level(LOG_LEVEL_WARNING);
 
-        r = spawn_config_verify(&c);
+        r = spawn_resolve(&c.opt, &c.res);
         if (r < 0)
                 return EXIT_FAILURE;
 
