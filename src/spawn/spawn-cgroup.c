@@ -391,7 +391,7 @@ static int mount_v1_hierarchy(int rootfd, const char *controllers) {
         return 0;
 }
 
-static int mount_v1_hierarchies(int rootfd, bool with_unified) {
+int spawn_cgroup_mount_v1(int rootfd, bool with_unified) {
         _cleanup_strv_free_ char **controllers = NULL;
         int r;
 
@@ -413,21 +413,4 @@ static int mount_v1_hierarchies(int rootfd, bool with_unified) {
                         return r;
         }
         return 0;
-}
-
-int spawn_cgroup_mount(int rootfd, CGroupMode layout) {
-        int r;
-
-        /* In our cgroup namespace the root of every hierarchy is the container's own cgroup, so
-         * the guest sees (and may write) only its subtree. */
-        if (layout == CGROUP_MODE_UNIFIED)
-                return mount_in_root(rootfd, "cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true);
-
-        r = mount_in_root(rootfd, "tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_STRICTATIME, "mode=0755", true);
-        if (r < 0)
-                return r;
-        r = mount_v1_hierarchies(rootfd, layout == CGROUP_MODE_HYBRID);
-        if (r < 0)
-                return r;
-        return remount_in_root(rootfd, "/sys/fs/cgroup", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_STRICTATIME, false);
 }

@@ -22,6 +22,8 @@
 #include "spawn-console.h"
 #include "spawn-halt.h"
 #include "spawn-register.h"
+#include "spawn-root.h"
+#include "spawn-sync.h"
 #include "spawn-options.h"
 #include "spawn.h"
 
@@ -226,30 +228,83 @@ static int exit_status_to_code(const SpawnConfig *c, const siginfo_t *si, bool k
         return EXIT_FAILURE;
 }
 
-/* After 'G' the child sets up the container, passes the notify socket ('N' + fd), then execs:
- * EOF means exec happened (or the child failed and exits, which waitid tells). */
-static int receive_notify_socket(int sync_fd, int *ret) {
-        char tag;
-        int fd = -EBADF;
-        int r = receive_one_fd(sync_fd, &tag, &fd);
-        if (r <= 0) {
-                *ret = -EBADF;
-                return r;
+/* Reads the child's messages until it exec'd the payload (EOF): its warnings, the notify
+ * socket, or why it failed — printed here, as the one line about it. */
+static int supervisor_wait_for_exec(Supervisor *s, int sync_fd) {
+        SyncMessage m;
+        int r;
+
+        for (;;) {
+                _cleanup_close_ int fd = -EBADF;
+                r = sync_receive(sync_fd, &m, &fd);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to receive from the container: %m");
+                if (r == 0)
+                        break;
+                switch (m.type) {
+                case SYNC_NOTIFY_FD:
+                        if (s->notify_fd < 0)
+                                s->notify_fd = TAKE_FD(fd);
+                        break;
+                case SYNC_LOG:
+                        log_internal(m.level, 0, "%s", m.reason);
+                        break;
+                case SYNC_FAILED:
+                        log_error("%s", m.reason);
+                        return -(m.error > 0 ? m.error : EIO);
+                default:
+                        break;
+                }
         }
-        *ret = fd;
-        return 1;
+        /* "Started" means init really runs: the socket closed with the exec. */
+        if (s->notify_fd >= 0 && !s->config->opt.notify_ready)
+                (void) notify_send("READY=1");
+        return 0;
+}
+
+/* Before the child creates its cgroup namespace, it must sit where it stays: in the registry's
+ * machine-NAME.scope (registered without --keep-unit), or in the cgroup we make (not registered,
+ * or --keep-unit, which registers that cgroup). */
+static int supervisor_place(const SpawnConfig *c, SpawnCGroup *cg, pid_t pid, bool *ret_registered) {
+        bool try_register = register_wanted(c);
+        int r = 0;
+
+        if (!try_register || c->opt.keep_unit) {
+                r = spawn_cgroup_setup(cg, c);
+                if (r >= 0)
+                        r = spawn_cgroup_attach(cg, pid);
+        }
+        if (r >= 0 && try_register) {
+                r = register_machine(c, pid);
+                *ret_registered = r > 0;
+                if (r == 0 && !c->opt.keep_unit) {
+                        r = spawn_cgroup_setup(cg, c);
+                        if (r >= 0)
+                                r = spawn_cgroup_attach(cg, pid);
+                }
+        }
+        return r;
 }
 
 static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registered) {
         _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int pidfd = -EBADF, notify_fd = -EBADF;
+        _cleanup_close_ int pidfd = -EBADF;
+        _cleanup_(mount_plan_done) MountPlan plan = MOUNT_PLAN_NULL;
+        RootProvider root = ROOT_PROVIDER_NULL;
         SpawnCGroup cg = SPAWN_CGROUP_NULL;
         Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF };
         siginfo_t si = {};
-        char byte;
         int r;
 
         r = console_open(&s.console, c->res.console_mode);
+        if (r < 0)
+                goto finish;
+        r = mount_plan_build(c, s.console.slave_path, &plan);
+        if (r < 0) {
+                r = log_oom();
+                goto finish;
+        }
+        r = root_provider_setup(&root, c);
         if (r < 0)
                 goto finish;
 
@@ -258,9 +313,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                 goto finish;
         }
 
-        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-                         (c->opt.private_network ? CLONE_NEWNET : 0);
-        pid_t pid = clone_with_pidfd(flags, &pidfd);
+        pid_t pid = clone_with_pidfd(spawn_clone_flags(c), &pidfd);
         if (pid < 0) {
                 r = log_error_errno(pid, "Failed to create the container's namespaces: %m");
                 goto finish;
@@ -269,7 +322,8 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                 sync[0] = safe_close(sync[0]);
                 ChildContext ctx = {
                         .config = c,
-                        .console_path = s.console.slave_path,
+                        .plan = &plan,
+                        .root = &root,
                         .sync_fd = sync[1],
                         .close_fd = cg.janitor_fd,
                 };
@@ -279,39 +333,19 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         s.pidfd = pidfd;
         s.pid = pid;
 
-        /* Before the child creates its cgroup namespace, it must sit where it stays: in the
-         * registry's machine-NAME.scope (registered without --keep-unit), or in the cgroup we make
-         * (not registered, or --keep-unit, which registers that cgroup). */
-        bool try_register = register_wanted(c), registered;
-        if (!try_register || c->opt.keep_unit) {
-                r = spawn_cgroup_setup(&cg, c);
-                if (r >= 0)
-                        r = spawn_cgroup_attach(&cg, pid);
-        }
-        if (r >= 0 && try_register) {
-                r = register_machine(c, pid);
-                registered = r > 0;
-                *ret_registered = registered;
-                if (r == 0 && !c->opt.keep_unit) {
-                        r = spawn_cgroup_setup(&cg, c);
-                        if (r >= 0)
-                                r = spawn_cgroup_attach(&cg, pid);
-                }
-        }
-        if (r >= 0 && write(sync[0], "G", 1) != 1)
-                r = log_error_errno(errno, "Failed to start the container: %m");
+        r = supervisor_place(c, &cg, pid, ret_registered);
         if (r >= 0) {
-                r = receive_notify_socket(sync[0], &notify_fd);
-                if (r > 0) {
-                        s.notify_fd = notify_fd;
-                        /* Wait for the exec (EOF) so "started" means init really runs. */
-                        while (read(sync[0], &byte, 1) > 0)
-                                ;
-                        if (!c->opt.notify_ready)
-                                (void) notify_send("READY=1");
-                }
-                r = supervisor_loop(&s);
+                r = sync_send(sync[0], SYNC_GO, 0, 0, NULL, -EBADF);
+                /* A child that is gone already has sent why: read on. */
+                if (r == -EPIPE || r == -ECONNRESET)
+                        r = 0;
+                else if (r < 0)
+                        r = log_error_errno(r, "Failed to start the container: %m");
         }
+        if (r >= 0)
+                r = supervisor_wait_for_exec(&s, sync[0]);
+        if (r >= 0)
+                r = supervisor_loop(&s);
         if (r < 0)
                 (void) pidfd_signal(pidfd, SIGKILL);
 
@@ -326,8 +360,10 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
 finish:
         console_close(&s.console);
         notify_state_done(&s.notify);
+        s.notify_fd = safe_close(s.notify_fd);
         /* Also on failure: the janitor removes whatever cgroups were created. */
         spawn_cgroup_finish(&cg);
+        root_provider_cleanup(&root);
         return r;
 }
 
