@@ -10,6 +10,7 @@
 #include "spawn-mount.h"
 #include "spawn-options.h"
 #include "spawn-selinux.h"
+#include "string-table.h"
 #include "strv.h"
 
 static const char *const mount_phase_table[_MOUNT_PHASE_MAX] = {
@@ -35,17 +36,9 @@ static const char *const mount_hook_table[_MOUNT_HOOK_MAX] = {
         [MOUNT_HOOK_CGROUP_V1] = "cgroup-v1",
 };
 
-const char *mount_phase_to_string(MountPhase p) {
-        return p >= 0 && p < _MOUNT_PHASE_MAX ? mount_phase_table[p] : NULL;
-}
-
-const char *mount_kind_to_string(MountKind k) {
-        return k >= 0 && k < _MOUNT_KIND_MAX ? mount_kind_table[k] : NULL;
-}
-
-const char *mount_hook_to_string(MountHook h) {
-        return h >= 0 && h < _MOUNT_HOOK_MAX ? mount_hook_table[h] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP(mount_phase, MountPhase)
+DEFINE_STRING_TABLE_LOOKUP(mount_kind, MountKind)
+DEFINE_STRING_TABLE_LOOKUP(mount_hook, MountHook)
 
 static void mount_entry_done(MountEntry *e) {
         free(e->source);

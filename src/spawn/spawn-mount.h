@@ -88,8 +88,11 @@ typedef struct MountPlan {
 #define MOUNT_PLAN_NULL ((MountPlan) {})
 
 const char *mount_phase_to_string(MountPhase p);
+MountPhase mount_phase_from_string(const char *s);
 const char *mount_kind_to_string(MountKind k);
+MountKind mount_kind_from_string(const char *s);
 const char *mount_hook_to_string(MountHook h);
+MountHook mount_hook_from_string(const char *s);
 
 /* Builds the plan for c; console_path is the host side of the container's console (NULL: pipe
  * mode, no /dev/console). Pure: only allocates. Returns -ENOMEM (unlogged) on failure. */

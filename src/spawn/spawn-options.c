@@ -50,6 +50,13 @@ static const char *const timezone_mode_table[_TIMEZONE_MODE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(timezone_mode, TimezoneMode)
 
+static const char *const spawn_source_table[_SPAWN_SOURCE_MAX] = {
+        [SPAWN_SOURCE_DEFAULT] = "default",
+        [SPAWN_SOURCE_COMMAND_LINE] = "command-line",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(spawn_source, SpawnSource)
+
 void spawn_options_init(SpawnOptions *o) {
         *o = (SpawnOptions) {
                 .console_mode = _CONSOLE_MODE_INVALID,

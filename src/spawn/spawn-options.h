@@ -73,6 +73,9 @@ typedef enum SpawnSource {
         _SPAWN_SOURCE_INVALID = -EINVAL,
 } SpawnSource;
 
+const char *spawn_source_to_string(SpawnSource s);
+SpawnSource spawn_source_from_string(const char *s);
+
 /* One per settable field of SpawnOptions: the index of its source. */
 typedef enum SpawnField {
         SPAWN_FIELD_DIRECTORY,

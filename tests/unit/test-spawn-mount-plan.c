@@ -230,19 +230,7 @@ static void test_cgroup_layouts(void) {
         spawn_config_done(&c);
 }
 
-static void test_tables(void) {
-        for (int i = 0; i < _MOUNT_PHASE_MAX; i++)
-                CHECK(mount_phase_to_string((MountPhase) i) != NULL);
-        for (int i = 0; i < _MOUNT_KIND_MAX; i++)
-                CHECK(mount_kind_to_string((MountKind) i) != NULL);
-        for (int i = 0; i < _MOUNT_HOOK_MAX; i++)
-                CHECK(mount_hook_to_string((MountHook) i) != NULL);
-        CHECK(mount_kind_to_string(_MOUNT_KIND_MAX) == NULL);
-        CHECK(mount_hook_to_string(_MOUNT_HOOK_INVALID) == NULL);
-}
-
 int main(void) {
-        test_tables();
         test_default();
         test_private_network_and_read_only();
         test_labels_and_selinux();
