@@ -237,10 +237,12 @@ static int supervisor_wait_for_exec(Supervisor *s, int sync_fd) {
         for (;;) {
                 _cleanup_close_ int fd = -EBADF;
                 r = sync_receive(sync_fd, &m, &fd);
+                /* A child killed before it read SYNC_GO resets the connection instead of closing
+                 * it; either way its exit status says the rest. */
+                if (r == 0 || r == -ECONNRESET)
+                        break;
                 if (r < 0)
                         return log_error_errno(r, "Failed to receive from the container: %m");
-                if (r == 0)
-                        break;
                 switch (m.type) {
                 case SYNC_NOTIFY_FD:
                         if (s->notify_fd < 0)
