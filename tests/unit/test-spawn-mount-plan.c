@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The mount plan is a pure function of the resolved configuration: check it for representative
  * configurations, without root and without mounting anything. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "fd-util.h"
 #include "macro.h"
 #include "spawn-mount.h"
 #include "spawn-options.h"
@@ -230,11 +238,84 @@ static void test_cgroup_layouts(void) {
         spawn_config_done(&c);
 }
 
+/* The engine, in a private mount namespace below a scratch tmpfs: an entry marked read-only turns
+ * read-only only after the entries below it are mounted (/a/b's mount point is created inside
+ * /a), optional entries whose target is missing are skipped. Returns a bitmask of failures. */
+static int engine_child(void) {
+        char dir[] = "/tmp/test-mount-plan-XXXXXX";
+        MountEntry e[] = {
+                { .kind = MOUNT_ROOT, .target = (char *) "/", .read_only = true },
+                { .kind = MOUNT_FS, .source = (char *) "tmpfs", .fstype = (char *) "tmpfs", .target = (char *) "/a",
+                  .flags = MS_NOSUID | MS_NODEV, .options = (char *) "mode=0755", .read_only = true },
+                { .kind = MOUNT_FS, .source = (char *) "tmpfs", .fstype = (char *) "tmpfs", .target = (char *) "/a/b",
+                  .options = (char *) "mode=0700" },
+                { .kind = MOUNT_MASK, .target = (char *) "/no/such/file", .flags = MS_RDONLY, .optional = true },
+                { .kind = MOUNT_BIND_SELF, .target = (char *) "/no/such/dir", .read_only = true, .optional = true },
+                { .kind = MOUNT_FS, .phase = MOUNT_PHASE_CGROUP_NS, .source = (char *) "tmpfs", .fstype = (char *) "tmpfs",
+                  .target = (char *) "/later" },
+        };
+        MountPlan plan = { .entries = e, .n_entries = ELEMENTSOF(e) };
+        SpawnConfig c;
+        struct stat st;
+        int fail = 0;
+
+        spawn_config_init(&c);
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return 0x80; /* no privileges: skipped */
+        if (!mkdtemp(dir))
+                return 0x40;
+        if (mount("tmpfs", dir, "tmpfs", 0, "mode=0755") < 0) {
+                (void) rmdir(dir);
+                return 0x40;
+        }
+        MountContext ctx = { .config = &c, .rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), .notify_fd = -EBADF };
+        if (ctx.rootfd < 0 || mount_plan_run(&plan, MOUNT_PHASE_EARLY, &ctx) < 0)
+                fail |= 0x20;
+
+        _cleanup_free_ char *a = strjoin(dir, "/a/x"), *b = strjoin(dir, "/a/b/x"), *r = strjoin(dir, "/x"),
+                            *later = strjoin(dir, "/later");
+        if (!a || !b || !r || !later)
+                return 0x40;
+        if (fail)
+                goto finish;
+        if (mkdir(a, 0755) == 0 || errno != EROFS)
+                fail |= 0x1; /* /a is read-only now */
+        if (mkdir(b, 0755) < 0)
+                fail |= 0x2; /* /a/b, mounted below it before, is not */
+        if (mkdir(r, 0755) == 0 || errno != EROFS)
+                fail |= 0x4; /* the root turned read-only last */
+        if (stat(later, &st) == 0)
+                fail |= 0x8; /* the other phase's entry did not run */
+finish:
+        /* The directory is on the host's /tmp; what is mounted on it only in our namespace. */
+        safe_close(ctx.rootfd);
+        (void) umount2(dir, MNT_DETACH);
+        (void) rmdir(dir);
+        return fail;
+}
+
+static void test_engine(void) {
+        pid_t pid = fork();
+        int status = 0;
+
+        if (pid == 0)
+                _exit(engine_child());
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+        if (WEXITSTATUS(status) == 0x80) {
+                printf("# no privileges for a mount namespace: engine test skipped\n");
+                return;
+        }
+        if (WEXITSTATUS(status) != 0)
+                printf("# engine_child() = 0x%x\n", WEXITSTATUS(status));
+        CHECK(WEXITSTATUS(status) == 0);
+}
+
 int main(void) {
         test_default();
         test_private_network_and_read_only();
         test_labels_and_selinux();
         test_custom_mounts();
         test_cgroup_layouts();
+        test_engine();
         return tap_finish();
 }
