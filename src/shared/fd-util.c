@@ -369,16 +369,3 @@ ssize_t receive_data_with_fd(int sock, void *buf, size_t size, int flags, int *r
                         memcpy(ret_fd, CMSG_DATA(cmsg), sizeof(int));
         return n;
 }
-
-int send_one_fd(int sock, char tag, int fd) {
-        return send_data_with_fd(sock, &tag, 1, fd);
-}
-
-int receive_one_fd(int sock, char *ret_tag, int *ret_fd) {
-        char tag;
-        ssize_t n = receive_data_with_fd(sock, &tag, 1, 0, ret_fd);
-        if (n <= 0)
-                return (int) n;
-        *ret_tag = tag;
-        return 1;
-}

@@ -58,7 +58,3 @@ int send_data_with_fd(int sock, const void *data, size_t size, int fd);
 /* Receives up to size bytes and an fd (-EBADF in *ret_fd if none came; O_CLOEXEC). The byte count
  * (0 on EOF) or -errno; flags as for recvmsg(), e.g. MSG_DONTWAIT. */
 ssize_t receive_data_with_fd(int sock, void *buf, size_t size, int flags, int *ret_fd);
-/* Passes one fd (plus a one-byte tag) over a unix socket with SCM_RIGHTS. */
-int send_one_fd(int sock, char tag, int fd);
-/* Receives a tag and an fd (-EBADF in *ret_fd if none came). 0 on EOF, 1 on a message. */
-int receive_one_fd(int sock, char *ret_tag, int *ret_fd);

@@ -11,6 +11,7 @@
 static const char *program_name = NULL;
 static int max_level = LOG_LEVEL_INFO;
 static int log_fd = STDERR_FILENO;
+static LogSink log_sink = NULL;
 
 void log_set_program_name(const char *name) {
         program_name = name;
@@ -32,6 +33,10 @@ int log_get_fd(void) {
         return log_fd;
 }
 
+void log_set_sink(LogSink sink) {
+        log_sink = sink;
+}
+
 int log_internal(int level, int error, const char *format, ...) {
         int saved_errno = errno;
         char buf[2048];
@@ -50,8 +55,14 @@ int log_internal(int level, int error, const char *format, ...) {
                 va_start(ap, format);
                 int k = vsnprintf(buf + n, sizeof(buf) - n - 1, format, ap);
                 va_end(ap);
+                size_t body = n;
                 if (k > 0)
                         n = MIN(n + (size_t) k, sizeof(buf) - 2);
+                buf[n] = 0;
+                if (log_sink && log_sink(level, error, buf + body)) {
+                        errno = saved_errno;
+                        return -error;
+                }
                 buf[n++] = '\n';
 
                 const char *p = buf;

@@ -23,6 +23,12 @@ int log_get_max_level(void);
 void log_set_fd(int fd);
 int log_get_fd(void);
 
+/* Takes each message (formatted, without the program name and newline) instead of log_fd when it
+ * returns true. spawn's container child sends its messages to the supervisor this way, which
+ * prints them. NULL: none. */
+typedef bool (*LogSink)(int level, int error, const char *message);
+void log_set_sink(LogSink sink);
+
 /* Logs with %m resolved to strerror(error) and returns -abs(error) (or 0 if error == 0). */
 int log_internal(int level, int error, const char *format, ...) _printf_(3, 4);
 

@@ -261,12 +261,12 @@ int spawn_cgroup_setup(SpawnCGroup *cg, const SpawnConfig *c) {
         r = cg_enumerate(0, &cg->hierarchies, &cg->n_hierarchies);
         if (r < 0)
                 return log_error_errno(r, "Failed to enumerate cgroup hierarchies: %m");
-        hierarchies_filter(cg, &c->limits);
+        hierarchies_filter(cg, &c->opt.limits);
         cg->paths = calloc(cg->n_hierarchies + 1, sizeof(char *));
         if (!cg->paths)
                 return log_oom();
 
-        unit = strjoin("machine-", c->machine, ".scope");
+        unit = strjoin("machine-", c->res.machine, ".scope");
         if (!unit || !(escaped = cg_escape(unit)))
                 return log_oom();
 
@@ -285,7 +285,7 @@ int spawn_cgroup_setup(SpawnCGroup *cg, const SpawnConfig *c) {
                         /* Left over from a container that ended without cleanup: reuse it only
                          * if nothing runs there; a running machine of this name is an error. */
                         if (cg_is_empty_recursive(h, p) <= 0)
-                                return log_error_errno(EEXIST, "Machine %s seems to be running already (cgroup %s has processes).", c->machine, fs);
+                                return log_error_errno(EEXIST, "Machine %s seems to be running already (cgroup %s has processes).", c->res.machine, fs);
                         (void) cg_remove_recursive(h, p);
                         if (mkdir(fs, 0755) < 0)
                                 return log_error_errno(errno, "Failed to create cgroup %s: %m", fs);
@@ -305,15 +305,15 @@ int spawn_cgroup_setup(SpawnCGroup *cg, const SpawnConfig *c) {
                 return r;
         }
 
-        if (!cg_limits_is_empty(&c->limits)) {
+        if (!cg_limits_is_empty(&c->opt.limits)) {
                 const char *failed = NULL;
                 for (size_t i = 0; i < cg->n_hierarchies; i++)
                         if (cg->hierarchies[i].unified) {
-                                r = enable_v2_controllers(cg->hierarchies + i, &c->limits);
+                                r = enable_v2_controllers(cg->hierarchies + i, &c->opt.limits);
                                 if (r < 0)
                                         return r;
                         }
-                r = cg_limits_apply(&c->limits, cg->hierarchies, cg->paths, cg->n_hierarchies, &failed);
+                r = cg_limits_apply(&c->opt.limits, cg->hierarchies, cg->paths, cg->n_hierarchies, &failed);
                 if (r == -EOPNOTSUPP)
                         return log_error_errno(r, "Property %s= is not supported on this host (no cgroup controller or attribute for it).", failed);
                 if (r < 0)
@@ -391,7 +391,7 @@ static int mount_v1_hierarchy(int rootfd, const char *controllers) {
         return 0;
 }
 
-static int mount_v1_hierarchies(int rootfd, bool with_unified) {
+int spawn_cgroup_mount_v1(int rootfd, bool with_unified) {
         _cleanup_strv_free_ char **controllers = NULL;
         int r;
 
@@ -413,21 +413,4 @@ static int mount_v1_hierarchies(int rootfd, bool with_unified) {
                         return r;
         }
         return 0;
-}
-
-int spawn_cgroup_mount(int rootfd, CGroupMode layout) {
-        int r;
-
-        /* In our cgroup namespace the root of every hierarchy is the container's own cgroup, so
-         * the guest sees (and may write) only its subtree. */
-        if (layout == CGROUP_MODE_UNIFIED)
-                return mount_in_root(rootfd, "cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true);
-
-        r = mount_in_root(rootfd, "tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_STRICTATIME, "mode=0755", true);
-        if (r < 0)
-                return r;
-        r = mount_v1_hierarchies(rootfd, layout == CGROUP_MODE_HYBRID);
-        if (r < 0)
-                return r;
-        return remount_in_root(rootfd, "/sys/fs/cgroup", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_STRICTATIME, false);
 }

@@ -38,5 +38,6 @@ int spawn_cgroup_pick_layout(const char *directory, CGroupMode host, CGroupMode 
 int guest_systemd_version(int rootfd, unsigned *ret);
 
 /* Inside the container's mount namespace and cgroup namespace, before pivot_root: mounts the
- * cgroup hierarchy under rootfd's /sys/fs/cgroup in the given layout. */
-int spawn_cgroup_mount(int rootfd, CGroupMode layout);
+ * host's v1 hierarchies (and with_unified, cgroup2 at unified/) on the tmpfs the mount plan put
+ * at rootfd's /sys/fs/cgroup. */
+int spawn_cgroup_mount_v1(int rootfd, bool with_unified);

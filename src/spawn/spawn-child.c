@@ -22,7 +22,9 @@
 #include "spawn-mount.h"
 #include "spawn-network.h"
 #include "spawn-selinux.h"
+#include "spawn-root.h"
 #include "spawn-stub-init.h"
+#include "spawn-sync.h"
 #include "user-record.h"
 
 /* Looks the user up in the container's own /etc/passwd and /etc/group (we are already inside its
@@ -45,14 +47,14 @@ static int build_environment(const SpawnConfig *c, const UserRecord *u, char ***
         char uuid[37];
         const char *term = NULL;
 
-        if (c->console_mode == CONSOLE_INTERACTIVE)
+        if (c->res.console_mode == CONSOLE_INTERACTIVE)
                 term = getenv("TERM");
         if (isempty(term))
-                term = c->console_mode == CONSOLE_PIPE ? "dumb" : "vt220";
+                term = c->res.console_mode == CONSOLE_PIPE ? "dumb" : "vt220";
 
         if (strv_env_setf(&env, "PATH", DEFAULT_PATH) < 0 ||
             strv_env_setf(&env, "container", "berth") < 0 ||
-            strv_env_setf(&env, "container_uuid", id128_to_uuid_string(&c->uuid, uuid)) < 0 ||
+            strv_env_setf(&env, "container_uuid", id128_to_uuid_string(&c->res.uuid, uuid)) < 0 ||
             strv_env_setf(&env, "HOME", u->home) < 0 ||
             strv_env_setf(&env, "USER", u->name) < 0 ||
             strv_env_setf(&env, "LOGNAME", u->name) < 0 ||
@@ -61,10 +63,10 @@ static int build_environment(const SpawnConfig *c, const UserRecord *u, char ***
                 return log_oom();
         if (strv_env_setf(&env, "NOTIFY_SOCKET", "/run/host/notify") < 0)
                 return log_oom();
-        for (char **e = c->init_env; e && *e; e++)
+        for (char **e = c->res.init_env; e && *e; e++)
                 if (strv_env_set(&env, *e) < 0)
                         return log_oom();
-        for (char **e = c->setenv; e && *e; e++)
+        for (char **e = c->opt.setenv; e && *e; e++)
                 if (strv_env_set(&env, *e) < 0)
                         return log_oom();
         *ret = TAKE_PTR(env);
@@ -75,7 +77,7 @@ static int build_environment(const SpawnConfig *c, const UserRecord *u, char ***
 static int setup_stdio(const SpawnConfig *c) {
         if (setsid() < 0)
                 return log_error_errno(errno, "Failed to start a new session: %m");
-        if (c->console_mode == CONSOLE_PIPE)
+        if (c->res.console_mode == CONSOLE_PIPE)
                 return 0;
 
         int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -106,17 +108,99 @@ static int change_user(const UserRecord *u, const gid_t *groups, size_t n_groups
         return 0;
 }
 
-/* Starts in: new mount/PID/UTS/IPC (and maybe network) namespaces, still in the host's root and
- * cgroup namespace, everything shared with the host's mount tree. Ends by exec'ing the payload
- * as PID 1 (or PID 2 under the stub init). */
-static int child_setup_and_exec(const ChildContext *ctx) {
+/* The payload's program, arguments and environment, decided inside the container's root. */
+typedef struct ChildExec {
+        UserRecord user;
+        gid_t *groups;
+        size_t n_groups;
+        char **env;
+        char **argv;
+        char *exe;
+} ChildExec;
+
+static void child_exec_done(ChildExec *x) {
+        user_record_done(&x->user);
+        free(x->groups);
+        strv_free(x->env);
+        strv_free(x->argv);
+        free(x->exe);
+}
+
+static int child_exec_prepare(const SpawnConfig *c, ChildExec *x) {
+        const char *what;
+        int r;
+
+        r = resolve_user(c->opt.user ?: "root", &x->user, &x->groups, &x->n_groups);
+        if (r < 0)
+                return r;
+        r = build_environment(c, &x->user, &x->env);
+        if (r < 0)
+                return r;
+
+        if (c->opt.boot) {
+                /* init gets its own path as argv[0], then the arguments for it. */
+                what = c->res.init_path;
+                if (strv_extend(&x->argv, c->res.init_path) < 0)
+                        return log_oom();
+                for (char **a = c->res.command; a && *a; a++)
+                        if (strv_extend(&x->argv, *a) < 0)
+                                return log_oom();
+        } else if (c->res.command) {
+                x->argv = strv_copy(c->res.command);
+                what = c->res.command[0];
+        } else {
+                /* A login shell, as nspawn starts it: argv[0] "-sh". */
+                const char *base = strrchr(x->user.shell, '/');
+                if (strv_consume(&x->argv, strjoin("-", base ? base + 1 : x->user.shell)) < 0)
+                        return log_oom();
+                what = x->user.shell;
+        }
+        if (!x->argv)
+                return log_oom();
+        r = find_executable(what, strv_env_get(x->env, "PATH"), &x->exe);
+        if (r < 0)
+                return log_error_errno(r, "Command '%s' not found in the container tree %s: %m", what, c->res.directory);
+        return 0;
+}
+
+/* -a: we stay PID 1 as the stub init, the payload runs as our child. Returns in the payload. */
+static int child_fork_stub_init(const ChildContext *ctx) {
+        sigset_t all, old;
+
+        /* Block before forking so a payload that exits at once cannot lose its SIGCHLD. */
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, &old);
+        pid_t pid = fork();
+        if (pid < 0)
+                return log_error_errno(errno, "Failed to fork the payload: %m");
+        if (pid > 0) {
+                /* The console belongs to the payload's session; the stub keeps only a copy of
+                 * the supervisor's stderr for its one possible message. The payload reports its
+                 * own setup failures to the supervisor. */
+                int logfd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+                log_set_sink(NULL);
+                if (logfd >= 0)
+                        log_set_fd(logfd);
+                safe_close(ctx->sync_fd);
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                for (int i = 0; null >= 0 && i < 3; i++)
+                        (void) dup2(null, i);
+                safe_close(null);
+                stub_init_run(pid, ctx->config->res.machine);
+        }
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return 0;
+}
+
+/* The outer phase. Starts in: a fresh clone in new mount, PID, UTS, IPC (and with
+ * --private-network, network) namespaces, as their PID 1; still in the host's user and cgroup
+ * namespaces, with the host's root and working directory, a copy of the host's mount tree
+ * (propagation as the host's), root credentials with every capability, stdio the supervisor's.
+ * Ends with the container's mount tree complete below *ret_rootfd (not yet pivoted into), in the
+ * container's own cgroup namespace, the notify socket handed to the supervisor. */
+static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd) {
         const SpawnConfig *c = ctx->config;
-        _cleanup_(user_record_done) UserRecord u = {};
-        _cleanup_free_ gid_t *groups = NULL;
-        _cleanup_strv_free_ char **env = NULL, **argv = NULL;
-        _cleanup_free_ char *exe = NULL;
-        size_t n_groups = 0;
-        char go;
+        SyncMessage msg;
         int r;
 
         safe_close(ctx->close_fd);
@@ -125,31 +209,53 @@ static int child_setup_and_exec(const ChildContext *ctx) {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return log_error_errno(errno, "Failed to set parent death signal: %m");
 
-        /* The mounts need nothing from the supervisor: build them while it sets up our cgroups
-         * (or registers us), on the other CPU. */
-        _cleanup_close_ int rootfd = -EBADF, notify_fd = -EBADF;
-        r = mount_setup_all(c, ctx->console_path, &rootfd, &notify_fd);
+        _cleanup_close_ int rootfd = -EBADF;
+        r = root_provider_mount(ctx->root, c, &rootfd);
         if (r < 0)
                 return r;
 
-        if (read(ctx->sync_fd, &go, 1) != 1)
-                return -EPIPE;
+        /* The mounts need nothing from the supervisor: build them while it sets up our cgroups
+         * (or registers us), on the other CPU. */
+        MountContext m = { .config = c, .rootfd = rootfd, .notify_fd = -EBADF };
+        r = mount_plan_run(ctx->plan, MOUNT_PHASE_EARLY, &m);
+        _cleanup_close_ int notify_fd = m.notify_fd;
+        if (r < 0)
+                return r;
+
+        _cleanup_close_ int unexpected = -EBADF;
+        r = sync_receive(ctx->sync_fd, &msg, &unexpected);
+        if (r <= 0 || msg.type != SYNC_GO)
+                return r < 0 ? r : -EPIPE; /* the supervisor is gone or failed: it said why */
+
         /* The supervisor has placed us; the cgroup namespace now roots at our own cgroup, and
          * only now can the hierarchy the guest sees be mounted. */
         if (unshare(CLONE_NEWCGROUP) < 0)
                 return log_error_errno(errno, "Failed to create a cgroup namespace: %m");
-        r = spawn_cgroup_mount(rootfd, c->cgroup_layout);
+        r = mount_plan_run(ctx->plan, MOUNT_PHASE_CGROUP_NS, &m);
         if (r < 0)
                 return r;
+
         /* The supervisor listens on the notify socket; we only created it inside the tree. */
-        r = send_one_fd(ctx->sync_fd, 'N', notify_fd);
+        r = sync_send(ctx->sync_fd, SYNC_NOTIFY_FD, 0, 0, NULL, notify_fd);
         if (r < 0)
                 return log_error_errno(r, "Failed to pass the notify socket to the supervisor: %m");
-        notify_fd = safe_close(notify_fd);
+        *ret_rootfd = TAKE_FD(rootfd);
+        return 0;
+}
 
-        if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+/* The inner phase. Starts in: every namespace of the container (mount, PID, UTS, IPC, cgroup,
+ * maybe network) as PID 1, root credentials with every capability, the mount tree complete
+ * below rootfd but the host's root still "/", stdio the supervisor's. Ends by exec'ing the
+ * payload as PID 1 (or PID 2 under the stub init), with the container's root, user, bounded
+ * capabilities and console. */
+static int child_inner_phase(const ChildContext *ctx, int rootfd) {
+        const SpawnConfig *c = ctx->config;
+        _cleanup_(child_exec_done) ChildExec x = {};
+        int r;
+
+        if (sethostname(c->res.hostname, strlen(c->res.hostname)) < 0)
                 return log_error_errno(errno, "Failed to set hostname: %m");
-        if (c->private_network) {
+        if (c->opt.private_network) {
                 r = network_loopback_up();
                 if (r < 0)
                         return log_error_errno(r, "Failed to bring up the loopback device: %m");
@@ -159,71 +265,28 @@ static int child_setup_and_exec(const ChildContext *ctx) {
         if (r < 0)
                 return r;
 
-        r = resolve_user(c->user ?: "root", &u, &groups, &n_groups);
-        if (r < 0)
-                return r;
-        r = build_environment(c, &u, &env);
+        r = child_exec_prepare(c, &x);
         if (r < 0)
                 return r;
 
-        const char *what;
-        if (c->boot) {
-                /* init gets its own path as argv[0], then the arguments for it. */
-                what = c->init_path;
-                if (strv_extend(&argv, c->init_path) < 0)
-                        return log_oom();
-                for (char **a = c->command; a && *a; a++)
-                        if (strv_extend(&argv, *a) < 0)
-                                return log_oom();
-        } else if (c->command) {
-                argv = strv_copy(c->command);
-                what = c->command[0];
-        } else {
-                /* A login shell, as nspawn starts it: argv[0] "-sh". */
-                const char *base = strrchr(u.shell, '/');
-                if (strv_consume(&argv, strjoin("-", base ? base + 1 : u.shell)) < 0)
-                        return log_oom();
-                what = u.shell;
-        }
-        if (!argv)
-                return log_oom();
-        r = find_executable(what, strv_env_get(env, "PATH"), &exe);
-        if (r < 0)
-                return log_error_errno(r, "Command '%s' not found in the container tree %s: %m", what, c->directory);
-
-        r = capability_bounding_set_limit(capability_container_set(c->private_network));
+        r = capability_bounding_set_limit(capability_container_set(c->opt.private_network));
         if (r < 0)
                 return log_error_errno(r, "Failed to limit capabilities: %m");
 
-        r = change_user(&u, groups, n_groups);
+        r = change_user(&x.user, x.groups, x.n_groups);
         if (r < 0)
                 return r;
-        const char *wd = c->chdir ?: (c->user ? u.home : "/");
+        const char *wd = c->opt.chdir ?: (c->opt.user ? x.user.home : "/");
         if (chdir(wd) < 0) {
-                if (c->chdir)
+                if (c->opt.chdir)
                         return log_error_errno(errno, "Failed to change to directory %s: %m", wd);
                 (void) chdir("/");
         }
 
-        if (c->as_pid2) {
-                /* Block before forking so a payload that exits at once cannot lose its SIGCHLD. */
-                sigset_t all, old;
-                sigfillset(&all);
-                sigprocmask(SIG_SETMASK, &all, &old);
-                pid_t pid = fork();
-                if (pid < 0)
-                        return log_error_errno(errno, "Failed to fork the payload: %m");
-                if (pid > 0) {
-                        /* The console belongs to the payload's session; the stub keeps only the
-                         * supervisor's stderr copy for its one possible message. */
-                        safe_close(ctx->sync_fd);
-                        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                        for (int i = 0; null >= 0 && i < 3; i++)
-                                (void) dup2(null, i);
-                        safe_close(null);
-                        stub_init_run(pid, c->machine);
-                }
-                sigprocmask(SIG_SETMASK, &old, NULL);
+        if (c->opt.as_pid2) {
+                r = child_fork_stub_init(ctx);
+                if (r < 0)
+                        return r;
         }
 
         r = setup_stdio(c);
@@ -231,23 +294,59 @@ static int child_setup_and_exec(const ChildContext *ctx) {
                 return r;
 
         /* Last, so nothing spawn still does runs with a label the policy may not allow it. */
-        if (c->selinux_context) {
-                r = selinux_set_exec_context(c->selinux_context);
+        if (c->res.selinux_context) {
+                r = selinux_set_exec_context(c->res.selinux_context);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to set the SELinux exec label %s: %m", c->selinux_context);
+                        return log_error_errno(r, "Failed to set the SELinux exec label %s: %m", c->res.selinux_context);
         }
 
         reset_all_signals();
-        execve(exe, argv, env);
-        return log_error_errno(errno, "Failed to execute %s: %m", exe);
+        execve(x.exe, x.argv, x.env);
+        return log_error_errno(errno, "Failed to execute %s: %m", x.exe);
+}
+
+uint64_t spawn_clone_flags(const SpawnConfig *c) {
+        /* The cgroup namespace comes later, from the child itself: only once the supervisor moved
+         * it into its cgroup does the namespace root where it should. */
+        return CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (c->opt.private_network ? CLONE_NEWNET : 0);
+}
+
+/* The child's messages go to the supervisor, which prints them: warnings as they come, the
+ * first error (the one closest to the cause; callers do not log again) once the child gives up. */
+static int child_sync_fd = -EBADF;
+static int child_error = 0;
+static char child_reason[SYNC_REASON_MAX];
+
+static bool child_log_sink(int level, int error, const char *message) {
+        if (level > LOG_LEVEL_ERR) {
+                (void) sync_send(child_sync_fd, SYNC_LOG, 0, level, message, -EBADF);
+                return true;
+        }
+        if (child_error == 0) {
+                child_error = error ?: EIO;
+                snprintf(child_reason, sizeof(child_reason), "%s", message);
+        }
+        return true;
 }
 
 _noreturn_ void spawn_child_run(const ChildContext *ctx) {
-        /* Errors go to the supervisor's stderr even after fd 2 becomes the console. */
-        int logfd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-        if (logfd >= 0)
-                log_set_fd(logfd);
+        int rootfd = -EBADF, r;
 
-        (void) child_setup_and_exec(ctx);
+        child_sync_fd = ctx->sync_fd;
+        log_set_sink(child_log_sink);
+
+        r = child_outer_phase(ctx, &rootfd);
+        if (r >= 0)
+                r = child_inner_phase(ctx, rootfd);
+
+        /* Only failures get here. Nothing to tell when the supervisor is gone (or failed and said
+         * so itself). */
+        if (r != -EPIPE || child_error != 0) {
+                if (child_error == 0) {
+                        child_error = -r;
+                        snprintf(child_reason, sizeof(child_reason), "Failed to set up the container: %s", strerror(-r));
+                }
+                (void) sync_send(ctx->sync_fd, SYNC_FAILED, child_error, LOG_LEVEL_ERR, child_reason, -EBADF);
+        }
         _exit(EXIT_FAILURE);
 }

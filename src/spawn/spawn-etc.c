@@ -5,11 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "fd-util.h"
 #include "log.h"
+#include "os-release.h"
 #include "spawn-etc.h"
 #include "spawn-mount.h"
 #include "spawn-options.h"
@@ -51,7 +54,7 @@ static int bind_host_file(int rootfd, const char *host, const char *target) {
 int etc_setup_resolv_conf(const SpawnConfig *c, int rootfd) {
         _cleanup_free_ char *data = NULL;
         _cleanup_close_ int etc = -EBADF;
-        ResolvConfMode mode = c->resolv_conf;
+        ResolvConfMode mode = c->opt.resolv_conf;
         TargetState state;
         int r;
 
@@ -59,9 +62,9 @@ int etc_setup_resolv_conf(const SpawnConfig *c, int rootfd) {
                 return 0;
         if (mode == RESOLV_CONF_AUTO) {
                 /* A private network has no route to the host's name servers. */
-                if (c->private_network)
+                if (c->opt.private_network)
                         return 0;
-                mode = c->read_only ? RESOLV_CONF_BIND_HOST : RESOLV_CONF_COPY_HOST;
+                mode = c->opt.read_only ? RESOLV_CONF_BIND_HOST : RESOLV_CONF_COPY_HOST;
         }
 
         r = target_state(rootfd, "resolv.conf", &etc, &state);
@@ -125,7 +128,7 @@ static char *host_timezone(void) {
 int etc_setup_timezone(const SpawnConfig *c, int rootfd) {
         _cleanup_free_ char *zone = NULL, *zonefile = NULL;
         _cleanup_close_ int etc = -EBADF;
-        TimezoneMode mode = c->timezone;
+        TimezoneMode mode = c->opt.timezone;
         TargetState state;
         int r;
 
@@ -147,8 +150,8 @@ int etc_setup_timezone(const SpawnConfig *c, int rootfd) {
         }
 
         if (mode == TIMEZONE_AUTO)
-                mode = guest_has_zone ? TIMEZONE_SYMLINK : c->read_only ? TIMEZONE_BIND : TIMEZONE_COPY;
-        if (c->read_only && mode != TIMEZONE_BIND)
+                mode = guest_has_zone ? TIMEZONE_SYMLINK : c->opt.read_only ? TIMEZONE_BIND : TIMEZONE_COPY;
+        if (c->opt.read_only && mode != TIMEZONE_BIND)
                 return 0; /* a read-only tree cannot be changed; bind is the only option there */
 
         switch (mode) {
@@ -203,4 +206,60 @@ int etc_setup_timezone(const SpawnConfig *c, int rootfd) {
         default:
                 return 0;
         }
+}
+
+static int copy_host_os_release(int hostfd) {
+        _cleanup_free_ char *data = NULL;
+        int r;
+
+        r = os_release_read(AT_FDCWD, &data, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the host's os-release: %m");
+        r = write_file_at(hostfd, "os-release", data, 0444);
+        return r < 0 ? log_error_errno(r, "Failed to write /run/host/os-release: %m") : 0;
+}
+
+/* The notify socket a systemd guest reports READY=1 and friends on, at /run/host/notify. */
+static int notify_socket_create(int dirfd, int *ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int one = 1;
+
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to create the notify socket: %m");
+        /* Bound via our fd of /run/host: the tree's path may be longer than sun_path allows. */
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%i/notify", dirfd);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return log_error_errno(errno, "Failed to bind the notify socket: %m");
+        if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+                return log_error_errno(errno, "Failed to enable credentials on the notify socket: %m");
+        *ret = TAKE_FD(fd);
+        return 0;
+}
+
+/* The files of /run/host; the plan binds it read-only afterwards. */
+int run_host_setup(const SpawnConfig *c, int rootfd, int *ret_notify_fd) {
+        char uuid[37], buf[64];
+        int r;
+
+        _cleanup_close_ int pathfd = mkdir_p_in_root(rootfd, "/run/host", 0755);
+        if (pathfd < 0)
+                return log_error_errno(pathfd, "Failed to create /run/host: %m");
+        _cleanup_close_ int fd = openat(pathfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open /run/host: %m");
+
+        r = copy_host_os_release(fd);
+        if (r < 0)
+                return r;
+        r = write_file_at(fd, "container-manager", "berth\n", 0444);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write /run/host/container-manager: %m");
+        snprintf(buf, sizeof(buf), "%s\n", id128_to_uuid_string(&c->res.uuid, uuid));
+        r = write_file_at(fd, "container-uuid", buf, 0444);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write /run/host/container-uuid: %m");
+        return notify_socket_create(fd, ret_notify_fd);
 }

@@ -8,3 +8,7 @@ typedef struct SpawnConfig SpawnConfig;
  * are still reachable; everything in the tree is resolved inside it. Logs errors. */
 int etc_setup_resolv_conf(const SpawnConfig *c, int rootfd);
 int etc_setup_timezone(const SpawnConfig *c, int rootfd);
+
+/* /run/host: the host's os-release, container-manager, container-uuid, and the notify socket a
+ * systemd guest reports READY=1 on (bound, returned in *ret_notify_fd). Logs errors. */
+int run_host_setup(const SpawnConfig *c, int rootfd, int *ret_notify_fd);

@@ -13,16 +13,11 @@
 #include "fd-util.h"
 #include "log.h"
 #include "parse-util.h"
-#include <sys/socket.h>
-#include <sys/un.h>
-
-#include "os-release.h"
 #include "spawn-cgroup.h"
 #include "spawn-dev.h"
 #include "spawn-etc.h"
 #include "spawn-mount.h"
 #include "spawn-options.h"
-#include "spawn-selinux.h"
 
 void custom_mount_free_all(CustomMount *l, size_t n) {
         for (size_t i = 0; i < n; i++) {
@@ -133,7 +128,7 @@ int mount_in_root(int rootfd, const char *source, const char *where, const char 
         if (fd < 0)
                 return log_error_errno(fd, "Failed to create mount point %s in the container: %m", where);
         if (mount(source, fd_proc_path(fd, p), fstype, flags, data) < 0)
-                return log_error_errno(errno, "Failed to mount %s on %s: %m", fstype ?: source, where);
+                return log_error_errno(errno, "Failed to mount %s in the container: %m", where);
         return 0;
 }
 
@@ -152,294 +147,152 @@ int remount_in_root(int rootfd, const char *where, unsigned long flags, bool rec
                 return 0;
         }
         if (mount(NULL, fd_proc_path(fd, p), NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0)
-                return log_error_errno(errno, "Failed to remount %s: %m", where);
+                return log_error_errno(errno, "Failed to make %s read-only: %m", where);
         return 0;
 }
 
-/* Binds a path of the container onto itself and applies flags to the new mount. */
-static int bind_self_in_root(int rootfd, const char *path, unsigned long flags) {
-        char p[PROC_FD_PATH_MAX];
-        _cleanup_close_ int fd = open_in_root(rootfd, path, O_PATH, 0);
-        if (fd < 0)
-                return log_error_errno(fd, "Failed to open %s in the container: %m", path);
-        if (mount(fd_proc_path(fd, p), p, NULL, MS_BIND | MS_REC, NULL) < 0)
-                return log_error_errno(errno, "Failed to bind %s: %m", path);
-        return remount_in_root(rootfd, path, flags, false);
+/* A path below another, or the same: "/" contains everything. */
+static bool path_below(const char *path, const char *prefix) {
+        if (streq(prefix, "/"))
+                return true;
+        const char *rest = startswith(path, prefix);
+        return rest && (*rest == 0 || *rest == '/');
 }
 
-/* Binds a path of the container onto itself read-only (or mask it with /dev/null or an empty
- * read-only tmpfs). Paths the running kernel does not have are skipped. */
-static int proc_protect(int rootfd, const char *path, bool mask) {
-        struct stat st;
+/* Read-only after the fact: a bind from elsewhere with MS_REC recursively (what it brought
+ * along turns read-only too), everything else only the mount itself, so writable submounts
+ * stay writable (/proc/sys/net below /proc/sys). */
+static int entry_make_read_only(const MountEntry *e, int rootfd) {
+        bool recursive = e->kind == MOUNT_BIND && (e->flags & MS_REC);
+        unsigned long flags = MS_RDONLY | (recursive ? 0 : e->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_STRICTATIME));
+        return remount_in_root(rootfd, e->target, flags, recursive);
+}
+
+/* Hides target: the container's /dev/null over a file, an empty read-only tmpfs over a
+ * directory. */
+static int entry_mask(const MountEntry *e, int rootfd, int fd) {
         char src[PROC_FD_PATH_MAX], dst[PROC_FD_PATH_MAX];
+        struct stat st;
 
-        _cleanup_close_ int fd = open_in_root(rootfd, path, O_PATH, 0);
-        if (fd == -ENOENT)
-                return 0;
-        if (fd < 0)
-                return log_error_errno(fd, "Failed to open %s in the container: %m", path);
         if (fstat(fd, &st) < 0)
-                return log_error_errno(errno, "Failed to stat %s: %m", path);
-
-        if (!mask)
-                return bind_self_in_root(rootfd, path, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-
+                return log_error_errno(errno, "Failed to stat %s: %m", e->target);
         if (S_ISDIR(st.st_mode)) {
-                if (mount("tmpfs", fd_proc_path(fd, dst), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555") < 0)
-                        return log_error_errno(errno, "Failed to mask %s: %m", path);
+                if (mount("tmpfs", fd_proc_path(fd, dst), "tmpfs", e->flags, "mode=0555") < 0)
+                        return log_error_errno(errno, "Failed to mask %s: %m", e->target);
                 return 0;
         }
         _cleanup_close_ int null = open_in_root(rootfd, "/dev/null", O_PATH, 0);
         if (null < 0)
                 return log_error_errno(null, "Failed to open the container's /dev/null: %m");
         if (mount(fd_proc_path(null, src), fd_proc_path(fd, dst), NULL, MS_BIND, NULL) < 0)
-                return log_error_errno(errno, "Failed to mask %s: %m", path);
+                return log_error_errno(errno, "Failed to mask %s: %m", e->target);
         return 0;
 }
 
-static int mount_proc(const SpawnConfig *c, int rootfd) {
-        /* The kernel interfaces a container must not reach: /proc/sys is read-only (the network
-         * part is per-netns and stays writable with a private network), sysrq and the raw views
-         * of kernel memory, keys and timers are masked. */
-        static const char *const masked[] = {
-                "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/kmsg", "/proc/sched_debug",
-                "/proc/latency_stats", "/proc/acpi", "/proc/scsi",
-        };
-        int r;
-
-        r = mount_in_root(rootfd, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true);
-        if (r < 0)
-                return r;
-        r = proc_protect(rootfd, "/proc/sys", false);
-        if (r < 0)
-                return r;
-        if (c->private_network) {
-                char p[PROC_FD_PATH_MAX];
-                _cleanup_close_ int fd = open_in_root(rootfd, "/proc/sys/net", O_PATH, 0);
-                if (fd >= 0 && mount(fd_proc_path(fd, p), p, NULL, MS_BIND, NULL) < 0)
-                        return log_error_errno(errno, "Failed to make /proc/sys/net writable: %m");
-        }
-        r = proc_protect(rootfd, "/proc/sysrq-trigger", false);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < ELEMENTSOF(masked); i++) {
-                r = proc_protect(rootfd, masked[i], true);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int copy_host_os_release(int hostfd) {
-        _cleanup_free_ char *data = NULL;
-        int r;
-
-        r = os_release_read(AT_FDCWD, &data, NULL);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return log_error_errno(r, "Failed to read the host's os-release: %m");
-        r = write_file_at(hostfd, "os-release", data, 0444);
-        return r < 0 ? log_error_errno(r, "Failed to write /run/host/os-release: %m") : 0;
-}
-
-/* The notify socket a systemd guest reports READY=1 and friends on, at /run/host/notify. */
-static int notify_socket_create(int dirfd, int *ret) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int one = 1;
-
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to create the notify socket: %m");
-        /* Bound via our fd of /run/host: the tree's path may be longer than sun_path allows. */
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%i/notify", dirfd);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return log_error_errno(errno, "Failed to bind the notify socket: %m");
-        if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
-                return log_error_errno(errno, "Failed to enable credentials on the notify socket: %m");
-        *ret = TAKE_FD(fd);
-        return 0;
-}
-
-/* /run/host: what the Container Interface promises the payload about its host. */
-static int mount_run_host(const SpawnConfig *c, int rootfd, int *ret_notify_fd) {
-        char uuid[37], buf[64];
-        int r;
-
-        _cleanup_close_ int pathfd = mkdir_p_in_root(rootfd, "/run/host", 0755);
-        if (pathfd < 0)
-                return log_error_errno(pathfd, "Failed to create /run/host: %m");
-        _cleanup_close_ int fd = openat(pathfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to open /run/host: %m");
-
-        r = copy_host_os_release(fd);
-        if (r < 0)
-                return r;
-        r = write_file_at(fd, "container-manager", "berth\n", 0444);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write /run/host/container-manager: %m");
-        snprintf(buf, sizeof(buf), "%s\n", id128_to_uuid_string(&c->uuid, uuid));
-        r = write_file_at(fd, "container-uuid", buf, 0444);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write /run/host/container-uuid: %m");
-        r = notify_socket_create(fd, ret_notify_fd);
-        if (r < 0)
-                return r;
-
-        return bind_self_in_root(rootfd, "/run/host", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-}
-
-/* OPTIONS plus -L's label. Only tmpfs and devpts: mqueue, sysfs and proc take no context=, their
- * labels come from the policy (genfscon). */
-static int apifs_options(const SpawnConfig *c, const char *fstype, const char *options, char **ret) {
-        *ret = NULL;
-        if (!c->selinux_apifs_context || (!streq(fstype, "tmpfs") && !streq(fstype, "devpts")))
-                return 0;
-        /* Quoted: an MCS range has commas, which would otherwise split the option. */
-        *ret = strjoin(options ?: "", options ? "," : "", "context=\"", c->selinux_apifs_context, "\"");
-        return *ret ? 0 : log_oom();
-}
-
-/* The Container Interface: a guest on an SELinux host sees the policy state, read-only. */
-static int mount_selinuxfs(int rootfd) {
-        int r;
-
-        r = mount_in_root(rootfd, SELINUXFS_PATH, SELINUXFS_PATH, NULL, MS_BIND, NULL, true);
-        if (r < 0)
-                return r;
-        return remount_in_root(rootfd, SELINUXFS_PATH, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, false);
-}
-
-typedef struct ApiMount {
-        const char *what, *where, *type, *options;
-        unsigned long flags;
-} ApiMount;
-
-static int mount_custom(const SpawnConfig *c, int rootfd) {
+/* MOUNT_BIND_SELF and MOUNT_MASK act on what is there; an optional target the kernel lacks is
+ * skipped (returns 0, nothing mounted). */
+static int entry_mount_existing(const MountEntry *e, int rootfd) {
         char p[PROC_FD_PATH_MAX];
-        int r;
 
-        for (size_t i = 0; i < c->n_mounts; i++) {
-                const CustomMount *m = c->mounts + i;
-
-                if (m->type == CUSTOM_MOUNT_TMPFS) {
-                        _cleanup_free_ char *labelled = NULL;
-                        r = apifs_options(c, "tmpfs", m->options, &labelled);
-                        if (r < 0)
-                                return r;
-                        r = mount_in_root(rootfd, "tmpfs", m->destination, "tmpfs", MS_NOSUID | MS_NODEV, labelled ?: m->options, true);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-
-                _cleanup_close_ int srcfd = -EBADF;
-                if (m->source[0] == '+')
-                        srcfd = open_in_root(rootfd, m->source + 1, O_PATH, 0);
-                else
-                        srcfd = open(m->source, O_PATH | O_CLOEXEC);
-                if (srcfd < 0)
-                        return log_error_errno(srcfd < -1 ? srcfd : -errno, "Failed to open bind mount source %s: %m", m->source);
-
-                struct stat st;
-                if (fstat(srcfd, &st) < 0)
-                        return log_error_errno(errno, "Failed to stat %s: %m", m->source);
-                r = mount_in_root(rootfd, fd_proc_path(srcfd, p), m->destination, NULL,
-                                  MS_BIND | (m->recursive ? MS_REC : 0), NULL, S_ISDIR(st.st_mode));
-                if (r < 0)
-                        return r;
-                if (m->read_only) {
-                        r = remount_in_root(rootfd, m->destination, MS_RDONLY, m->recursive);
-                        if (r < 0)
-                                return r;
-                }
+        _cleanup_close_ int fd = open_in_root(rootfd, e->target, O_PATH, 0);
+        if (fd == -ENOENT && e->optional)
+                return 0;
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to open %s in the container: %m", e->target);
+        if (e->kind == MOUNT_MASK) {
+                int r = entry_mask(e, rootfd, fd);
+                return r < 0 ? r : 1;
         }
-        return 0;
+        if (mount(fd_proc_path(fd, p), p, NULL, MS_BIND | (e->flags & MS_REC), NULL) < 0)
+                return log_error_errno(errno, "Failed to mount %s in the container: %m", e->target);
+        return 1;
 }
 
-int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_rootfd, int *ret_notify_fd) {
-        static const ApiMount api[] = {
-                { "sysfs",  "/sys",        "sysfs",  NULL,                          MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC },
-                { "tmpfs",  "/dev",        "tmpfs",  "mode=0755,size=4m,nr_inodes=64k", MS_NOSUID | MS_STRICTATIME },
-                { "tmpfs",  "/dev/shm",    "tmpfs",  "mode=01777",                  MS_NOSUID | MS_NODEV | MS_STRICTATIME },
-                /* gid 5 is "tty" on every distribution; mode 0620 lets write(1) reach users. */
-                { "devpts", "/dev/pts",    "devpts", "newinstance,ptmxmode=0666,mode=0620,gid=5", MS_NOSUID | MS_NOEXEC },
-                { "mqueue", "/dev/mqueue", "mqueue", NULL,                          MS_NOSUID | MS_NODEV | MS_NOEXEC },
-                { "tmpfs",  "/run",        "tmpfs",  "mode=0755,size=20%,nr_inodes=800k", MS_NOSUID | MS_NODEV | MS_STRICTATIME },
-                { "tmpfs",  "/tmp",        "tmpfs",  "mode=01777,nr_inodes=1m",     MS_NOSUID | MS_NODEV | MS_STRICTATIME },
-        };
+static int entry_bind(const MountEntry *e, int rootfd) {
+        char p[PROC_FD_PATH_MAX];
+        struct stat st;
+
+        _cleanup_close_ int srcfd = -EBADF;
+        if (e->source[0] == '+')
+                srcfd = open_in_root(rootfd, e->source + 1, O_PATH, 0);
+        else
+                srcfd = open(e->source, O_PATH | O_CLOEXEC);
+        if (srcfd < 0)
+                return log_error_errno(srcfd < -1 ? srcfd : -errno, "Failed to open bind mount source %s: %m", e->source);
+        if (fstat(srcfd, &st) < 0)
+                return log_error_errno(errno, "Failed to stat %s: %m", e->source);
+        return mount_in_root(rootfd, fd_proc_path(srcfd, p), e->target, NULL, MS_BIND | (e->flags & MS_REC), NULL,
+                             S_ISDIR(st.st_mode));
+}
+
+static int entry_run_hook(const MountEntry *e, MountContext *ctx) {
+        switch (e->hook) {
+        case MOUNT_HOOK_DEV_NODES:
+                return dev_setup(ctx->rootfd);
+        case MOUNT_HOOK_RUN_HOST:
+                return run_host_setup(ctx->config, ctx->rootfd, &ctx->notify_fd);
+        case MOUNT_HOOK_RESOLV_CONF:
+                return etc_setup_resolv_conf(ctx->config, ctx->rootfd);
+        case MOUNT_HOOK_TIMEZONE:
+                return etc_setup_timezone(ctx->config, ctx->rootfd);
+        case MOUNT_HOOK_CGROUP_V1:
+                return spawn_cgroup_mount_v1(ctx->rootfd, ctx->config->res.cgroup_layout == CGROUP_MODE_HYBRID);
+        default:
+                return log_error_errno(EINVAL, "Unknown mount hook %i.", (int) e->hook);
+        }
+}
+
+/* Returns > 0 if something was mounted at e->target (read_only then applies), 0 if not. */
+static int entry_run(const MountEntry *e, MountContext *ctx) {
         int r;
 
-        /* Nothing we mount from here on may propagate back to the host, while host mounts that
-         * appear later still reach us: slave, recursively. */
-        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-                return log_error_errno(errno, "Failed to make the mount tree a slave: %m");
+        switch (e->kind) {
+        case MOUNT_ROOT:
+                return 1;
+        case MOUNT_FS:
+                r = mount_in_root(ctx->rootfd, e->source, e->target, e->fstype, e->flags, e->options, true);
+                return r < 0 ? r : 1;
+        case MOUNT_BIND:
+                r = entry_bind(e, ctx->rootfd);
+                return r < 0 ? r : 1;
+        case MOUNT_BIND_SELF:
+        case MOUNT_MASK:
+                return entry_mount_existing(e, ctx->rootfd);
+        case MOUNT_HOOK:
+                r = entry_run_hook(e, ctx);
+                return r < 0 ? r : 0;
+        default:
+                return log_error_errno(EINVAL, "Unknown mount kind %i.", (int) e->kind);
+        }
+}
 
-        /* The tree becomes a mount point of its own so it can be pivoted into. */
-        if (mount(c->directory, c->directory, NULL, MS_BIND | MS_REC, NULL) < 0)
-                return log_error_errno(errno, "Failed to bind-mount %s: %m", c->directory);
-        _cleanup_close_ int rootfd = open(c->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-                return log_error_errno(errno, "Failed to open %s: %m", c->directory);
+int mount_plan_run(const MountPlan *p, MountPhase phase, MountContext *ctx) {
+        /* Entries waiting to turn read-only until the entries below them are mounted: a stack,
+         * since the targets of pending entries nest. */
+        _cleanup_free_ size_t *pending = calloc(p->n_entries + 1, sizeof(size_t));
+        size_t n_pending = 0;
+        int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(api); i++) {
-                _cleanup_free_ char *labelled = NULL;
-                r = apifs_options(c, api[i].type, api[i].options, &labelled);
-                if (r < 0)
-                        return r;
-                r = mount_in_root(rootfd, api[i].what, api[i].where, api[i].type, api[i].flags, labelled ?: api[i].options, true);
-                if (r < 0)
-                        return r;
-                if (streq(api[i].where, "/sys")) {
-                        if (c->selinux_enabled) {
-                                r = mount_selinuxfs(rootfd);
-                                if (r < 0)
-                                        return r;
-                        }
-                }
-                if (streq(api[i].where, "/dev")) {
-                        r = dev_setup(rootfd);
+        if (!pending)
+                return log_oom();
+
+        for (size_t i = 0; i <= p->n_entries; i++) {
+                const MountEntry *e = i < p->n_entries ? p->entries + i : NULL;
+                if (e && e->phase != phase)
+                        continue;
+                while (n_pending > 0 && (!e || !path_below(e->target, p->entries[pending[n_pending - 1]].target))) {
+                        r = entry_make_read_only(p->entries + pending[--n_pending], ctx->rootfd);
                         if (r < 0)
                                 return r;
                 }
-        }
-
-        /* /proc comes after /dev so masked files can be covered with the container's /dev/null. */
-        r = mount_proc(c, rootfd);
-        if (r < 0)
-                return r;
-
-        _cleanup_close_ int notify_fd = -EBADF;
-        r = mount_run_host(c, rootfd, &notify_fd);
-        if (r < 0)
-                return r;
-
-        if (console_path) {
-                r = mount_in_root(rootfd, console_path, "/dev/console", NULL, MS_BIND, NULL, false);
+                if (!e)
+                        break;
+                r = entry_run(e, ctx);
                 if (r < 0)
                         return r;
+                if (r > 0 && e->read_only)
+                        pending[n_pending++] = i;
         }
-
-        r = etc_setup_resolv_conf(c, rootfd);
-        if (r < 0)
-                return r;
-        r = etc_setup_timezone(c, rootfd);
-        if (r < 0)
-                return r;
-
-        r = mount_custom(c, rootfd);
-        if (r < 0)
-                return r;
-
-        if (c->read_only) {
-                r = remount_in_root(rootfd, "/", MS_RDONLY, false);
-                if (r < 0)
-                        return r;
-        }
-
-        *ret_rootfd = TAKE_FD(rootfd);
-        *ret_notify_fd = TAKE_FD(notify_fd);
         return 0;
 }
 

@@ -31,6 +31,85 @@ int custom_mount_append(CustomMount **l, size_t *n, CustomMount *m);
 
 typedef struct SpawnConfig SpawnConfig;
 
+/* The mount plan: every mount the container gets, computed from the resolved configuration by
+ * mount_plan_build() without a single syscall (so unit tests can check it), then executed phase
+ * by phase by mount_plan_run(). Steps that are not mounts but must happen between two of them
+ * (device nodes after /dev, the /run/host files before /run/host turns read-only, ...) are hook
+ * entries, so the order of everything lives in the plan. */
+
+typedef enum MountPhase {
+        MOUNT_PHASE_EARLY,        /* before the cgroup namespace: overlaps the supervisor's cgroup work */
+        MOUNT_PHASE_CGROUP_NS,    /* in the container's own cgroup namespace, once the supervisor placed it */
+        _MOUNT_PHASE_MAX,
+        _MOUNT_PHASE_INVALID = -22,
+} MountPhase;
+
+typedef enum MountKind {
+        MOUNT_ROOT,               /* the root the root provider set up; only read_only applies */
+        MOUNT_FS,                 /* a new instance of fstype */
+        MOUNT_BIND,               /* a host path, or "+/path" inside the tree, bound onto target */
+        MOUNT_BIND_SELF,          /* target bound onto itself, to give it flags of its own */
+        MOUNT_MASK,               /* target hidden: /dev/null over a file, an empty read-only tmpfs over a directory */
+        MOUNT_HOOK,               /* not a mount: a step between two mounts */
+        _MOUNT_KIND_MAX,
+        _MOUNT_KIND_INVALID = -22,
+} MountKind;
+
+typedef enum MountHook {
+        MOUNT_HOOK_NONE,
+        MOUNT_HOOK_DEV_NODES,     /* the device nodes and links in /dev (spawn-dev.c) */
+        MOUNT_HOOK_RUN_HOST,      /* /run/host's files and the notify socket (spawn-etc.c) */
+        MOUNT_HOOK_RESOLV_CONF,   /* --resolv-conf= (spawn-etc.c) */
+        MOUNT_HOOK_TIMEZONE,      /* --timezone= (spawn-etc.c) */
+        MOUNT_HOOK_CGROUP_V1,     /* the host's v1 hierarchies below /sys/fs/cgroup (spawn-cgroup.c) */
+        _MOUNT_HOOK_MAX,
+        _MOUNT_HOOK_INVALID = -22,
+} MountHook;
+
+typedef struct MountEntry {
+        MountKind kind;
+        MountPhase phase;
+        MountHook hook;
+        char *source;             /* FS: the source name; BIND: host path or "+/path" in the tree */
+        char *target;             /* inside the container; created if missing (except optional) */
+        char *fstype;
+        char *options;            /* mount data */
+        unsigned long flags;      /* FS: MS_*; binds: MS_REC, and MS_NOSUID/NODEV/NOEXEC applied with read_only */
+        bool read_only;           /* made read-only once every later entry below its target is mounted */
+        bool optional;            /* skipped when the target does not exist (a kernel without it) */
+        bool idmap;               /* gets the container's ID map (unused until user namespaces) */
+} MountEntry;
+
+typedef struct MountPlan {
+        MountEntry *entries;
+        size_t n_entries;
+} MountPlan;
+
+#define MOUNT_PLAN_NULL ((MountPlan) {})
+
+const char *mount_phase_to_string(MountPhase p);
+MountPhase mount_phase_from_string(const char *s);
+const char *mount_kind_to_string(MountKind k);
+MountKind mount_kind_from_string(const char *s);
+const char *mount_hook_to_string(MountHook h);
+MountHook mount_hook_from_string(const char *s);
+
+/* Builds the plan for c; console_path is the host side of the container's console (NULL: pipe
+ * mode, no /dev/console). Pure: only allocates. Returns -ENOMEM (unlogged) on failure. */
+int mount_plan_build(const SpawnConfig *c, const char *console_path, MountPlan *ret);
+void mount_plan_done(MountPlan *p);
+
+/* What the engine works on and what the hooks hand back. */
+typedef struct MountContext {
+        const SpawnConfig *config;
+        int rootfd;               /* the container's root (O_PATH), from the root provider */
+        int notify_fd;            /* out: the bound notify socket (MOUNT_HOOK_RUN_HOST) */
+} MountContext;
+
+/* Runs the entries of one phase in order, in the current mount namespace, below ctx->rootfd.
+ * Logs one line on failure. */
+int mount_plan_run(const MountPlan *p, MountPhase phase, MountContext *ctx);
+
 /* mount(2) onto a path inside the container tree (created as directory or file if missing),
  * resolved without leaving the tree. Logs errors. */
 int mount_in_root(int rootfd, const char *source, const char *where, const char *fstype,
@@ -38,12 +117,6 @@ int mount_in_root(int rootfd, const char *source, const char *where, const char 
 /* Changes the flags of the topmost mount at where (MS_BIND|MS_REMOUNT|flags; with recursive,
  * only MS_RDONLY via mount_setattr). Logs errors. */
 int remount_in_root(int rootfd, const char *where, unsigned long flags, bool recursive);
-
-/* Builds the container's mount tree in the current (new, private) mount namespace: the tree bound
- * onto itself, API filesystems (the cgroup hierarchy comes later, in our cgroup namespace), /run/host with the notify socket, the
- * console, resolv.conf and timezone, custom mounts, read-only root. Returns an O_PATH fd of the
- * new root and the bound notify socket. Called in the container's PID 1 before pivot_root. */
-int mount_setup_all(const SpawnConfig *c, const char *console_path, int *ret_rootfd, int *ret_notify_fd);
 
 /* Switches to the new root and detaches the old one. */
 int mount_pivot_root(int rootfd);

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "cgroup-util.h"
 #include "macro.h"
@@ -63,28 +64,67 @@ typedef enum InitKind {
         _INIT_KIND_INVALID = -EINVAL,
 } InitKind;
 
-/* Everything the command line says, in one place. Filled by spawn_config_parse_argv(), checked
- * by spawn_config_verify(), read-only afterwards. */
-typedef struct SpawnConfig {
-        char *directory;          /* absolute, symlinks resolved */
+/* Where an option's value came from. A settings file and an OCI bundle come next; a value the
+ * command line set then wins over theirs, and an untrusted settings file may not set some. */
+typedef enum SpawnSource {
+        SPAWN_SOURCE_DEFAULT,     /* nobody set it */
+        SPAWN_SOURCE_COMMAND_LINE,
+        _SPAWN_SOURCE_MAX,
+        _SPAWN_SOURCE_INVALID = -EINVAL,
+} SpawnSource;
+
+const char *spawn_source_to_string(SpawnSource s);
+SpawnSource spawn_source_from_string(const char *s);
+
+/* One per settable field of SpawnOptions: the index of its source. */
+typedef enum SpawnField {
+        SPAWN_FIELD_DIRECTORY,
+        SPAWN_FIELD_MACHINE,
+        SPAWN_FIELD_HOSTNAME,
+        SPAWN_FIELD_UUID,
+        SPAWN_FIELD_USER,
+        SPAWN_FIELD_CHDIR,
+        SPAWN_FIELD_SETENV,
+        SPAWN_FIELD_COMMAND,
+        SPAWN_FIELD_MOUNTS,
+        SPAWN_FIELD_CONSOLE_MODE,
+        SPAWN_FIELD_KILL_SIGNAL,
+        SPAWN_FIELD_BOOT,
+        SPAWN_FIELD_LIMITS,
+        SPAWN_FIELD_RESOLV_CONF,
+        SPAWN_FIELD_TIMEZONE,
+        SPAWN_FIELD_NOTIFY_READY,
+        SPAWN_FIELD_REGISTER_MODE,
+        SPAWN_FIELD_KEEP_UNIT,
+        SPAWN_FIELD_SLICE,
+        SPAWN_FIELD_RESTART_ON_REBOOT,
+        SPAWN_FIELD_AS_PID2,
+        SPAWN_FIELD_READ_ONLY,
+        SPAWN_FIELD_PRIVATE_NETWORK,
+        SPAWN_FIELD_QUIET,
+        SPAWN_FIELD_SELINUX_CONTEXT,
+        SPAWN_FIELD_SELINUX_APIFS_CONTEXT,
+        _SPAWN_FIELD_MAX,
+        _SPAWN_FIELD_INVALID = -EINVAL,
+} SpawnField;
+
+/* Intent: what the user asked for, exactly as given (NULL/0/_INVALID: not given, the resolution
+ * picks a default). Filled by spawn_options_parse_argv(); read-only afterwards. */
+typedef struct SpawnOptions {
+        char *directory;          /* as given */
         char *machine;
         char *hostname;
-        Id128 uuid;
+        Id128 uuid;               /* null: random */
         char *user;
         char *chdir;
         char **setenv;            /* NAME=VALUE */
-        char **command;           /* NULL → the user's shell */
+        char **command;           /* NULL → the user's shell; with -b: init's arguments */
         CustomMount *mounts;
         size_t n_mounts;
-        ConsoleMode console_mode; /* _CONSOLE_MODE_INVALID until verified: then the effective mode */
-        int kill_signal;          /* 0 until verified */
-        bool halt_via_initctl;    /* -b with sysvinit and no --kill-signal: telinit 0 */
+        ConsoleMode console_mode; /* _CONSOLE_MODE_INVALID: not given */
+        int kill_signal;          /* 0: not given */
         bool boot;
-        char *init_path;          /* -b: the init found in the tree */
-        InitKind init_kind;
-        char **init_env;          /* -b: KEY=VALUE arguments, passed as environment */
         CGroupLimits limits;      /* --property= */
-        CGroupMode cgroup_layout; /* what the guest gets mounted on /sys/fs/cgroup */
         ResolvConfMode resolv_conf;
         TimezoneMode timezone;
         bool notify_ready;
@@ -98,14 +138,64 @@ typedef struct SpawnConfig {
         bool quiet;
         char *selinux_context;        /* -Z: the payload's process label */
         char *selinux_apifs_context;  /* -L: the label of the API file systems we mount */
-        bool selinux_enabled;         /* verified: the host has SELinux, /sys/fs/selinux is bound in */
+        SpawnSource source[_SPAWN_FIELD_MAX];
+} SpawnOptions;
+
+/* Resolution: what the options mean on this host, probed once before the container starts
+ * (spawn-resolve.c). Every consumer reads the effective values from here. */
+typedef struct SpawnResolved {
+        char *directory;          /* absolute, symlinks resolved */
+        char *machine;            /* given, or the directory's name */
+        char *hostname;           /* given, or the machine name */
+        Id128 uuid;               /* given, or random */
+        char **command;           /* the options' command; with -b without the KEY=VALUE words */
+        char *init_path;          /* -b: the init found in the tree */
+        InitKind init_kind;
+        char **init_env;          /* -b: KEY=VALUE arguments, passed as environment */
+        CGroupMode cgroup_layout; /* what the guest gets mounted on /sys/fs/cgroup */
+        ConsoleMode console_mode; /* effective: autopipe and the default decided */
+        int kill_signal;
+        bool halt_via_initctl;    /* -b with sysvinit and no --kill-signal: telinit 0 */
+        bool selinux_enabled;     /* the host has SELinux: /sys/fs/selinux is bound in */
+        char *selinux_context;        /* -Z, NULL where SELinux is off and $BERTH_SELINUX_OPTIONAL */
+        char *selinux_apifs_context;  /* -L, likewise */
+} SpawnResolved;
+
+/* Both halves, as the rest of spawn reads them. */
+typedef struct SpawnConfig {
+        SpawnOptions opt;
+        SpawnResolved res;
 } SpawnConfig;
 
+void spawn_options_init(SpawnOptions *o);
+void spawn_options_done(SpawnOptions *o);
+void spawn_resolved_done(SpawnResolved *r);
 void spawn_config_init(SpawnConfig *c);
 void spawn_config_done(SpawnConfig *c);
 
-/* Returns > 0 to continue, 0 to exit successfully (--help, --version), < 0 on error (logged). */
-int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]);
+/* Replaces *field with a copy of value (NULL: with NULL). Logs out-of-memory. */
+int strdup_to(char **field, const char *value);
 
-/* Fills defaults and validates the combination against the host; logs one line on error. */
-int spawn_config_verify(SpawnConfig *c);
+/* Returns > 0 to continue, 0 to exit successfully (--help, --version), < 0 on error (logged). */
+int spawn_options_parse_argv(SpawnOptions *o, int argc, char *argv[]);
+
+/* The command line options, one table from which getopt's arguments and --help are made. */
+typedef struct SpawnOptionDef {
+        const char *heading;      /* non-NULL: no option, starts a --help section ("" = blank line) */
+        const char *name;         /* long name */
+        char short_name;          /* 0: none */
+        int id;                   /* getopt's return value: short_name or an ARG_* above 0xff */
+        const char *argument;     /* metavariable in --help; NULL: the option takes no argument */
+        const char *help;         /* "\n" separates lines of the description */
+        SpawnField field;         /* what it sets; _SPAWN_FIELD_INVALID for --help, --version */
+} SpawnOptionDef;
+
+const SpawnOptionDef *spawn_option_table(size_t *ret_n);
+/* getopt_long()'s short option string: "+" then every short option, ':' after those with an
+ * argument. */
+void spawn_option_short_string(char *buf, size_t size);
+/* Writes the --help text to f. */
+void spawn_options_help(FILE *f);
+
+/* Fills the resolved half from the options and what the host has; logs one line on error. */
+int spawn_resolve(const SpawnOptions *o, SpawnResolved *ret);

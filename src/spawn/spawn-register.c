@@ -84,11 +84,11 @@ static int system_bus_connect(void) {
 }
 
 bool register_wanted(const SpawnConfig *c) {
-        if (c->register_mode == REGISTER_NO)
+        if (c->opt.register_mode == REGISTER_NO)
                 return false;
-        if (c->register_mode == REGISTER_YES || system_bus_exists())
+        if (c->opt.register_mode == REGISTER_YES || system_bus_exists())
                 return true;
-        log_notice("No machine registry (org.freedesktop.machine1) reachable; machine %s is not registered.", c->machine);
+        log_notice("No machine registry (org.freedesktop.machine1) reachable; machine %s is not registered.", c->res.machine);
         return false;
 }
 
@@ -154,17 +154,17 @@ static int run_helper(char **argv) {
 }
 
 int register_machine(const SpawnConfig *c, pid_t leader) {
-        const CGroupLimits *l = &c->limits;
+        const CGroupLimits *l = &c->opt.limits;
         _cleanup_strv_free_ char **argv = NULL;
         char uuid[37], pid[16], buf[64];
         int r;
 
         snprintf(pid, sizeof(pid), "%i", (int) leader);
         if (strv_extend(&argv, "spawn-register") < 0 ||
-            strv_extend(&argv, c->register_mode == REGISTER_YES ? "--mode=yes" : "--mode=auto") < 0 ||
-            (c->keep_unit && strv_extend(&argv, "--keep-unit") < 0) ||
-            (c->quiet && strv_extend(&argv, "--quiet") < 0) ||
-            (c->slice && strv_consume(&argv, strjoin("--slice=", c->slice)) < 0))
+            strv_extend(&argv, c->opt.register_mode == REGISTER_YES ? "--mode=yes" : "--mode=auto") < 0 ||
+            (c->opt.keep_unit && strv_extend(&argv, "--keep-unit") < 0) ||
+            (c->opt.quiet && strv_extend(&argv, "--quiet") < 0) ||
+            (c->opt.slice && strv_consume(&argv, strjoin("--slice=", c->opt.slice)) < 0))
                 return log_oom();
 
         /* Limits in the scope property names and units systemd uses; UINT64_MAX = infinity. */
@@ -184,8 +184,8 @@ int register_machine(const SpawnConfig *c, pid_t leader) {
                 if (strv_extend(&argv, buf) < 0)
                         return log_oom();
         }
-        if (strv_extend(&argv, c->machine) < 0 || strv_extend(&argv, id128_to_uuid_string(&c->uuid, uuid)) < 0 ||
-            strv_extend(&argv, pid) < 0 || strv_extend(&argv, c->directory) < 0)
+        if (strv_extend(&argv, c->res.machine) < 0 || strv_extend(&argv, id128_to_uuid_string(&c->res.uuid, uuid)) < 0 ||
+            strv_extend(&argv, pid) < 0 || strv_extend(&argv, c->res.directory) < 0)
                 return log_oom();
 
         r = run_helper(argv);
@@ -193,14 +193,14 @@ int register_machine(const SpawnConfig *c, pid_t leader) {
                 return r;
         if (r == REGISTER_HELPER_REGISTERED)
                 return 1;
-        if (r == REGISTER_HELPER_NO_REGISTRY && c->register_mode == REGISTER_AUTO) {
-                log_notice("No machine registry (org.freedesktop.machine1) reachable; machine %s is not registered.", c->machine);
+        if (r == REGISTER_HELPER_NO_REGISTRY && c->opt.register_mode == REGISTER_AUTO) {
+                log_notice("No machine registry (org.freedesktop.machine1) reachable; machine %s is not registered.", c->res.machine);
                 return 0;
         }
         return -ECANCELED; /* the helper said why */
 }
 
 void register_forget(const SpawnConfig *c) {
-        char *argv[] = { (char *) "spawn-register", (char *) "--unregister", c->machine, NULL };
+        char *argv[] = { (char *) "spawn-register", (char *) "--unregister", c->res.machine, NULL };
         (void) run_helper(argv);
 }

@@ -22,6 +22,8 @@
 #include "spawn-console.h"
 #include "spawn-halt.h"
 #include "spawn-register.h"
+#include "spawn-root.h"
+#include "spawn-sync.h"
 #include "spawn-options.h"
 #include "spawn.h"
 
@@ -58,9 +60,9 @@ static bool guest_handles_signals(const Supervisor *s) {
 
 /* Asks the guest's init to halt the way it understands: a signal, or telinit's request. */
 static int supervisor_send_halt(Supervisor *s) {
-        if (s->config->halt_via_initctl)
+        if (s->config->res.halt_via_initctl)
                 return halt_request_initctl(s->pid, '0');
-        return pidfd_signal(s->pidfd, s->config->kill_signal);
+        return pidfd_signal(s->pidfd, s->config->res.kill_signal);
 }
 
 static void supervisor_stop(Supervisor *s) {
@@ -71,14 +73,14 @@ static void supervisor_stop(Supervisor *s) {
                 s->halt_pending = false;
                 return;
         }
-        if (!s->config->quiet && s->config->kill_signal != SIGKILL)
-                log_info("Container %s: asking PID 1 to halt (%s; send again to kill).", s->config->machine,
-                         s->config->halt_via_initctl ? "runlevel 0 via /run/initctl" : signal_to_string(s->config->kill_signal));
+        if (!s->config->opt.quiet && s->config->res.kill_signal != SIGKILL)
+                log_info("Container %s: asking PID 1 to halt (%s; send again to kill).", s->config->res.machine,
+                         s->config->res.halt_via_initctl ? "runlevel 0 via /run/initctl" : signal_to_string(s->config->res.kill_signal));
         int r = supervisor_send_halt(s);
         /* Until init confirms it handles signals the request may be lost; sysvinit's FIFO may
          * not exist yet. Either way: repeat until it is heard or init is gone. */
-        s->halt_pending = s->config->kill_signal != SIGKILL && s->config->boot &&
-                          (s->config->halt_via_initctl ? r < 0 : !guest_handles_signals(s));
+        s->halt_pending = s->config->res.kill_signal != SIGKILL && s->config->opt.boot &&
+                          (s->config->res.halt_via_initctl ? r < 0 : !guest_handles_signals(s));
         s->halt_resend_usec = now_usec() + HALT_RESEND_MSEC * 1000ULL;
 }
 
@@ -108,9 +110,9 @@ static void supervisor_handle_notify(Supervisor *s) {
                 ssize_t n = recv(s->notify_fd, buf, sizeof(buf), MSG_DONTWAIT);
                 if (n < 0)
                         return;
-                if (notify_state_parse(&s->notify, buf, (size_t) n) > 0 && s->config->notify_ready)
+                if (notify_state_parse(&s->notify, buf, (size_t) n) > 0 && s->config->opt.notify_ready)
                         (void) notify_send("READY=1");
-                if (s->halt_pending && guest_handles_signals(s) && !s->config->halt_via_initctl) {
+                if (s->halt_pending && guest_handles_signals(s) && !s->config->res.halt_via_initctl) {
                         /* The earlier halt signal may have been lost; now it will be heard. */
                         (void) supervisor_send_halt(s);
                         s->halt_pending = false;
@@ -156,7 +158,7 @@ static int supervisor_loop(Supervisor *s) {
                         uint64_t t = now_usec();
                         if (t >= s->halt_resend_usec) {
                                 int r = supervisor_send_halt(s);
-                                if (s->config->halt_via_initctl && r >= 0)
+                                if (s->config->res.halt_via_initctl && r >= 0)
                                         s->halt_pending = false;
                                 s->halt_resend_usec = t + HALT_RESEND_MSEC * 1000ULL;
                         }
@@ -181,8 +183,8 @@ static int supervisor_loop(Supervisor *s) {
                 }
                 if (iin >= 0 && p[iin].revents) {
                         if (console_handle_input(&s->console) > 0) {
-                                if (!s->config->quiet)
-                                        log_info("\r\nContainer %s: killed by the user (^]^]^]).\r", s->config->machine);
+                                if (!s->config->opt.quiet)
+                                        log_info("\r\nContainer %s: killed by the user (^]^]^]).\r", s->config->res.machine);
                                 s->killed_by_user = true;
                                 (void) pidfd_signal(s->pidfd, SIGKILL);
                         }
@@ -203,53 +205,108 @@ static int exit_status_to_code(const SpawnConfig *c, const siginfo_t *si, bool k
         if (si->si_code == CLD_EXITED) {
                 /* 133 is reserved for "the guest rebooted"; a payload returning it means failure. */
                 if (si->si_status == 133)
-                        return c->boot ? SPAWN_REBOOT : EXIT_FAILURE;
-                if (si->si_status != 0 && !c->quiet && c->console_mode == CONSOLE_INTERACTIVE)
-                        log_info("Container %s failed with error code %i.", c->machine, si->si_status);
+                        return c->opt.boot ? SPAWN_REBOOT : EXIT_FAILURE;
+                if (si->si_status != 0 && !c->opt.quiet && c->res.console_mode == CONSOLE_INTERACTIVE)
+                        log_info("Container %s failed with error code %i.", c->res.machine, si->si_status);
                 return si->si_status;
         }
         /* reboot(2) in a PID namespace kills its init: SIGINT for halt/poweroff, SIGHUP for a
          * reboot. That is how a booted guest tells us what it wants. */
-        if (c->boot && si->si_status == SIGINT) {
-                if (!c->quiet && c->console_mode == CONSOLE_INTERACTIVE)
-                        log_info("Container %s has been shut down.", c->machine);
+        if (c->opt.boot && si->si_status == SIGINT) {
+                if (!c->opt.quiet && c->res.console_mode == CONSOLE_INTERACTIVE)
+                        log_info("Container %s has been shut down.", c->res.machine);
                 return EXIT_SUCCESS;
         }
-        if (c->boot && si->si_status == SIGHUP) {
-                if (!c->quiet && c->console_mode == CONSOLE_INTERACTIVE)
-                        log_info("Container %s is being rebooted.", c->machine);
+        if (c->opt.boot && si->si_status == SIGHUP) {
+                if (!c->opt.quiet && c->res.console_mode == CONSOLE_INTERACTIVE)
+                        log_info("Container %s is being rebooted.", c->res.machine);
                 return SPAWN_REBOOT;
         }
         if (!killed_by_user)
-                log_error("Container %s terminated by signal %s.", c->machine,
+                log_error("Container %s terminated by signal %s.", c->res.machine,
                           signal_to_string(si->si_status) ?: "unknown");
         return EXIT_FAILURE;
 }
 
-/* After 'G' the child sets up the container, passes the notify socket ('N' + fd), then execs:
- * EOF means exec happened (or the child failed and exits, which waitid tells). */
-static int receive_notify_socket(int sync_fd, int *ret) {
-        char tag;
-        int fd = -EBADF;
-        int r = receive_one_fd(sync_fd, &tag, &fd);
-        if (r <= 0) {
-                *ret = -EBADF;
-                return r;
+/* Reads the child's messages until it exec'd the payload (EOF): its warnings, the notify
+ * socket, or why it failed — printed here, as the one line about it. */
+static int supervisor_wait_for_exec(Supervisor *s, int sync_fd) {
+        SyncMessage m;
+        int r;
+
+        for (;;) {
+                _cleanup_close_ int fd = -EBADF;
+                r = sync_receive(sync_fd, &m, &fd);
+                /* A child killed before it read SYNC_GO resets the connection instead of closing
+                 * it; either way its exit status says the rest. */
+                if (r == 0 || r == -ECONNRESET)
+                        break;
+                if (r < 0)
+                        return log_error_errno(r, "Failed to receive from the container: %m");
+                switch (m.type) {
+                case SYNC_NOTIFY_FD:
+                        if (s->notify_fd < 0)
+                                s->notify_fd = TAKE_FD(fd);
+                        break;
+                case SYNC_LOG:
+                        log_internal(m.level, 0, "%s", m.reason);
+                        break;
+                case SYNC_FAILED:
+                        log_error("%s", m.reason);
+                        return -(m.error > 0 ? m.error : EIO);
+                default:
+                        break;
+                }
         }
-        *ret = fd;
-        return 1;
+        /* "Started" means init really runs: the socket closed with the exec. */
+        if (s->notify_fd >= 0 && !s->config->opt.notify_ready)
+                (void) notify_send("READY=1");
+        return 0;
+}
+
+/* Before the child creates its cgroup namespace, it must sit where it stays: in the registry's
+ * machine-NAME.scope (registered without --keep-unit), or in the cgroup we make (not registered,
+ * or --keep-unit, which registers that cgroup). */
+static int supervisor_place(const SpawnConfig *c, SpawnCGroup *cg, pid_t pid, bool *ret_registered) {
+        bool try_register = register_wanted(c);
+        int r = 0;
+
+        if (!try_register || c->opt.keep_unit) {
+                r = spawn_cgroup_setup(cg, c);
+                if (r >= 0)
+                        r = spawn_cgroup_attach(cg, pid);
+        }
+        if (r >= 0 && try_register) {
+                r = register_machine(c, pid);
+                *ret_registered = r > 0;
+                if (r == 0 && !c->opt.keep_unit) {
+                        r = spawn_cgroup_setup(cg, c);
+                        if (r >= 0)
+                                r = spawn_cgroup_attach(cg, pid);
+                }
+        }
+        return r;
 }
 
 static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registered) {
         _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int pidfd = -EBADF, notify_fd = -EBADF;
+        _cleanup_close_ int pidfd = -EBADF;
+        _cleanup_(mount_plan_done) MountPlan plan = MOUNT_PLAN_NULL;
+        RootProvider root = ROOT_PROVIDER_NULL;
         SpawnCGroup cg = SPAWN_CGROUP_NULL;
         Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF };
         siginfo_t si = {};
-        char byte;
         int r;
 
-        r = console_open(&s.console, c->console_mode);
+        r = console_open(&s.console, c->res.console_mode);
+        if (r < 0)
+                goto finish;
+        r = mount_plan_build(c, s.console.slave_path, &plan);
+        if (r < 0) {
+                r = log_oom();
+                goto finish;
+        }
+        r = root_provider_setup(&root, c);
         if (r < 0)
                 goto finish;
 
@@ -258,9 +315,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                 goto finish;
         }
 
-        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-                         (c->private_network ? CLONE_NEWNET : 0);
-        pid_t pid = clone_with_pidfd(flags, &pidfd);
+        pid_t pid = clone_with_pidfd(spawn_clone_flags(c), &pidfd);
         if (pid < 0) {
                 r = log_error_errno(pid, "Failed to create the container's namespaces: %m");
                 goto finish;
@@ -269,7 +324,8 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                 sync[0] = safe_close(sync[0]);
                 ChildContext ctx = {
                         .config = c,
-                        .console_path = s.console.slave_path,
+                        .plan = &plan,
+                        .root = &root,
                         .sync_fd = sync[1],
                         .close_fd = cg.janitor_fd,
                 };
@@ -279,39 +335,19 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         s.pidfd = pidfd;
         s.pid = pid;
 
-        /* Before the child creates its cgroup namespace, it must sit where it stays: in the
-         * registry's machine-NAME.scope (registered without --keep-unit), or in the cgroup we make
-         * (not registered, or --keep-unit, which registers that cgroup). */
-        bool try_register = register_wanted(c), registered;
-        if (!try_register || c->keep_unit) {
-                r = spawn_cgroup_setup(&cg, c);
-                if (r >= 0)
-                        r = spawn_cgroup_attach(&cg, pid);
-        }
-        if (r >= 0 && try_register) {
-                r = register_machine(c, pid);
-                registered = r > 0;
-                *ret_registered = registered;
-                if (r == 0 && !c->keep_unit) {
-                        r = spawn_cgroup_setup(&cg, c);
-                        if (r >= 0)
-                                r = spawn_cgroup_attach(&cg, pid);
-                }
-        }
-        if (r >= 0 && write(sync[0], "G", 1) != 1)
-                r = log_error_errno(errno, "Failed to start the container: %m");
+        r = supervisor_place(c, &cg, pid, ret_registered);
         if (r >= 0) {
-                r = receive_notify_socket(sync[0], &notify_fd);
-                if (r > 0) {
-                        s.notify_fd = notify_fd;
-                        /* Wait for the exec (EOF) so "started" means init really runs. */
-                        while (read(sync[0], &byte, 1) > 0)
-                                ;
-                        if (!c->notify_ready)
-                                (void) notify_send("READY=1");
-                }
-                r = supervisor_loop(&s);
+                r = sync_send(sync[0], SYNC_GO, 0, 0, NULL, -EBADF);
+                /* A child that is gone already has sent why: read on. */
+                if (r == -EPIPE || r == -ECONNRESET)
+                        r = 0;
+                else if (r < 0)
+                        r = log_error_errno(r, "Failed to start the container: %m");
         }
+        if (r >= 0)
+                r = supervisor_wait_for_exec(&s, sync[0]);
+        if (r >= 0)
+                r = supervisor_loop(&s);
         if (r < 0)
                 (void) pidfd_signal(pidfd, SIGKILL);
 
@@ -326,8 +362,10 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
 finish:
         console_close(&s.console);
         notify_state_done(&s.notify);
+        s.notify_fd = safe_close(s.notify_fd);
         /* Also on failure: the janitor removes whatever cgroups were created. */
         spawn_cgroup_finish(&cg);
+        root_provider_cleanup(&root);
         return r;
 }
 
@@ -347,19 +385,19 @@ int spawn_run(const SpawnConfig *c) {
         if (sfd < 0)
                 return log_error_errno(errno, "Failed to create signalfd: %m");
 
-        if (!c->quiet && c->console_mode == CONSOLE_INTERACTIVE)
+        if (!c->opt.quiet && c->res.console_mode == CONSOLE_INTERACTIVE)
                 log_info("Spawning container %s on %s.\r\nPress ^] three times within 1s to kill container.\r",
-                         c->machine, c->directory);
+                         c->res.machine, c->res.directory);
 
         for (;;) {
                 bool registered = false;
                 r = spawn_run_once(c, sfd, &registered);
                 if (r != SPAWN_REBOOT)
                         return r;
-                if (!c->restart_on_reboot)
+                if (!c->opt.restart_on_reboot)
                         return 133;
-                if (!c->quiet)
-                        log_info("Container %s rebooted; booting it again.", c->machine);
+                if (!c->opt.quiet)
+                        log_info("Container %s rebooted; booting it again.", c->res.machine);
                 /* The registry may not have processed the old leader's death yet. */
                 if (registered)
                         register_forget(c);
@@ -373,13 +411,13 @@ int main(int argc, char *argv[]) {
         spawn_config_init(&c);
         log_set_program_name(program_invocation_short_name);
 
-        r = spawn_config_parse_argv(&c, argc, argv);
+        r = spawn_options_parse_argv(&c.opt, argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-        if (c.quiet)
+        if (c.opt.quiet)
                 log_set_max_level(LOG_LEVEL_WARNING);
 
-        r = spawn_config_verify(&c);
+        r = spawn_resolve(&c.opt, &c.res);
         if (r < 0)
                 return EXIT_FAILURE;
 

@@ -91,3 +91,41 @@ def test_bad_option(tree, scratch, case):
 def test_command_not_in_tree(tree, cmd):
     cp = run_spawn(["-D", tree, "--console=pipe", cmd])
     assert_clean_failure(cp, tree)
+
+
+# --- failures inside the container's child --------------------------------------------------
+# The child sets the container up while the supervisor works on cgroups; when it fails, it tells
+# the supervisor why and the supervisor prints it: one line, with the cause, whatever the console
+# mode (after the child made the console its stdio, a line of its own would be lost in the pty).
+
+def assert_child_failure(cp, path, line):
+    assert_clean_failure(cp, path)
+    assert nonempty_lines(cp.stderr) == [f"spawn: {line}"], describe(cp)
+    assert cp.stdout == "", describe(cp)
+
+
+@pytest.mark.parametrize("console", ["pipe", "read-only"])
+def test_tmpfs_bad_option(tree_copy, console):
+    cp = run_spawn(["-D", tree_copy, f"--console={console}", "--tmpfs=/mnt/t:bogus=1", *OK_CMD])
+    assert_child_failure(cp, tree_copy, "Failed to mount /mnt/t in the container: Invalid argument")
+
+
+def test_bind_destination_cannot_be_created(tree_copy, scratch):
+    # Below a regular file: the mount point cannot be made.
+    cp = run_spawn(["-D", tree_copy, "--console=pipe", f"--bind={scratch}:/etc/passwd/sub", *OK_CMD])
+    assert_child_failure(cp, tree_copy, "Failed to create mount point /etc/passwd/sub in the container: Not a directory")
+
+
+@pytest.mark.parametrize("opts", [[], ["-a"]], ids=["pid1", "pid2"])
+def test_exec_failure_after_console_setup(tree_copy, opts):
+    # The last thing the child does, with the console its stdio by then.
+    bad = tree_copy / "not-a-program"
+    bad.write_bytes(b"\x00garbage\n")
+    bad.chmod(0o755)
+    cp = run_spawn(["-D", tree_copy, "--console=read-only", *opts, "/not-a-program"])
+    assert_child_failure(cp, tree_copy, "Failed to execute /not-a-program: Exec format error")
+
+
+def test_unknown_user_in_tree(tree):
+    cp = run_spawn(["-D", tree, "--console=pipe", "-u", "no-such-user", *OK_CMD])
+    assert_child_failure(cp, tree, "User 'no-such-user' does not exist in the container.")

@@ -42,6 +42,17 @@ def test_proc_sys_read_only(tree):
     assert_erofs(run_helper(tree, "write", "/proc/sys/kernel/hostname", ""))
 
 
+def test_proc_sys_net_writable_with_private_network(tree):
+    # The network sysctls belong to the container's own network namespace; the rest of /proc/sys
+    # stays read-only. An empty write only opens the file (see above).
+    opts = ["--private-network"]
+    m = find_mount(report(tree, opts=opts)["mounts"], "/proc/sys/net")
+    assert m is not None and "rw" in mount_options(m), m
+    cp = run_helper(tree, "write", "/proc/sys/net/ipv4/ip_forward", "", opts=opts)
+    assert cp.returncode == 0, describe(cp)
+    assert_erofs(run_helper(tree, "write", "/proc/sys/kernel/hostname", "", opts=opts))
+
+
 def test_proc_sysrq_trigger_read_only(tree):
     if not os.path.exists("/proc/sysrq-trigger"):
         return  # kernel without CONFIG_MAGIC_SYSRQ: nothing to protect

@@ -155,7 +155,10 @@ def test_reboot_reregisters(machined, tree_copy, procs):
     b = Booted(p, None, None)
     b.wait_file("/run/booted")
     first = machined.properties(str(machined.manager().GetMachine("rebooter")), "org.freedesktop.machine1.Machine")["Leader"]
-    subprocess.run(["nsenter", "-t", str(first), "-m", "-p", "--", "/bin/reboot"], timeout=10, check=True)
+    # reboot runs inside the container's PID namespace: init's SIGTERM to every process on its way
+    # down may reach it before it exits (nsenter then dies of the same signal). That is fine.
+    cp = subprocess.run(["nsenter", "-t", str(first), "-m", "-p", "--", "/bin/reboot"], timeout=10)
+    assert cp.returncode in (0, -signal.SIGTERM), cp
     deadline = time.monotonic() + 20
     leader = first
     while leader == first:

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "macro.h"
 #include "spawn-mount.h"
 #include "spawn-options.h"
@@ -181,16 +182,16 @@ static void test_mount_append(void) {
 
 #define ARGV(...) ((char *[]) { "spawn", __VA_ARGS__, NULL })
 
-static int parse(SpawnConfig *c, char **argv) {
+static int parse(SpawnOptions *c, char **argv) {
         int argc = 0;
         while (argv[argc])
                 argc++;
         optind = 0; /* full getopt re-initialisation between runs */
-        return spawn_config_parse_argv(c, argc, argv);
+        return spawn_options_parse_argv(c, argc, argv);
 }
 
 /* --help and --version print to stdout, which is our TAP stream: send it elsewhere. */
-static int parse_quietly(SpawnConfig *c, char **argv) {
+static int parse_quietly(SpawnOptions *c, char **argv) {
         fflush(stdout);
         int saved = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
         if (saved < 0 || null < 0 || dup2(null, STDOUT_FILENO) < 0)
@@ -204,7 +205,7 @@ static int parse_quietly(SpawnConfig *c, char **argv) {
 }
 
 static void test_parse_argv_full(void) {
-        SpawnConfig c = { .console_mode = _CONSOLE_MODE_INVALID };
+        SpawnOptions c = { .console_mode = _CONSOLE_MODE_INVALID };
         int r;
 
         r = parse(&c, ARGV("-D", "/srv/tree", "-M", "box", "--hostname=host.example", "--uuid",
@@ -246,13 +247,13 @@ static void test_parse_argv_full(void) {
         CHECK(strv_length(c.command) == 2);
         CHECK_STREQ(c.command ? c.command[0] : NULL, "ls");
         CHECK_STREQ(c.command ? c.command[1] : NULL, "-l");
-        spawn_config_done(&c);
+        spawn_options_done(&c);
         CHECK(c.directory == NULL && c.command == NULL && c.mounts == NULL && c.n_mounts == 0);
         CHECK(c.console_mode == _CONSOLE_MODE_INVALID);
 }
 
 static void test_parse_argv_command(void) {
-        SpawnConfig c = { .console_mode = _CONSOLE_MODE_INVALID };
+        SpawnOptions c = { .console_mode = _CONSOLE_MODE_INVALID };
 
         /* Options after the command belong to the command. */
         CHECK(parse(&c, ARGV("-D", "/x", "ls", "-l", "-q", "--read-only")) > 0);
@@ -261,14 +262,14 @@ static void test_parse_argv_command(void) {
         CHECK(strv_length(c.command) == 4);
         CHECK_STREQ(c.command ? c.command[1] : NULL, "-l");
         CHECK_STREQ(c.command ? c.command[3] : NULL, "--read-only");
-        spawn_config_done(&c);
+        spawn_options_done(&c);
 
         /* "--" ends our options. */
         CHECK(parse(&c, ARGV("-D", "/x", "--", "-q")) > 0);
         CHECK(!c.quiet);
         CHECK(strv_length(c.command) == 1);
         CHECK_STREQ(c.command ? c.command[0] : NULL, "-q");
-        spawn_config_done(&c);
+        spawn_options_done(&c);
 
         /* No command: NULL, so the user's shell is used. */
         CHECK(parse(&c, ARGV("--directory=/x", "--quiet")) > 0);
@@ -277,7 +278,7 @@ static void test_parse_argv_command(void) {
         CHECK(c.command == NULL);
         CHECK(c.console_mode == _CONSOLE_MODE_INVALID);
         CHECK(c.kill_signal == 0);
-        spawn_config_done(&c);
+        spawn_options_done(&c);
 
         /* Bundled short options and attached arguments. */
         CHECK(parse(&c, ARGV("-qaD/y", "-Mname", "true")) > 0);
@@ -285,7 +286,7 @@ static void test_parse_argv_command(void) {
         CHECK_STREQ(c.directory, "/y");
         CHECK_STREQ(c.machine, "name");
         CHECK(strv_length(c.command) == 1);
-        spawn_config_done(&c);
+        spawn_options_done(&c);
 
         /* Later options override earlier ones. */
         CHECK(parse(&c, ARGV("-D", "/one", "-D", "/two", "--kill-signal=RTMIN+3", "--kill-signal", "9",
@@ -293,29 +294,29 @@ static void test_parse_argv_command(void) {
         CHECK_STREQ(c.directory, "/two");
         CHECK(c.kill_signal == SIGKILL);
         CHECK(c.console_mode == CONSOLE_AUTOPIPE);
-        spawn_config_done(&c);
+        spawn_options_done(&c);
 
         CHECK(parse(&c, ARGV("--kill-signal=SIGRTMIN+3")) > 0);
         CHECK(c.kill_signal == SIGRTMIN + 3);
-        spawn_config_done(&c);
+        spawn_options_done(&c);
 
         /* Nothing at all. */
         char *only[] = { (char *) "spawn", NULL };
         CHECK(parse(&c, only) > 0);
         CHECK(c.directory == NULL && c.command == NULL);
-        spawn_config_done(&c);
+        spawn_options_done(&c);
 
         /* --help and --version: exit successfully. */
         CHECK(parse_quietly(&c, ARGV("--help")) == 0);
-        spawn_config_done(&c);
+        spawn_options_done(&c);
         CHECK(parse_quietly(&c, ARGV("-h")) == 0);
-        spawn_config_done(&c);
+        spawn_options_done(&c);
         CHECK(parse_quietly(&c, ARGV("--version")) == 0);
-        spawn_config_done(&c);
+        spawn_options_done(&c);
 }
 
 static void check_argv_fails(char **argv) {
-        SpawnConfig c = { .console_mode = _CONSOLE_MODE_INVALID };
+        SpawnOptions c = { .console_mode = _CONSOLE_MODE_INVALID };
         int r = parse(&c, argv);
 
         if (r >= 0) {
@@ -325,7 +326,7 @@ static void check_argv_fails(char **argv) {
                 printf("\n");
         }
         CHECK(r < 0);
-        spawn_config_done(&c);
+        spawn_options_done(&c);
 }
 
 static void test_parse_argv_invalid(void) {
@@ -372,7 +373,7 @@ static void test_enum_tables(void) {
 }
 
 static void test_parse_argv_boot_options(void) {
-        SpawnConfig c;
+        SpawnOptions c;
         char *argv[] = { (char *) "spawn", (char *) "-D", (char *) "/x", (char *) "-b",
                          (char *) "--property=TasksMax=20", (char *) "--property=MemoryMax=1G",
                          (char *) "--notify-ready=yes", (char *) "--restart-on-reboot",
@@ -380,9 +381,9 @@ static void test_parse_argv_boot_options(void) {
                          (char *) "--register=no", (char *) "--keep-unit", (char *) "--slice=foo.slice",
                          (char *) "systemd.unit=x", (char *) "FOO=1", NULL };
 
-        spawn_config_init(&c);
+        spawn_options_init(&c);
         optind = 0;
-        CHECK(spawn_config_parse_argv(&c, (int) ELEMENTSOF(argv) - 1, argv) > 0);
+        CHECK(spawn_options_parse_argv(&c, (int) ELEMENTSOF(argv) - 1, argv) > 0);
         CHECK(c.boot);
         CHECK(c.limits.tasks_max == 20);
         CHECK(c.limits.memory_max == 1ULL << 30);
@@ -394,17 +395,17 @@ static void test_parse_argv_boot_options(void) {
         CHECK(c.keep_unit);
         CHECK_STREQ(c.slice, "foo.slice");
         CHECK(strv_length(c.command) == 2);
-        spawn_config_done(&c);
+        spawn_options_done(&c);
 
         static const char *const bad[] = { "--property=Bogus=1", "--property=TasksMax=x", "--notify-ready=perhaps",
                                            "--resolv-conf=x", "--timezone=x", "--register=x", "--slice=foo",
                                            "--slice=a/b.slice" };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char *a[] = { (char *) "spawn", (char *) bad[i], NULL };
-                spawn_config_init(&c);
+                spawn_options_init(&c);
                 optind = 0;
-                CHECK(spawn_config_parse_argv(&c, 2, a) < 0);
-                spawn_config_done(&c);
+                CHECK(spawn_options_parse_argv(&c, 2, a) < 0);
+                spawn_options_done(&c);
         }
 }
 
@@ -443,22 +444,22 @@ static void test_selinux_context_syntax(void) {
 }
 
 static void test_parse_argv_selinux(void) {
-        SpawnConfig c;
+        SpawnOptions c;
 
-        spawn_config_init(&c);
+        spawn_options_init(&c);
         CHECK(parse(&c, ARGV("-D", "/x", "-Z", "system_u:system_r:container_t:s0:c1,c2",
                              "--selinux-apifs-context=system_u:object_r:container_file_t:s0", "true")) > 0);
         CHECK_STREQ(c.selinux_context, "system_u:system_r:container_t:s0:c1,c2");
         CHECK_STREQ(c.selinux_apifs_context, "system_u:object_r:container_file_t:s0");
         CHECK(c.command && streq(c.command[0], "true"));
-        spawn_config_done(&c);
+        spawn_options_done(&c);
         CHECK(c.selinux_context == NULL && c.selinux_apifs_context == NULL);
 
         /* The last one wins, as with every other option; short forms glued to their argument. */
         CHECK(parse(&c, ARGV("--selinux-context=a:b:c", "-Zu:r:t", "-Lu:o:f", "-L", "u2:o2:f2")) > 0);
         CHECK_STREQ(c.selinux_context, "u:r:t");
         CHECK_STREQ(c.selinux_apifs_context, "u2:o2:f2");
-        spawn_config_done(&c);
+        spawn_options_done(&c);
 
         check_argv_fails(ARGV("-Z", "container_t"));
         check_argv_fails(ARGV("-L", "a:b:c\",x"));
@@ -468,7 +469,148 @@ static void test_parse_argv_selinux(void) {
         check_argv_fails(ARGV("-L"));
 }
 
+/* man/spawn.1, found through $BERTH_MAN_DIR (meson test sets it). */
+static int read_man_page(char **ret) {
+        const char *mandir = getenv("BERTH_MAN_DIR");
+        if (!mandir) {
+                printf("# $BERTH_MAN_DIR not set: not checking man/spawn.1\n");
+                return -ENOENT;
+        }
+        _cleanup_free_ char *manpath = strjoin(mandir, "/spawn.1");
+        int r = manpath ? read_file_at(AT_FDCWD, manpath, 1024 * 1024, ret, NULL) : -ENOMEM;
+        CHECK(r >= 0);
+        return r;
+}
+
+/* The table is the one source of getopt's arguments and --help; the man page is written by hand,
+ * so check it mentions every option the way its other entries do. */
+static void test_option_table(void) {
+        size_t n;
+        const SpawnOptionDef *t = spawn_option_table(&n);
+        char shorts[128];
+        _cleanup_free_ char *help = NULL, *man = NULL;
+        size_t help_size = 0;
+
+        spawn_option_short_string(shorts, sizeof(shorts));
+        CHECK_STREQ(shorts, "+hqbD:au:E:M:Z:L:");
+        FILE *f = open_memstream(&help, &help_size);
+        CHECK(f != NULL);
+        if (!f)
+                return;
+        spawn_options_help(f);
+        fclose(f);
+        (void) read_man_page(&man);
+
+        for (size_t i = 0; i < n; i++) {
+                const SpawnOptionDef *d = t + i;
+                if (!d->name) {
+                        CHECK(d->heading != NULL);
+                        continue;
+                }
+                CHECK(d->help && *d->help);
+                /* getopt: short options appear once, with ':' exactly when they take an argument. */
+                if (d->short_name) {
+                        const char *p = strchr(shorts, d->short_name);
+                        CHECK(p && strchr(p + 1, d->short_name) == NULL);
+                        CHECK(p && (p[1] == ':') == !!d->argument);
+                        CHECK(d->id == d->short_name);
+                } else
+                        CHECK(d->id > 0xff);
+                for (size_t j = 0; j < i; j++)
+                        CHECK(!t[j].name || (!streq(t[j].name, d->name) && t[j].id != d->id));
+
+                char want[128];
+                if (d->short_name)
+                        snprintf(want, sizeof(want), "  -%c --%s%s%s", d->short_name, d->name, d->argument ? "=" : "", d->argument ?: "");
+                else
+                        snprintf(want, sizeof(want), "     --%s%s%s", d->name, d->argument ? "=" : "", d->argument ?: "");
+                if (!help || !strstr(help, want))
+                        printf("# --help lacks '%s'\n", want);
+                CHECK(help && strstr(help, want));
+
+                if (!man)
+                        continue;
+                /* The man page spells dashes as "\-". */
+                char manname[128] = "\\-\\-";
+                size_t k = strlen(manname);
+                for (const char *c = d->name; *c && k + 3 < sizeof(manname); c++) {
+                        if (*c == '-')
+                                manname[k++] = '\\';
+                        manname[k++] = *c;
+                }
+                manname[k] = 0;
+                if (!strstr(man, manname))
+                        printf("# man/spawn.1 lacks '%s'\n", manname);
+                CHECK(strstr(man, manname));
+                if (d->short_name) {
+                        snprintf(want, sizeof(want), "\\-%c \", \" %s", d->short_name, manname);
+                        if (!strstr(man, want))
+                                printf("# man/spawn.1 lacks '%s'\n", want);
+                        CHECK(strstr(man, want));
+                }
+        }
+}
+
+/* And the other way round: every option the man page names exists. */
+static void test_man_options_exist(void) {
+        _cleanup_free_ char *man = NULL;
+        size_t n;
+        const SpawnOptionDef *t = spawn_option_table(&n);
+
+        if (read_man_page(&man) < 0)
+                return;
+        for (const char *p = strstr(man, "\\-\\-"); p; p = strstr(p, "\\-\\-")) {
+                char name[64];
+                size_t k = 0;
+                for (p += 4; k + 1 < sizeof(name); p++) {
+                        if (p[0] == '\\' && p[1] == '-')
+                                name[k++] = '-', p++;
+                        else if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+                                name[k++] = *p;
+                        else
+                                break;
+                }
+                name[k] = 0;
+                bool found = false;
+                for (size_t i = 0; i < n; i++)
+                        found = found || (t[i].name && streq(t[i].name, name));
+                if (!found)
+                        printf("# man/spawn.1 names --%s, which spawn does not have\n", name);
+                CHECK(found);
+        }
+}
+
+static void test_option_sources(void) {
+        SpawnOptions o;
+
+        spawn_options_init(&o);
+        CHECK(parse(&o, ARGV("-D", "/x", "--tmpfs=/t", "-q", "true")) > 0);
+        CHECK(o.source[SPAWN_FIELD_DIRECTORY] == SPAWN_SOURCE_COMMAND_LINE);
+        CHECK(o.source[SPAWN_FIELD_MOUNTS] == SPAWN_SOURCE_COMMAND_LINE);
+        CHECK(o.source[SPAWN_FIELD_QUIET] == SPAWN_SOURCE_COMMAND_LINE);
+        CHECK(o.source[SPAWN_FIELD_COMMAND] == SPAWN_SOURCE_COMMAND_LINE);
+        CHECK(o.source[SPAWN_FIELD_MACHINE] == SPAWN_SOURCE_DEFAULT);
+        CHECK(o.source[SPAWN_FIELD_BOOT] == SPAWN_SOURCE_DEFAULT);
+        spawn_options_done(&o);
+        CHECK(o.source[SPAWN_FIELD_DIRECTORY] == SPAWN_SOURCE_DEFAULT);
+
+        /* Every field but the command has an option that sets it. */
+        size_t n;
+        const SpawnOptionDef *t = spawn_option_table(&n);
+        for (int fld = 0; fld < _SPAWN_FIELD_MAX; fld++) {
+                bool found = fld == SPAWN_FIELD_COMMAND;
+                for (size_t i = 0; i < n; i++)
+                        found = found || (t[i].name && t[i].field == fld);
+                if (!found)
+                        printf("# no option sets field %i\n", fld);
+                CHECK(found);
+        }
+}
+
 int main(void) {
+        test_option_table();
+        test_option_sources();
+        test_man_options_exist();
         test_enum_tables();
         test_parse_argv_boot_options();
         test_console_mode();

@@ -59,6 +59,10 @@ int main(void) {
         CHECK_TABLE(resolv_conf_mode, _RESOLV_CONF_MODE_MAX);
         CHECK_TABLE(timezone_mode, _TIMEZONE_MODE_MAX);
         CHECK_TABLE(register_mode, _REGISTER_MODE_MAX);
+        CHECK_TABLE(spawn_source, _SPAWN_SOURCE_MAX);
+        CHECK_TABLE(mount_phase, _MOUNT_PHASE_MAX);
+        CHECK_TABLE(mount_kind, _MOUNT_KIND_MAX);
+        CHECK_TABLE(mount_hook, _MOUNT_HOOK_MAX);
 
         /* machined */
         CHECK_TABLE(machine_class, _MACHINE_CLASS_MAX);

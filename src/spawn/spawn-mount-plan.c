@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The mount plan: what the container gets mounted, in which order and phase, as data. No
+ * syscalls here; spawn-mount.c executes it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "macro.h"
+#include "spawn-mount.h"
+#include "spawn-options.h"
+#include "spawn-selinux.h"
+#include "string-table.h"
+#include "strv.h"
+
+static const char *const mount_phase_table[_MOUNT_PHASE_MAX] = {
+        [MOUNT_PHASE_EARLY] = "early",
+        [MOUNT_PHASE_CGROUP_NS] = "cgroup-ns",
+};
+
+static const char *const mount_kind_table[_MOUNT_KIND_MAX] = {
+        [MOUNT_ROOT] = "root",
+        [MOUNT_FS] = "fs",
+        [MOUNT_BIND] = "bind",
+        [MOUNT_BIND_SELF] = "bind-self",
+        [MOUNT_MASK] = "mask",
+        [MOUNT_HOOK] = "hook",
+};
+
+static const char *const mount_hook_table[_MOUNT_HOOK_MAX] = {
+        [MOUNT_HOOK_NONE] = "none",
+        [MOUNT_HOOK_DEV_NODES] = "dev-nodes",
+        [MOUNT_HOOK_RUN_HOST] = "run-host",
+        [MOUNT_HOOK_RESOLV_CONF] = "resolv-conf",
+        [MOUNT_HOOK_TIMEZONE] = "timezone",
+        [MOUNT_HOOK_CGROUP_V1] = "cgroup-v1",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(mount_phase, MountPhase)
+DEFINE_STRING_TABLE_LOOKUP(mount_kind, MountKind)
+DEFINE_STRING_TABLE_LOOKUP(mount_hook, MountHook)
+
+static void mount_entry_done(MountEntry *e) {
+        free(e->source);
+        free(e->target);
+        free(e->fstype);
+        free(e->options);
+}
+
+void mount_plan_done(MountPlan *p) {
+        for (size_t i = 0; i < p->n_entries; i++)
+                mount_entry_done(p->entries + i);
+        free(p->entries);
+        *p = MOUNT_PLAN_NULL;
+}
+
+static char *strdup_or_null(const char *s) {
+        return s ? strdup(s) : NULL;
+}
+
+/* Appends a copy of e: its strings are borrowed here and duplicated into the plan. */
+static int plan_add(MountPlan *p, MountEntry e) {
+        MountEntry *a = realloc(p->entries, sizeof(MountEntry) * (p->n_entries + 1));
+        if (!a)
+                return -ENOMEM;
+        p->entries = a;
+        MountEntry copy = e;
+        copy.source = strdup_or_null(e.source);
+        copy.target = strdup_or_null(e.target);
+        copy.fstype = strdup_or_null(e.fstype);
+        copy.options = strdup_or_null(e.options);
+        if ((e.source && !copy.source) || (e.target && !copy.target) || (e.fstype && !copy.fstype) ||
+            (e.options && !copy.options)) {
+                mount_entry_done(&copy);
+                return -ENOMEM;
+        }
+        p->entries[p->n_entries++] = copy;
+        return 0;
+}
+
+/* OPTIONS plus -L's label. Only tmpfs and devpts: mqueue, sysfs and proc take no context=, their
+ * labels come from the policy (genfscon). */
+static int apifs_options(const SpawnConfig *c, const char *fstype, const char *options, char **ret) {
+        *ret = NULL;
+        if (!c->res.selinux_apifs_context || (!streq(fstype, "tmpfs") && !streq(fstype, "devpts")))
+                return 0;
+        /* Quoted: an MCS range has commas, which would otherwise split the option. */
+        *ret = strjoin(options ?: "", options ? "," : "", "context=\"", c->res.selinux_apifs_context, "\"");
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int plan_add_fs(MountPlan *p, const SpawnConfig *c, MountPhase phase, const char *fstype, const char *target,
+                       unsigned long flags, const char *options) {
+        _cleanup_free_ char *labelled = NULL;
+        int r = apifs_options(c, fstype, options, &labelled);
+        if (r < 0)
+                return r;
+        return plan_add(p, (MountEntry) { .kind = MOUNT_FS, .phase = phase, .source = (char *) fstype,
+                                          .target = (char *) target, .fstype = (char *) fstype, .flags = flags,
+                                          .options = labelled ?: (char *) options });
+}
+
+#define API_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+static int plan_add_hook(MountPlan *p, MountPhase phase, MountHook hook, const char *target) {
+        return plan_add(p, (MountEntry) { .kind = MOUNT_HOOK, .phase = phase, .hook = hook, .target = (char *) target });
+}
+
+/* The API file systems of the Container Interface, in an order where each one's mount point
+ * exists or can be created: /proc after /dev, so masked files can be covered with the
+ * container's /dev/null. */
+static int plan_add_api(MountPlan *p, const SpawnConfig *c) {
+        /* The kernel interfaces a container must not reach: sysrq and the raw views of kernel
+         * memory, keys and timers. */
+        static const char *const masked[] = {
+                "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/kmsg", "/proc/sched_debug",
+                "/proc/latency_stats", "/proc/acpi", "/proc/scsi",
+        };
+        const MountPhase e = MOUNT_PHASE_EARLY;
+        int r = 0;
+
+        r = plan_add_fs(p, c, e, "sysfs", "/sys", MS_RDONLY | API_FLAGS, NULL);
+        /* A guest on an SELinux host sees the policy state, read-only. */
+        if (r >= 0 && c->res.selinux_enabled)
+                r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND, .phase = e, .source = (char *) SELINUXFS_PATH,
+                                               .target = (char *) SELINUXFS_PATH, .flags = API_FLAGS, .read_only = true });
+        if (r >= 0)
+                r = plan_add_fs(p, c, e, "tmpfs", "/dev", MS_NOSUID | MS_STRICTATIME, "mode=0755,size=4m,nr_inodes=64k");
+        if (r >= 0)
+                r = plan_add_hook(p, e, MOUNT_HOOK_DEV_NODES, "/dev");
+        if (r >= 0)
+                r = plan_add_fs(p, c, e, "tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=01777");
+        /* gid 5 is "tty" on every distribution; mode 0620 lets write(1) reach users. */
+        if (r >= 0)
+                r = plan_add_fs(p, c, e, "devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+        if (r >= 0)
+                r = plan_add_fs(p, c, e, "mqueue", "/dev/mqueue", API_FLAGS, NULL);
+        if (r >= 0)
+                r = plan_add_fs(p, c, e, "tmpfs", "/run", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=0755,size=20%,nr_inodes=800k");
+        if (r >= 0)
+                r = plan_add_fs(p, c, e, "tmpfs", "/tmp", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=01777,nr_inodes=1m");
+        if (r >= 0)
+                r = plan_add_fs(p, c, e, "proc", "/proc", API_FLAGS, NULL);
+        /* /proc/sys read-only; its network part is per network namespace and stays writable
+         * with a private network. */
+        if (r >= 0)
+                r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND_SELF, .phase = e, .target = (char *) "/proc/sys",
+                                               .flags = MS_REC | API_FLAGS, .read_only = true, .optional = true });
+        if (r >= 0 && c->opt.private_network)
+                r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND_SELF, .phase = e, .target = (char *) "/proc/sys/net",
+                                               .optional = true });
+        if (r >= 0)
+                r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND_SELF, .phase = e, .target = (char *) "/proc/sysrq-trigger",
+                                               .flags = MS_REC | API_FLAGS, .read_only = true, .optional = true });
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(masked); i++)
+                r = plan_add(p, (MountEntry) { .kind = MOUNT_MASK, .phase = e, .target = (char *) masked[i],
+                                               .flags = MS_RDONLY | API_FLAGS, .optional = true });
+        return r;
+}
+
+static int plan_add_custom(MountPlan *p, const SpawnConfig *c) {
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < c->opt.n_mounts; i++) {
+                const CustomMount *m = c->opt.mounts + i;
+                if (m->type == CUSTOM_MOUNT_TMPFS)
+                        r = plan_add_fs(p, c, MOUNT_PHASE_EARLY, "tmpfs", m->destination, MS_NOSUID | MS_NODEV, m->options);
+                else
+                        r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
+                                                       .source = m->source, .target = m->destination,
+                                                       .flags = m->recursive ? MS_REC : 0, .read_only = m->read_only });
+        }
+        return r;
+}
+
+/* In the container's cgroup namespace the root of every hierarchy is the container's own
+ * cgroup, so the guest sees (and may write) only its subtree. */
+static int plan_add_cgroup(MountPlan *p, const SpawnConfig *c) {
+        const MountPhase g = MOUNT_PHASE_CGROUP_NS;
+        int r;
+
+        if (c->res.cgroup_layout == CGROUP_MODE_UNIFIED)
+                return plan_add_fs(p, c, g, "cgroup2", "/sys/fs/cgroup", API_FLAGS, NULL);
+
+        /* The v1 hierarchies go on a tmpfs that turns read-only once they are mounted. */
+        r = plan_add(p, (MountEntry) { .kind = MOUNT_FS, .phase = g, .source = (char *) "tmpfs",
+                                       .target = (char *) "/sys/fs/cgroup", .fstype = (char *) "tmpfs",
+                                       .flags = API_FLAGS | MS_STRICTATIME, .options = (char *) "mode=0755",
+                                       .read_only = true });
+        if (r < 0)
+                return r;
+        return plan_add_hook(p, g, MOUNT_HOOK_CGROUP_V1, "/sys/fs/cgroup");
+}
+
+int mount_plan_build(const SpawnConfig *c, const char *console_path, MountPlan *ret) {
+        _cleanup_(mount_plan_done) MountPlan p = MOUNT_PLAN_NULL;
+        int r;
+
+        /* --read-only: the root turns read-only last, after everything is mounted below it and
+         * the /etc hooks ran. */
+        r = plan_add(&p, (MountEntry) { .kind = MOUNT_ROOT, .phase = MOUNT_PHASE_EARLY, .target = (char *) "/",
+                                        .read_only = c->opt.read_only });
+        if (r >= 0)
+                r = plan_add_api(&p, c);
+        /* /run/host: what the Container Interface promises the payload about its host, written
+         * before it turns read-only. */
+        if (r >= 0)
+                r = plan_add_hook(&p, MOUNT_PHASE_EARLY, MOUNT_HOOK_RUN_HOST, "/run/host");
+        if (r >= 0)
+                r = plan_add(&p, (MountEntry) { .kind = MOUNT_BIND_SELF, .phase = MOUNT_PHASE_EARLY,
+                                                .target = (char *) "/run/host", .flags = MS_REC | API_FLAGS,
+                                                .read_only = true });
+        if (r >= 0 && console_path)
+                r = plan_add(&p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
+                                                .source = (char *) console_path, .target = (char *) "/dev/console" });
+        if (r >= 0)
+                r = plan_add_hook(&p, MOUNT_PHASE_EARLY, MOUNT_HOOK_RESOLV_CONF, "/etc/resolv.conf");
+        if (r >= 0)
+                r = plan_add_hook(&p, MOUNT_PHASE_EARLY, MOUNT_HOOK_TIMEZONE, "/etc/localtime");
+        if (r >= 0)
+                r = plan_add_custom(&p, c);
+        if (r >= 0)
+                r = plan_add_cgroup(&p, c);
+        if (r < 0)
+                return r;
+        *ret = p;
+        p = MOUNT_PLAN_NULL;
+        return 0;
+}

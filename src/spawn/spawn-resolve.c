@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Resolution: from what the user asked for (SpawnOptions) and what this host and the tree have
+ * to the values the container is started with (SpawnResolved). Everything spawn probes before
+ * it clones happens here, so the later steps (the mount plan above all) are pure functions of
+ * the result. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "log.h"
+#include "name-util.h"
+#include "os-release.h"
+#include "spawn-cgroup.h"
+#include "spawn-options.h"
+#include "spawn-selinux.h"
+
+static int resolve_directory(const SpawnOptions *o, SpawnResolved *r) {
+        struct stat st;
+
+        if (!o->directory)
+                return log_error_errno(EINVAL, "No container tree given; use -D/--directory=PATH.");
+        if (stat(o->directory, &st) < 0)
+                return log_error_errno(errno, "Container tree %s: %m", o->directory);
+        if (!S_ISDIR(st.st_mode))
+                return log_error_errno(ENOTDIR, "Container tree %s is not a directory.", o->directory);
+
+        r->directory = realpath(o->directory, NULL);
+        if (!r->directory)
+                return log_error_errno(errno, "Failed to resolve %s: %m", o->directory);
+
+        if (streq(r->directory, "/"))
+                return log_error_errno(EINVAL, "Refusing to use the host's root directory as a container tree.");
+
+        /* Resolved inside the tree: a /usr symlink pointing out of it does not count. */
+        _cleanup_close_ int rootfd = open(r->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", r->directory);
+        _cleanup_close_ int usrfd = open_in_root(rootfd, "/usr", O_PATH | O_DIRECTORY, 0);
+        if (usrfd < 0)
+                return log_error_errno(usrfd, "Directory %s doesn't look like an OS tree (no /usr directory).", r->directory);
+        return 0;
+}
+
+static int resolve_identity(const SpawnOptions *o, SpawnResolved *r) {
+        int k;
+
+        if (o->machine)
+                k = strdup_to(&r->machine, o->machine);
+        else {
+                const char *base = strrchr(r->directory, '/') + 1;
+                if (!machine_name_is_valid(base))
+                        return log_error_errno(EINVAL, "Directory name '%s' is not a valid machine name; pass -M/--machine=NAME.", base);
+                k = strdup_to(&r->machine, base);
+        }
+        if (k < 0)
+                return k;
+        k = strdup_to(&r->hostname, o->hostname ?: r->machine);
+        if (k < 0)
+                return k;
+
+        r->uuid = o->uuid;
+        if (id128_is_null(&r->uuid)) {
+                k = id128_randomize(&r->uuid);
+                if (k < 0)
+                        return log_error_errno(k, "Failed to generate a machine UUID: %m");
+        }
+        return 0;
+}
+
+static int verify_mount_sources(const SpawnOptions *o) {
+        for (size_t i = 0; i < o->n_mounts; i++) {
+                const CustomMount *m = o->mounts + i;
+                if (m->type != CUSTOM_MOUNT_BIND || m->source[0] == '+')
+                        continue;
+                if (access(m->source, F_OK) < 0)
+                        return log_error_errno(errno, "Bind mount source %s: %m", m->source);
+        }
+        return 0;
+}
+
+/* The tree's init, in systemd-nspawn's order of preference. */
+static int find_init(SpawnResolved *r, int rootfd) {
+        static const char *const candidates[] = {
+                "/usr/lib/systemd/systemd", "/lib/systemd/systemd", "/sbin/init", "/usr/sbin/init", "/bin/init",
+        };
+        struct stat st, bb;
+
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                _cleanup_close_ int fd = open_in_root(rootfd, candidates[i], O_PATH, 0);
+                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+                        continue;
+                if (strdup_to(&r->init_path, candidates[i]) < 0)
+                        return -ENOMEM;
+                r->init_kind = i < 2 ? INIT_SYSTEMD : INIT_OTHER;
+                /* busybox's init is the busybox binary itself; it halts on SIGUSR2, not SIGRTMIN+3. */
+                static const char *const busybox[] = { "/bin/busybox", "/usr/bin/busybox", "/sbin/busybox" };
+                for (size_t j = 0; r->init_kind == INIT_OTHER && j < ELEMENTSOF(busybox); j++) {
+                        _cleanup_close_ int b = open_in_root(rootfd, busybox[j], O_PATH, 0);
+                        if (b >= 0 && fstat(b, &bb) >= 0 && bb.st_dev == st.st_dev && bb.st_ino == st.st_ino)
+                                r->init_kind = INIT_BUSYBOX;
+                }
+                /* sysvinit reads its inittab; it halts through /run/initctl. */
+                _cleanup_close_ int inittab = -EBADF;
+                if (r->init_kind == INIT_OTHER && (inittab = open_in_root(rootfd, "/etc/inittab", O_PATH, 0)) >= 0)
+                        r->init_kind = INIT_SYSV;
+                return 0;
+        }
+        return log_error_errno(ENOENT, "No init found in %s (looked for /usr/lib/systemd/systemd, /lib/systemd/systemd, /sbin/init); cannot boot it.", r->directory);
+}
+
+/* -b: KEY=VALUE arguments whose key has no dot become init's environment, as the kernel does
+ * with its command line; everything else is passed on to init. */
+static int split_init_arguments(const SpawnOptions *o, SpawnResolved *r) {
+        for (char **a = o->command; a && *a; a++) {
+                const char *eq = strchr(*a, '=');
+                if (eq && !memchr(*a, '.', (size_t) (eq - *a)) && env_assignment_is_valid(*a)) {
+                        if (strv_env_set(&r->init_env, *a) < 0)
+                                return log_oom();
+                } else if (strv_extend(&r->command, *a) < 0)
+                        return log_oom();
+        }
+        return 0;
+}
+
+static int resolve_boot(const SpawnOptions *o, SpawnResolved *r) {
+        int k;
+
+        if (o->as_pid2)
+                return log_error_errno(EINVAL, "--boot and --as-pid2 exclude each other.");
+        if (o->user)
+                return log_error_errno(EINVAL, "--user= is not supported with --boot; the guest's init runs as root.");
+
+        _cleanup_close_ int rootfd = open(r->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", r->directory);
+        _cleanup_close_ int osr = os_release_open(rootfd);
+        if (osr == -ENOENT)
+                return log_error_errno(ENOENT, "Directory %s has no /etc/os-release or /usr/lib/os-release; refusing to boot something that is not an OS tree.", r->directory);
+        if (osr < 0)
+                return log_error_errno(osr, "Failed to open the os-release file of %s: %m", r->directory);
+
+        k = find_init(r, rootfd);
+        if (k < 0)
+                return k;
+        return split_init_arguments(o, r);
+}
+
+/* Labels are applied only where SELinux is: with it disabled, asking for a label is an error unless
+ * $BERTH_SELINUX_OPTIONAL=1 says the same command line is meant for hosts with and without it. */
+static int resolve_selinux(const SpawnOptions *o, SpawnResolved *r) {
+        const char *const labels[] = { o->selinux_context, o->selinux_apifs_context };
+        const char *const names[] = { "--selinux-context", "--selinux-apifs-context" };
+        int k;
+
+        r->selinux_enabled = selinux_host_enabled();
+        if (!o->selinux_context && !o->selinux_apifs_context)
+                return 0;
+        if (!r->selinux_enabled) {
+                const char *opt = getenv("BERTH_SELINUX_OPTIONAL");
+                if (!isempty(opt) && parse_boolean(opt) > 0) {
+                        if (!o->quiet)
+                                log_warning("SELinux is not enabled on this host; ignoring the requested labels.");
+                        return 0;
+                }
+                return log_error_errno(EOPNOTSUPP, "SELinux is not enabled on this host (no selinuxfs at %s); cannot apply %s=.",
+                                       SELINUXFS_PATH, o->selinux_context ? names[0] : names[1]);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(labels); i++) {
+                if (!labels[i])
+                        continue;
+                k = selinux_context_check(labels[i]);
+                if (k == -EINVAL)
+                        return log_error_errno(k, "SELinux context '%s' (%s=) is not valid in the loaded policy.", labels[i], names[i]);
+                if (k < 0)
+                        return log_error_errno(k, "Failed to check SELinux context '%s': %m", labels[i]);
+        }
+        if (strdup_to(&r->selinux_context, o->selinux_context) < 0 ||
+            strdup_to(&r->selinux_apifs_context, o->selinux_apifs_context) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int resolve_cgroup_layout(SpawnResolved *r) {
+        CGroupMode host;
+        int k;
+
+        k = cg_detect_mode(&host);
+        if (k < 0)
+                return log_error_errno(k, "Failed to detect the host's cgroup mode (is /sys/fs/cgroup mounted?): %m");
+        /* $BERTH_CGROUP_LAYOUT overrides the choice (like nspawn's
+         * $SYSTEMD_NSPAWN_UNIFIED_HIERARCHY), for guests whose needs we cannot detect. */
+        const char *layout = getenv("BERTH_CGROUP_LAYOUT");
+        if (!isempty(layout)) {
+                r->cgroup_layout = cgroup_mode_from_string(layout);
+                if (r->cgroup_layout < 0)
+                        return log_error_errno(EINVAL, "Invalid $BERTH_CGROUP_LAYOUT '%s' (want unified, hybrid or legacy).", layout);
+                return 0;
+        }
+        return spawn_cgroup_pick_layout(r->directory, host, &r->cgroup_layout);
+}
+
+int spawn_resolve(const SpawnOptions *o, SpawnResolved *r) {
+        int k;
+
+        if (geteuid() != 0)
+                return log_error_errno(EPERM, "Need to be root.");
+
+        k = resolve_directory(o, r);
+        if (k < 0)
+                return k;
+        k = resolve_identity(o, r);
+        if (k < 0)
+                return k;
+        k = verify_mount_sources(o);
+        if (k < 0)
+                return k;
+        k = resolve_selinux(o, r);
+        if (k < 0)
+                return k;
+
+        if (o->boot) {
+                k = resolve_boot(o, r);
+                if (k < 0)
+                        return k;
+        } else if (o->command) {
+                r->command = strv_copy(o->command);
+                if (!r->command)
+                        return log_oom();
+        }
+
+        k = resolve_cgroup_layout(r);
+        if (k < 0)
+                return k;
+
+        bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        r->console_mode = o->console_mode;
+        if (r->console_mode < 0)
+                r->console_mode = tty ? CONSOLE_INTERACTIVE : CONSOLE_READ_ONLY;
+        else if (r->console_mode == CONSOLE_AUTOPIPE)
+                r->console_mode = tty ? CONSOLE_INTERACTIVE : CONSOLE_PIPE;
+
+        r->kill_signal = o->kill_signal;
+        if (r->kill_signal == 0) {
+                r->kill_signal = !o->boot ? SIGKILL : r->init_kind == INIT_BUSYBOX ? SIGUSR2 : SIGRTMIN + 3;
+                r->halt_via_initctl = o->boot && r->init_kind == INIT_SYSV;
+        }
+        return 0;
+}

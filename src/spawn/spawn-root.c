@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "log.h"
+#include "spawn-options.h"
+#include "spawn-root.h"
+
+static int directory_mount(RootProvider *p, const SpawnConfig *c, int *ret_rootfd) {
+        /* The tree becomes a mount point of its own so it can be pivoted into. */
+        if (mount(p->path, p->path, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return log_error_errno(errno, "Failed to bind-mount %s: %m", p->path);
+        int fd = open(p->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", p->path);
+        *ret_rootfd = fd;
+        return 0;
+}
+
+static const RootProviderOps root_directory_ops = {
+        .name = "directory",
+        .mount = directory_mount,
+};
+
+int root_provider_setup(RootProvider *p, const SpawnConfig *c) {
+        *p = (RootProvider) { .ops = &root_directory_ops, .path = c->res.directory };
+        if (!p->ops->prepare)
+                return 0;
+        int r = p->ops->prepare(p, c);
+        if (r < 0)
+                root_provider_cleanup(p);
+        return r;
+}
+
+int root_provider_mount(RootProvider *p, const SpawnConfig *c, int *ret_rootfd) {
+        /* Nothing we mount from here on may propagate back to the host, while host mounts that
+         * appear later still reach us: slave, recursively. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return log_error_errno(errno, "Failed to make the mount tree a slave: %m");
+        return p->ops->mount(p, c, ret_rootfd);
+}
+
+void root_provider_cleanup(RootProvider *p) {
+        if (p->ops && p->ops->cleanup)
+                p->ops->cleanup(p);
+        *p = ROOT_PROVIDER_NULL;
+}
