@@ -200,13 +200,22 @@ int scope_property_parse(const char *name, uint64_t v, CGroupLimits *l, Failure 
                 l->cpu_quota_per_sec_usec = v;
                 return 1;
         }
-        /* Shares: 1024 is weight 100; blkio weights run 10..1000 around 500. */
-        if (streq(name, "CPUShares"))
-                v = v == UINT64_MAX ? v : v * 100 / 1024;
-        else if (streq(name, "BlockIOWeight"))
-                v = v == UINT64_MAX ? v : v / 5;
-        if (v != UINT64_MAX && (v < 1 || v > 10000))
-                return failure_set(f, -EINVAL, "%s out of range", name);
+        /* Checked in the caller's units before converting: a huge CPUShares= would wrap around in
+         * the multiplication and come out as a small, valid weight (issue 11). The ranges are
+         * systemd's: shares 2..262144 (1024 is weight 100), blkio weights 10..1000 (500 is 100). */
+        if (v != UINT64_MAX) {
+                uint64_t lo = 1, hi = 10000;
+                if (streq(name, "CPUShares"))
+                        lo = 2, hi = 262144;
+                else if (streq(name, "BlockIOWeight"))
+                        lo = 10, hi = 1000;
+                if (v < lo || v > hi)
+                        return failure_set(f, -EINVAL, "%s out of range", name);
+                if (streq(name, "CPUShares"))
+                        v = MAX(v * 100 / 1024, (uint64_t) 1);
+                else if (streq(name, "BlockIOWeight"))
+                        v = v / 5;
+        }
         if (streq(name, "CPUWeight") || streq(name, "CPUShares"))
                 l->cpu_weight = v;
         else

@@ -221,6 +221,17 @@ static void test_scope_properties(void) {
         CHECK(f.message && strstr(f.message, "CPUWeight out of range"));
         CHECK(scope_property_parse("BlockIOWeight", 500, &l, &f) == 1 && l.io_weight == 100);
         CHECK(scope_property_parse("IOWeight", UINT64_MAX, &l, &f) == 1 && l.io_weight == UINT64_MAX);
+        /* Issue 11: 184467440737095528 * 100 wraps to 32, which used to come out as weight 1. */
+        l = CGROUP_LIMITS_UNSET;
+        CHECK(scope_property_parse("CPUShares", 184467440737095528ULL, &l, &f) == -EINVAL);
+        CHECK(l.cpu_weight == CGROUP_LIMITS_UNSET.cpu_weight);
+        CHECK(scope_property_parse("CPUShares", 262145, &l, &f) == -EINVAL);
+        CHECK(scope_property_parse("CPUShares", 1, &l, &f) == -EINVAL);
+        CHECK(scope_property_parse("CPUShares", 2, &l, &f) == 1 && l.cpu_weight == 1);
+        CHECK(scope_property_parse("CPUShares", 262144, &l, &f) == 1 && l.cpu_weight == 25600);
+        CHECK(scope_property_parse("BlockIOWeight", 5, &l, &f) == -EINVAL);
+        CHECK(scope_property_parse("BlockIOWeight", 1001, &l, &f) == -EINVAL);
+        CHECK(scope_property_parse("BlockIOWeight", UINT64_MAX / 2, &l, &f) == -EINVAL);
         failure_done(&f);
 }
 
