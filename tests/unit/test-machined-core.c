@@ -250,6 +250,8 @@ static char **parse_env(const char *data, size_t size) {
 
 static void test_state_round_trip(void) {
         Manager manager = { .state_dir_fd = -EBADF, .cgroup_ops = &cgroup_ops_cgroupfs };
+        /* The same name in a second registry: CGROUP= is only accepted for the machine it names. */
+        Manager other = { .state_dir_fd = -EBADF, .cgroup_ops = &cgroup_ops_cgroupfs };
         Machine *m = NULL, *back = NULL;
         char *data = NULL;
         size_t size = 0;
@@ -280,7 +282,7 @@ static void test_state_round_trip(void) {
 
         char **env = parse_env(data, size);
         CHECK(env != NULL);
-        CHECK(machine_new(&manager, "state-back", &back) == 0);
+        CHECK(machine_new(&other, "state-test", &back) == 0);
         CHECK(machine_deserialize(back, env) == 0);
         CHECK_STREQ(back->service, m->service);
         CHECK_STREQ(back->root_directory, m->root_directory);
@@ -310,8 +312,28 @@ static void test_state_round_trip(void) {
         CHECK(back->class == _MACHINE_CLASS_INVALID && back->state == MACHINE_RUNNING && back->uid == 0);
         CHECK(back->n_netif == 2 && back->netif[0] == 1 && back->netif[1] == 5);
         strv_free(env);
+
+        /* Issue 11: a CGROUP= other than the machine's own scope is dropped, never killed. */
+        const char foreign[] = "NAME=state-back\nCGROUP=/machine.slice\nCGROUP_OWNED=1\n";
+        env = parse_env(foreign, sizeof(foreign) - 1);
+        machine_free(back);
+        CHECK(machine_new(&manager, "state-back", &back) == 0);
+        CHECK(env && machine_deserialize(back, env) == 0);
+        CHECK(back->cgroup == NULL);
+        strv_free(env);
         machine_free(back);
         machine_free(m);
+}
+
+static void test_state_cgroup_check(void) {
+        CHECK(state_cgroup_is_own("foo", "/machine.slice/machine-foo.scope"));
+        CHECK(state_cgroup_is_own("a-b", "/machine.slice/machine-a\\x2db.scope"));
+        CHECK(!state_cgroup_is_own("foo", "/machine.slice"));
+        CHECK(!state_cgroup_is_own("foo", "/"));
+        CHECK(!state_cgroup_is_own("foo", "/machine.slice/machine-bar.scope"));
+        CHECK(!state_cgroup_is_own("foo", "/machine.slice/machine-foo.scope/.."));
+        CHECK(!state_cgroup_is_own("foo", "/other.slice/machine-foo.scope"));
+        CHECK(!state_cgroup_is_own("foo", NULL));
 }
 
 /* ---- the job tracker ------------------------------------------------------------------------- */
@@ -522,6 +544,7 @@ int main(void) {
         test_kill_request();
         test_scope_properties();
         test_state_round_trip();
+        test_state_cgroup_check();
         test_job_tracker();
         test_operation();
         return tap_finish();
