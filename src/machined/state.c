@@ -379,6 +379,23 @@ static void keep_corrupt(Manager *manager, const char *name) {
         log_error("State file of machine %s is corrupt, kept as %s; the machine is not adopted.", name, aside);
 }
 
+bool state_dir_names_cgroup(Manager *manager, const char *cgroup) {
+        _cleanup_close_ int dfd = fcntl(manager->state_dir_fd, F_DUPFD_CLOEXEC, 3);
+        bool found = false;
+        if (dfd < 0)
+                return true; /* cannot tell: leave it alone */
+        DIR *d = fdopendir(TAKE_FD(dfd));
+        if (!d)
+                return true;
+        rewinddir(d);
+        for (struct dirent *de; !found && (de = readdir(d));) {
+                const char *name = startswith(de->d_name, CORRUPT_PREFIX) ?: de->d_name;
+                found = state_cgroup_is_own(name, cgroup);
+        }
+        closedir(d);
+        return found;
+}
+
 int manager_load_state(Manager *manager) {
         _cleanup_close_ int dfd = fcntl(manager->state_dir_fd, F_DUPFD_CLOEXEC, 3);
         if (dfd < 0)
@@ -403,6 +420,8 @@ int manager_load_state(Manager *manager) {
                 else if (r < 0)
                         log_warning_errno(r, "Failed to load state of machine %s, ignoring: %m", de->d_name);
         }
+        if (manager->cgroup_ops->reconcile)
+                manager->cgroup_ops->reconcile(manager);
         /* unit: links pointing at machines that are no more. */
         rewinddir(d);
         for (struct dirent *de; (de = readdir(d));) {
