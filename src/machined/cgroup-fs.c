@@ -511,29 +511,37 @@ static bool cgroup_is_known(Manager *m, const char *cgroup) {
         return false;
 }
 
-/* Only the children of our own slice, below our own root: nothing elsewhere is ours to kill. */
+/* Only the children of our own slice, below our own root: nothing elsewhere is ours to kill. In
+ * every hierarchy: a kill -9 may come between making the scope in one and in the next. */
 static void fs_reconcile(Manager *m) {
         CGroupFs *fs = fs_of(m);
-        _cleanup_free_ char *dir = cg_fs_path(fs->rooted + fs->primary, SLICE, NULL);
-        if (!dir)
-                return;
-        DIR *d = opendir(dir);
-        if (!d)
-                return;
-        for (struct dirent *de; (de = readdir(d));) {
-                size_t l = strlen(de->d_name);
-                if (de->d_type != DT_DIR || de->d_name[0] == '.' || l < 7 || !streq(de->d_name + l - 6, ".scope"))
+        _cleanup_strv_free_ char **orphans = NULL;
+
+        for (size_t i = 0; i < fs->n; i++) {
+                _cleanup_free_ char *dir = cg_fs_path(fs->rooted + i, SLICE, NULL);
+                DIR *d = dir ? opendir(dir) : NULL;
+                if (!d)
                         continue;
-                _cleanup_free_ char *cgroup = strjoin(SLICE "/", de->d_name);
-                if (!cgroup || cgroup_is_known(m, cgroup) || state_dir_names_cgroup(m, cgroup))
-                        continue;
-                log_notice("Scope %s has no machine (machined stopped before saving its state?): killing its processes and removing it.",
-                           de->d_name);
-                (void) kill_rounds(fs, cgroup);
-                if (remove_all_or_busy(fs, cgroup))
-                        pending_add(m, cgroup, true);
+                for (struct dirent *de; (de = readdir(d));) {
+                        size_t l = strlen(de->d_name);
+                        if (de->d_type != DT_DIR || de->d_name[0] == '.' || l < 7 || !streq(de->d_name + l - 6, ".scope"))
+                                continue;
+                        _cleanup_free_ char *cgroup = strjoin(SLICE "/", de->d_name);
+                        if (!cgroup || strv_contains(orphans, cgroup) || cgroup_is_known(m, cgroup) ||
+                            state_dir_names_cgroup(m, cgroup))
+                                continue;
+                        if (strv_consume(&orphans, TAKE_PTR(cgroup)) < 0)
+                                break;
+                }
+                closedir(d);
         }
-        closedir(d);
+        for (char **c = orphans; c && *c; c++) {
+                log_notice("Scope %s has no machine (machined stopped before saving its state?): killing its processes and removing it.",
+                           *c + strlen(SLICE "/"));
+                (void) kill_rounds(fs, *c);
+                if (remove_all_or_busy(fs, *c))
+                        pending_add(m, *c, true);
+        }
 }
 
 const CGroupOps cgroup_ops_cgroupfs = {

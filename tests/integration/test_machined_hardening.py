@@ -408,13 +408,16 @@ def test_kill_during_registration_burst_leaks_nothing(machined, machined_leaders
     machined.start()
     registered = names(machined)
     slice_dirs = machined.cgroup_dirs("machine.slice")
-    scopes = set()
-    for d in slice_dirs.values():
-        if os.path.isdir(d):
-            scopes |= {x for x in os.listdir(d) if x.endswith(".scope")}
-    time.sleep(0.5)
-    scopes = {s for s in scopes if any(os.path.exists(os.path.join(d, s)) for d in slice_dirs.values())}
     want = {f"machine-{n}.scope" for n in registered}
+
+    def scopes_left():
+        return {x for d in slice_dirs.values() if os.path.isdir(d) for x in os.listdir(d) if x.endswith(".scope")}
+
+    # Orphans are killed at once and removed once empty.
+    deadline = time.monotonic() + 10
+    while scopes_left() != want and time.monotonic() < deadline:
+        time.sleep(0.05)
+    scopes = scopes_left()
     orphans = machined.log_text().count("has no machine")
     print(f"kill -9 during burst: {len(registered)} machines re-adopted, {len(scopes)} scopes left, "
           f"{orphans} orphan scopes reconciled")
