@@ -123,6 +123,13 @@ static void test_spec_validate(void) {
         s.vsock_cid = 3;
         s.leader_pid = 4242;
         CHECK(spec_error(&s, &param) == 0);
+        /* systemd's host name rules (issue 11, finding 8). */
+        static const char *const refused_names[] = { "-", "-a", "a-", "a_b", "a.", "_" };
+        for (size_t i = 0; i < ELEMENTSOF(refused_names); i++) {
+                s.name = refused_names[i];
+                CHECK(spec_error(&s, &param) == -EINVAL && param && streq(param, "name"));
+        }
+        s.name = "foo";
 
         static const char *const bad_parameters[] = { "name", "name", "name", "class", "leader", "leader",
                                                       "rootDirectory", "rootDirectory", "vSockCid", "service",
