@@ -245,7 +245,7 @@ def test_out_of_descriptors_pauses_no_spin(machined, machined_leaders):
         f.close()
     time.sleep(0.5)
     assert root_list_works(machined)
-    assert machined.log_text().count("pausing the socket") >= 1
+    assert machined.log_text().count("pausing the socket") == 1  # logged once, not per retry
 
 
 def test_descriptor_limit_raised(machined):
