@@ -36,6 +36,10 @@ struct CGroupOps {
         int (*adopt)(Machine *machine);
         /* A machine from the state directory whose leader is gone: remove what is left. */
         void (*discard)(Manager *m, const char *unit, const char *cgroup, bool owned);
+        /* After loading the state directory: kill and remove the scopes below our slice that no
+         * machine names (left by a kill -9 between making a scope and saving its state). NULL if
+         * the backend cannot enumerate them. */
+        void (*reconcile)(Manager *m);
         /* Unit and backend-relative cgroup path of pid's cgroup, if it is in a unit below our root. */
         int (*pid_get_unit)(Manager *m, pid_t pid, char **ret_unit, char **ret_cgroup, char **ret_subgroup);
 };

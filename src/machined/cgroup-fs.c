@@ -7,6 +7,7 @@
  * absolute: that path in every hierarchy). To make "never write outside the root" structural,
  * each hierarchy is represented by a CGroupHierarchy whose mount_point is the root's directory,
  * so every cg_*() call gets paths relative to the root and cannot address anything above it. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "path-util.h"
+#include "state.h"
 #include "strv.h"
 #include "unit-name.h"
 
@@ -501,6 +503,47 @@ static void fs_discard(Manager *m, const char *unit, const char *cgroup, bool ow
                 pending_add(m, cgroup, true);
 }
 
+static bool cgroup_is_known(Manager *m, const char *cgroup) {
+        Machine *machine;
+        LIST_FOREACH(machines, machine, m->machines)
+                if ((machine->cgroup && streq(machine->cgroup, cgroup)) || state_cgroup_is_own(machine->name, cgroup))
+                        return true;
+        return false;
+}
+
+/* Only the children of our own slice, below our own root: nothing elsewhere is ours to kill. In
+ * every hierarchy: a kill -9 may come between making the scope in one and in the next. */
+static void fs_reconcile(Manager *m) {
+        CGroupFs *fs = fs_of(m);
+        _cleanup_strv_free_ char **orphans = NULL;
+
+        for (size_t i = 0; i < fs->n; i++) {
+                _cleanup_free_ char *dir = cg_fs_path(fs->rooted + i, SLICE, NULL);
+                DIR *d = dir ? opendir(dir) : NULL;
+                if (!d)
+                        continue;
+                for (struct dirent *de; (de = readdir(d));) {
+                        size_t l = strlen(de->d_name);
+                        if (de->d_type != DT_DIR || de->d_name[0] == '.' || l < 7 || !streq(de->d_name + l - 6, ".scope"))
+                                continue;
+                        _cleanup_free_ char *cgroup = strjoin(SLICE "/", de->d_name);
+                        if (!cgroup || strv_contains(orphans, cgroup) || cgroup_is_known(m, cgroup) ||
+                            state_dir_names_cgroup(m, cgroup))
+                                continue;
+                        if (strv_consume(&orphans, TAKE_PTR(cgroup)) < 0)
+                                break;
+                }
+                closedir(d);
+        }
+        for (char **c = orphans; c && *c; c++) {
+                log_notice("Scope %s has no machine (machined stopped before saving its state?): killing its processes and removing it.",
+                           *c + strlen(SLICE "/"));
+                (void) kill_rounds(fs, *c);
+                if (remove_all_or_busy(fs, *c))
+                        pending_add(m, *c, true);
+        }
+}
+
 const CGroupOps cgroup_ops_cgroupfs = {
         .name = "cgroupfs",
         .init = fs_init,
@@ -511,5 +554,6 @@ const CGroupOps cgroup_ops_cgroupfs = {
         .release = fs_release,
         .adopt = fs_adopt,
         .discard = fs_discard,
+        .reconcile = fs_reconcile,
         .pid_get_unit = fs_pid_get_unit,
 };

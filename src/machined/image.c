@@ -34,12 +34,22 @@ static const char *const image_type_table[_IMAGE_TYPE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(image_type, ImageType)
 
+/* Image names are file names in the pool, not host names: '_' and a leading '-' stay allowed, as
+ * in systemd's image_name_is_valid(); a machine started from such an image needs -M NAME. */
 bool image_name_is_valid(const char *s) {
         if (!s)
                 return false;
         if (streq(s, ".host"))
                 return true;
-        return machine_name_is_valid(s[0] == '.' ? s + 1 : s);
+        if (s[0] == '.')
+                s++;
+        if (isempty(s) || strlen(s) > MACHINE_NAME_MAX || s[0] == '.' || strstr(s, ".."))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr("._-", *p)))
+                        return false;
+        return true;
 }
 
 Image *image_free(Image *i) {

@@ -166,6 +166,7 @@ static _noreturn_ void session_exec(int slave, const SessionSpec *s) {
         }
         if (chdir(s->user.home) < 0)
                 (void) chdir("/");
+        (void) rlimit_nofile_safe();
         execve(s->path, s->argv, s->env);
         fprintf(stderr, "Failed to execute %s: %m\n", s->path);
         _exit(127);

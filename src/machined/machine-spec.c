@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "machine-spec.h"
@@ -105,6 +107,51 @@ int machine_spec_pin(const MachineSpec *s, PidRef *ret_leader, PidRef *ret_super
         return 0;
 }
 
+/* The cgroup that says which service a process belongs to: name=systemd on v1/hybrid, else the
+ * unified one. NULL if unknown. */
+static char *primary_cgroup_of(const char *proc_path) {
+        _cleanup_free_ char *unified = NULL;
+        char line[4096];
+        FILE *f = fopen(proc_path, "re");
+        if (!f)
+                return NULL;
+        while (fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = 0;
+                char *named = strstr(line, ":name=systemd:");
+                if (named) {
+                        fclose(f);
+                        return strdup(named + strlen(":name=systemd:"));
+                }
+                if (startswith(line, "0::") && !unified)
+                        unified = strdup(line + 3);
+        }
+        fclose(f);
+        return TAKE_PTR(unified);
+}
+
+/* A leader machined could not survive terminating: machined itself, PID 1, or a process sharing
+ * machined's own cgroup (Terminate kills the machine's whole cgroup). The hierarchy's root is no
+ * one's own: on hosts without a cgroup per service every process lives there. */
+static int leader_check_not_ours(Manager *m, const PidRef *leader, const char *parameter, Failure *f) {
+        if (leader->pid == 1 || leader->pid == getpid())
+                return failure_set_parameter(f, -EINVAL, parameter, "Refusing to register %s as a machine leader",
+                                             leader->pid == 1 ? "PID 1" : "machined itself");
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%i/cgroup", (int) leader->pid);
+        _cleanup_free_ char *ours = primary_cgroup_of("/proc/self/cgroup"), *theirs = primary_cgroup_of(path);
+        if (ours && theirs && !streq(ours, "/") && streq(ours, theirs))
+                return failure_set_parameter(f, -EINVAL, parameter,
+                                             "Refusing to register a process of machined's own cgroup %s as a machine leader", ours);
+        /* One leader, one machine: terminating one of two machines sharing a leader would kill
+         * nothing of its own and leave it closing forever. */
+        Machine *other;
+        LIST_FOREACH(machines, other, m->machines)
+                if (pidref_equal(&other->leader, leader))
+                        return failure_set(f, -EEXIST, "Process %i is already the leader of machine %s",
+                                           (int) leader->pid, other->name);
+        return 0;
+}
+
 static int machine_fill(Machine *machine, const MachineSpec *s) {
         machine->id = s->id;
         machine->uid = s->uid;
@@ -143,6 +190,12 @@ int machine_register(Manager *m, MachineSpec *s, PendingReply *reply, Failure *f
         r = machine_spec_pin(s, &leader, &supervisor, f);
         if (r < 0)
                 return r;
+        r = leader_check_not_ours(m, &leader, s->leader_parameter, f);
+        if (r < 0) {
+                pidref_done(&leader);
+                pidref_done(&supervisor);
+                return r;
+        }
         r = machine_new(m, s->name, &machine);
         if (r < 0) {
                 pidref_done(&leader);
@@ -200,13 +253,22 @@ int scope_property_parse(const char *name, uint64_t v, CGroupLimits *l, Failure 
                 l->cpu_quota_per_sec_usec = v;
                 return 1;
         }
-        /* Shares: 1024 is weight 100; blkio weights run 10..1000 around 500. */
-        if (streq(name, "CPUShares"))
-                v = v == UINT64_MAX ? v : v * 100 / 1024;
-        else if (streq(name, "BlockIOWeight"))
-                v = v == UINT64_MAX ? v : v / 5;
-        if (v != UINT64_MAX && (v < 1 || v > 10000))
-                return failure_set(f, -EINVAL, "%s out of range", name);
+        /* Checked in the caller's units before converting: a huge CPUShares= would wrap around in
+         * the multiplication and come out as a small, valid weight (issue 11). The ranges are
+         * systemd's: shares 2..262144 (1024 is weight 100), blkio weights 10..1000 (500 is 100). */
+        if (v != UINT64_MAX) {
+                uint64_t lo = 1, hi = 10000;
+                if (streq(name, "CPUShares"))
+                        lo = 2, hi = 262144;
+                else if (streq(name, "BlockIOWeight"))
+                        lo = 10, hi = 1000;
+                if (v < lo || v > hi)
+                        return failure_set(f, -EINVAL, "%s out of range", name);
+                if (streq(name, "CPUShares"))
+                        v = MAX(v * 100 / 1024, (uint64_t) 1);
+                else if (streq(name, "BlockIOWeight"))
+                        v = v / 5;
+        }
         if (streq(name, "CPUWeight") || streq(name, "CPUShares"))
                 l->cpu_weight = v;
         else

@@ -183,8 +183,22 @@ static void machine_announce(Machine *m, bool new_machine) {
 }
 
 void machine_start_done(Machine *m, int error, const char *message) {
-        int r;
+        _cleanup_free_ char *text = NULL;
 
+        if (error >= 0) {
+                m->state = MACHINE_RUNNING;
+                /* Acknowledged only once durable: a machine whose state was not written would be
+                 * lost by the next restart with its processes left running in a scope nobody
+                 * knows (issue 11, finding 11). */
+                error = machine_save(m);
+                if (error < 0) {
+                        machine_remove_state(m);
+                        errno = -error;
+                        if (asprintf(&text, "Failed to save state of machine %s: %m", m->name) < 0)
+                                text = NULL;
+                        message = text;
+                }
+        }
         if (error < 0) {
                 log_notice_errno(error, "Failed to start machine %s: %s", m->name, message ?: strerror(-error));
                 machine_reply_create(m, error, message);
@@ -193,10 +207,6 @@ void machine_start_done(Machine *m, int error, const char *message) {
                 return;
         }
 
-        m->state = MACHINE_RUNNING;
-        r = machine_save(m);
-        if (r < 0)
-                log_warning_errno(r, "Failed to save state of machine %s, ignoring: %m", m->name);
         machine_announce(m, true);
         m->announced = true;
         log_info("New machine %s (leader %i, unit %s).", m->name, (int) m->leader.pid, strna(m->unit));

@@ -189,6 +189,14 @@ static int run(int argc, char *argv[]) {
         if (geteuid() != 0)
                 log_warning("Not running as root: registering machines and moving processes will fail.");
 
+        /* Every machine holds two pidfds and every Varlink client a socket: 1024 is ~500
+         * machines (issue 11, finding 4). Children go back to 1024 before they execute anything. */
+        unsigned long old_soft;
+        r = rlimit_nofile_bump(&old_soft);
+        if (r < 0)
+                log_warning_errno(r, "Failed to raise the descriptor limit (RLIMIT_NOFILE), ignoring: %m");
+        else
+                log_debug("Descriptor limit raised from %lu to the hard limit.", old_soft);
         umask(0022);
         /* A small heap: machined is single-threaded, one arena is plenty. */
         (void) mallopt(M_ARENA_MAX, 1);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cgroup-backend.h"
+#include "cgroup-util.h"
 #include "env-file.h"
 #include "fd-util.h"
 #include "job-tracker.h"
@@ -23,6 +24,7 @@
 #include "unit-name.h"
 
 #define STATE_FILE_MAX (64 * 1024)
+#define CORRUPT_PREFIX "corrupt:"
 
 /* Appends KEY=VALUE, quoting the value for env_file_parse()/systemd's parse_env_file(). Values
  * with control characters are refused: they would break the line structure. */
@@ -168,6 +170,15 @@ void machine_remove_state(Machine *m) {
 
 /* ---- loading ------------------------------------------------------------------------------- */
 
+bool state_cgroup_is_own(const char *name, const char *cgroup) {
+        if (!name || !cgroup)
+                return false;
+        _cleanup_free_ char *unit = unit_name_for_machine(name);
+        _cleanup_free_ char *dir = unit ? cg_escape(unit) : NULL;
+        _cleanup_free_ char *want = dir ? strjoin("/machine.slice/", dir) : NULL;
+        return want && streq(cgroup, want);
+}
+
 static int env_get_u64(char **env, const char *key, uint64_t *ret) {
         const char *v = strv_env_get(env, key);
         if (!v)
@@ -197,6 +208,10 @@ static int pidref_from_state(char **env, const char *prefix, PidRef *ret) {
         have_start = env_get_u64(env, key, &start) >= 0;
         snprintf(key, sizeof(key), "%s_PIDFDID", prefix);
         have_id = env_get_u64(env, key, &fd_id) >= 0;
+        /* A PID alone may have been reused by anyone since: without the start time or the pidfd
+         * id we cannot tell, and adopt nobody (issue 11, finding 10). */
+        if (!have_start && !have_id)
+                return -ESRCH;
 
         PidRef p = PIDREF_NULL;
         int r = pidref_set_pid(&p, (pid_t) pid);
@@ -227,6 +242,11 @@ int machine_deserialize(Machine *m, char **env) {
         r = r ?: env_dup(env, "CGROUP", &m->cgroup);
         if (r < 0)
                 return r;
+        if (m->cgroup && !state_cgroup_is_own(m->name, m->cgroup)) {
+                log_warning("State of machine %s names cgroup %s, not its own scope: ignoring it.", m->name, m->cgroup);
+                free(m->cgroup);
+                m->cgroup = NULL;
+        }
         const char *id = strv_env_get(env, "ID");
         if (id && id128_from_string(id, &m->id) < 0)
                 m->id = (Id128) {};
@@ -270,6 +290,16 @@ static void discard_state(Manager *manager, const char *name, char **env) {
 
         (void) env_get_u64(env, "CGROUP_OWNED", &owned);
         log_info("Machine %s went away while we were not running, cleaning up.", name);
+        if (cgroup && !state_cgroup_is_own(name, cgroup)) {
+                log_warning("State of machine %s names cgroup %s, not its own scope: leaving it alone.", name, cgroup);
+                cgroup = NULL;
+                owned = 0;
+        }
+        _cleanup_free_ char *own_unit = unit_name_for_machine(name);
+        if (owned && (!unit || !own_unit || !streq(unit, own_unit))) {
+                log_warning("State of machine %s names unit %s, not its own scope: leaving it alone.", name, strna(unit));
+                owned = 0;
+        }
         /* Only clean up what a backend of the same kind made; a file of systemd-machined's has
          * no CGROUP= and is left to systemd. */
         if (backend && streq(backend, manager->cgroup_ops->name))
@@ -298,13 +328,15 @@ static int load_one(Manager *manager, const char *name) {
         r = env_file_parse(f, &env);
         fclose(f);
         if (r < 0)
-                return r;
+                return -EBADMSG;
         const char *n = strv_env_get(env, "NAME");
         if (!n || !streq(n, name))
                 return -EBADMSG;
 
         PidRef leader;
         r = pidref_from_state(env, "LEADER", &leader);
+        if (r == -ENOENT)
+                return -EBADMSG; /* no leader at all: truncated, not a machine that went away */
         if (r < 0) {
                 discard_state(manager, name, env);
                 return 0;
@@ -335,6 +367,35 @@ fail:
         return r;
 }
 
+/* A file we cannot read is not a machine that went away: its leader may well be alive, and the
+ * file is what an administrator needs to find out. Kept aside under a name no machine can have
+ * (':' is not valid in one), so it is neither loaded again nor overwritten (issue 11, finding 13). */
+static void keep_corrupt(Manager *manager, const char *name) {
+        _cleanup_free_ char *aside = strjoin(CORRUPT_PREFIX, name);
+        if (!aside || renameat(manager->state_dir_fd, name, manager->state_dir_fd, aside) < 0) {
+                log_error_errno(aside ? errno : ENOMEM, "State file of machine %s is corrupt and could not be moved aside: %m", name);
+                return;
+        }
+        log_error("State file of machine %s is corrupt, kept as %s; the machine is not adopted.", name, aside);
+}
+
+bool state_dir_names_cgroup(Manager *manager, const char *cgroup) {
+        _cleanup_close_ int dfd = fcntl(manager->state_dir_fd, F_DUPFD_CLOEXEC, 3);
+        bool found = false;
+        if (dfd < 0)
+                return true; /* cannot tell: leave it alone */
+        DIR *d = fdopendir(TAKE_FD(dfd));
+        if (!d)
+                return true;
+        rewinddir(d);
+        for (struct dirent *de; !found && (de = readdir(d));) {
+                const char *name = startswith(de->d_name, CORRUPT_PREFIX) ?: de->d_name;
+                found = state_cgroup_is_own(name, cgroup);
+        }
+        closedir(d);
+        return found;
+}
+
 int manager_load_state(Manager *manager) {
         _cleanup_close_ int dfd = fcntl(manager->state_dir_fd, F_DUPFD_CLOEXEC, 3);
         if (dfd < 0)
@@ -350,12 +411,17 @@ int manager_load_state(Manager *manager) {
                                 (void) unlinkat(manager->state_dir_fd, de->d_name, 0);
                         continue;
                 }
-                if (startswith(de->d_name, "unit:") || !machine_name_is_valid(de->d_name))
+                if (startswith(de->d_name, "unit:") || startswith(de->d_name, CORRUPT_PREFIX) ||
+                    !machine_name_is_valid(de->d_name))
                         continue;
                 int r = load_one(manager, de->d_name);
-                if (r < 0)
+                if (r == -EBADMSG)
+                        keep_corrupt(manager, de->d_name);
+                else if (r < 0)
                         log_warning_errno(r, "Failed to load state of machine %s, ignoring: %m", de->d_name);
         }
+        if (manager->cgroup_ops->reconcile)
+                manager->cgroup_ops->reconcile(manager);
         /* unit: links pointing at machines that are no more. */
         rewinddir(d);
         for (struct dirent *de; (de = readdir(d));) {

@@ -265,6 +265,7 @@ static _noreturn_ void supervised_child(const char *spawn, char **argv, char **e
         (void) syscall(SYS_close_range, 3U, ~0U, 0U);
         if (chdir("/") < 0)
                 _exit(EXIT_FAILURE);
+        (void) rlimit_nofile_safe();
         execve(spawn, argv, env);
         dprintf(STDERR_FILENO, "machined: failed to execute %s: %s\n", spawn, strerror(errno));
         _exit(127);

@@ -3,22 +3,45 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "list.h"
+#include "log.h"
 #include "macro.h"
 #include "varlink.h"
 
 #define INPUT_MAX (16U * 1024U * 1024U)   /* one message may not exceed this */
 #define OUTPUT_MAX (64U * 1024U * 1024U)  /* a client not reading its replies gets dropped */
 #define CONNECTIONS_MAX 4096U
+/* Limits for peers other than root (issue 11: one user holding 4200 idle connections or feeding
+ * hundreds of MB locked root out). Root's connections are only bound by CONNECTIONS_MAX, and the
+ * others together never take the last CONNECTIONS_ROOT_RESERVE of it. */
+#define CONNECTIONS_ROOT_RESERVE 128U
+#define CONNECTIONS_PER_UID_MAX 128U
+#define BUFFERS_PER_UID_MAX (8U * 1024U * 1024U) /* input and output buffers, each */
+/* A peer with this much unread output gets no further request read until it reads: replies
+ * are never queued without bound for a client that pipelines and does not read. */
+#define OUTPUT_HIGH (256U * 1024U)
+#define BUFFER_KEEP (64U * 1024U) /* a larger buffer is freed once empty */
+/* A connection that has not sent a request by then is closed. */
+#define IDLE_TIMEOUT_USEC (10ULL * 1000000ULL)
+#define ACCEPT_RETRY_USEC (250ULL * 1000ULL)
 #define JSON_DEPTH_MAX 64
 #define INTERFACES_MAX 8
 
 typedef struct VarlinkConnection VarlinkConnection;
+
+/* What one non-root UID holds. */
+typedef struct VarlinkUid {
+        uid_t uid;
+        unsigned n_connections;
+        size_t in_bytes, out_bytes; /* allocated buffer sizes */
+        LIST_FIELDS(struct VarlinkUid, users);
+} VarlinkUid;
 
 struct VarlinkCall {
         unsigned n_ref;
@@ -38,6 +61,8 @@ struct VarlinkConnection {
         char *out;
         size_t out_size, out_alloc;
         struct ucred peer;
+        struct VarlinkUid *user;     /* NULL for root: not accounted */
+        sd_event_source *idle;       /* until the first request */
         VarlinkCall *pending;
         bool eof;
         LIST_FIELDS(VarlinkConnection, connections);
@@ -55,7 +80,10 @@ struct VarlinkServer {
         } interfaces[INTERFACES_MAX];
         size_t n_interfaces;
         VarlinkConnection *connections;
-        unsigned n_connections;
+        unsigned n_connections, n_unprivileged;
+        VarlinkUid *users;
+        sd_event_source *accept_retry;
+        bool accept_paused_logged;
 };
 
 static void connection_free(VarlinkConnection *c);
@@ -99,9 +127,13 @@ static int connection_queue(VarlinkConnection *c, struct json_object *msg) {
                 return -ENOBUFS;
         if (c->out_size + len + 1 > c->out_alloc) {
                 size_t a = MAX(c->out_alloc * 2, c->out_size + len + 1);
+                if (c->user && c->user->out_bytes - c->out_alloc + a > BUFFERS_PER_UID_MAX)
+                        return -ENOBUFS;
                 char *n = realloc(c->out, a);
                 if (!n)
                         return -ENOMEM;
+                if (c->user)
+                        c->user->out_bytes = c->user->out_bytes - c->out_alloc + a;
                 c->out = n;
                 c->out_alloc = a;
         }
@@ -125,6 +157,13 @@ static int connection_flush(VarlinkConnection *c) {
         }
         memmove(c->out, c->out + done, c->out_size - done);
         c->out_size -= done;
+        if (c->out_size == 0 && c->out_alloc > BUFFER_KEEP) {
+                if (c->user)
+                        c->user->out_bytes -= c->out_alloc;
+                free(c->out);
+                c->out = NULL;
+                c->out_alloc = 0;
+        }
         return 0;
 }
 
@@ -356,7 +395,7 @@ finish:
 
 /* Handles every complete message in the input buffer, unless a call is still being answered. */
 static void connection_process(VarlinkConnection *c) {
-        while (!c->pending) {
+        while (!c->pending && c->out_size < OUTPUT_HIGH) {
                 char *end = memchr(c->in, 0, c->in_size);
                 if (!end)
                         break;
@@ -372,6 +411,8 @@ static void connection_process(VarlinkConnection *c) {
                 json_tokener_free(tok);
                 memmove(c->in, end + 1, c->in_size - len - 1);
                 c->in_size -= len + 1;
+                /* It spoke: no longer idle. */
+                c->idle = sd_event_source_disable_unref(c->idle);
                 if (!complete) {
                         /* Not a protocol we can talk: drop the connection, as the spec asks. */
                         json_object_put(msg);
@@ -393,6 +434,13 @@ static void connection_process(VarlinkConnection *c) {
                         return;
                 }
         }
+        if (c->in_size == 0 && c->in_alloc > BUFFER_KEEP) {
+                if (c->user)
+                        c->user->in_bytes -= c->in_alloc;
+                free(c->in);
+                c->in = NULL;
+                c->in_alloc = 0;
+        }
         if (c->eof && !c->pending && c->out_size == 0) {
                 connection_free(c);
                 return;
@@ -402,7 +450,7 @@ static void connection_process(VarlinkConnection *c) {
 
 static void connection_update_events(VarlinkConnection *c) {
         uint32_t events = 0;
-        if (!c->pending && !c->eof)
+        if (!c->pending && !c->eof && c->out_size < OUTPUT_HIGH)
                 events |= EPOLLIN;
         if (c->out_size > 0)
                 events |= EPOLLOUT;
@@ -424,7 +472,8 @@ static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
                 if (c->in_alloc - c->in_size < 64 * 1024) {
                         size_t a = c->in_alloc + 64 * 1024;
-                        if (a > INPUT_MAX + 64 * 1024) {
+                        if (a > INPUT_MAX + 64 * 1024 ||
+                            (c->user && c->user->in_bytes - c->in_alloc + a > BUFFERS_PER_UID_MAX)) {
                                 connection_free(c);
                                 return 0;
                         }
@@ -433,6 +482,8 @@ static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *
                                 connection_free(c);
                                 return 0;
                         }
+                        if (c->user)
+                                c->user->in_bytes = c->user->in_bytes - c->in_alloc + a;
                         c->in = n;
                         c->in_alloc = a;
                 }
@@ -459,6 +510,35 @@ static int on_connection_defer(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+static int on_connection_idle(sd_event_source *s, uint64_t usec, void *userdata) {
+        VarlinkConnection *c = userdata;
+        log_debug("Closing Varlink connection of UID %u that sent no request.", (unsigned) c->peer.uid);
+        connection_free(c);
+        return 0;
+}
+
+static VarlinkUid *server_user(VarlinkServer *s, uid_t uid, bool create) {
+        VarlinkUid *u;
+        LIST_FOREACH(users, u, s->users)
+                if (u->uid == uid)
+                        return u;
+        if (!create)
+                return NULL;
+        u = calloc(1, sizeof(VarlinkUid));
+        if (!u)
+                return NULL;
+        u->uid = uid;
+        LIST_PREPEND(users, s->users, u);
+        return u;
+}
+
+static void server_user_release(VarlinkServer *s, VarlinkUid *u) {
+        if (u->n_connections > 0)
+                return;
+        LIST_REMOVE(users, s->users, u);
+        free(u);
+}
+
 static void connection_free(VarlinkConnection *c) {
         if (!c)
                 return;
@@ -469,6 +549,14 @@ static void connection_free(VarlinkConnection *c) {
         }
         LIST_REMOVE(connections, c->server->connections, c);
         c->server->n_connections--;
+        if (c->user) {
+                c->user->in_bytes -= c->in_alloc;
+                c->user->out_bytes -= c->out_alloc;
+                c->user->n_connections--;
+                c->server->n_unprivileged--;
+                server_user_release(c->server, c->user);
+        }
+        sd_event_source_disable_unref(c->idle);
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->defer);
         safe_close(c->fd);
@@ -477,12 +565,60 @@ static void connection_free(VarlinkConnection *c) {
         free(c);
 }
 
+static int on_accept_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        VarlinkServer *server = userdata;
+        server->accept_retry = sd_event_source_disable_unref(server->accept_retry);
+        (void) sd_event_source_set_enabled(server->accept_source, SD_EVENT_ON);
+        return 0;
+}
+
+/* Out of descriptors: the pending connection stays in the backlog and the socket stays readable,
+ * so accepting again at once would spin. Pause the socket for a moment instead. */
+static void server_pause_accept(VarlinkServer *server, int error) {
+        if (!server->accept_paused_logged)
+                log_error_errno(error, "Failed to accept Varlink connection, pausing the socket: %m");
+        server->accept_paused_logged = true;
+        (void) sd_event_source_set_enabled(server->accept_source, SD_EVENT_OFF);
+        if (!server->accept_retry &&
+            sd_event_add_time_relative(server->event, &server->accept_retry, CLOCK_MONOTONIC, ACCEPT_RETRY_USEC, 0,
+                                       on_accept_retry, server) < 0)
+                (void) sd_event_source_set_enabled(server->accept_source, SD_EVENT_ON);
+}
+
+/* Whether one more connection of this peer is allowed. Descriptors count too: a non-root peer
+ * may not take the last ones, which root's connections and the machines' pidfds need. */
+static bool server_admit(VarlinkServer *server, int cfd, const struct ucred *peer) {
+        if (server->n_connections >= CONNECTIONS_MAX)
+                return false;
+        if (peer->uid == 0)
+                return true;
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur != RLIM_INFINITY) {
+                rlim_t reserve = MIN(MAX(rl.rlim_cur / 8, (rlim_t) 16), (rlim_t) 256);
+                /* accept() hands out the lowest free number: this one is near the end only if
+                 * (nearly) everything below it is taken. */
+                if ((rlim_t) cfd + reserve >= rl.rlim_cur)
+                        return false;
+        }
+        if (server->n_unprivileged >= CONNECTIONS_MAX - CONNECTIONS_ROOT_RESERVE)
+                return false;
+        VarlinkUid *u = server_user(server, peer->uid, false);
+        return !u || u->n_connections < CONNECTIONS_PER_UID_MAX;
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         VarlinkServer *server = userdata;
+        struct ucred peer;
+        socklen_t sl = sizeof(peer);
         int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0)
+        if (cfd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                        server_pause_accept(server, errno);
                 return 0;
-        if (server->n_connections >= CONNECTIONS_MAX) {
+        }
+        server->accept_paused_logged = false;
+        /* Without credentials we cannot tell root from anyone: serve nobody on it. */
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &peer, &sl) < 0 || !server_admit(server, cfd, &peer)) {
                 safe_close(cfd);
                 return 0;
         }
@@ -493,13 +629,23 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         }
         c->server = server;
         c->fd = cfd;
-        socklen_t sl = sizeof(c->peer);
-        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &c->peer, &sl) < 0)
-                c->peer = (struct ucred) { .pid = 0, .uid = (uid_t) -1, .gid = (gid_t) -1 };
+        c->peer = peer;
+        if (peer.uid != 0) {
+                c->user = server_user(server, peer.uid, true);
+                if (!c->user) {
+                        free(c);
+                        safe_close(cfd);
+                        return 0;
+                }
+                c->user->n_connections++;
+                server->n_unprivileged++;
+        }
         LIST_PREPEND(connections, server->connections, c);
         server->n_connections++;
         if (sd_event_add_io(server->event, &c->io, cfd, EPOLLIN, on_connection_io, c) < 0 ||
-            sd_event_add_defer(server->event, &c->defer, on_connection_defer, c) < 0) {
+            sd_event_add_defer(server->event, &c->defer, on_connection_defer, c) < 0 ||
+            sd_event_add_time_relative(server->event, &c->idle, CLOCK_MONOTONIC, IDLE_TIMEOUT_USEC, 0,
+                                       on_connection_idle, c) < 0) {
                 connection_free(c);
                 return 0;
         }
@@ -562,6 +708,12 @@ VarlinkServer *varlink_server_free(VarlinkServer *s) {
         while (s->connections)
                 connection_free(s->connections);
         sd_event_source_disable_unref(s->accept_source);
+        sd_event_source_disable_unref(s->accept_retry);
+        while (s->users) {
+                VarlinkUid *u = s->users;
+                LIST_REMOVE(users, s->users, u);
+                free(u);
+        }
         safe_close(s->fd);
         if (s->path)
                 (void) unlink(s->path);

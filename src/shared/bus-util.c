@@ -52,7 +52,13 @@ finish:
 int bus_verify_root(sd_bus_message *m, sd_bus_error *error) {
         uid_t uid;
         int r = bus_query_sender_euid(m, &uid);
-        if (r < 0 || uid != 0) {
+        if (r < 0) {
+                /* Not knowing who asks (out of descriptors, say) is our failure, not a refusal:
+                 * answering AccessDenied would tell root it may not do what it may. */
+                sd_bus_error_set_errnof(error, r, "Failed to read the caller's credentials: %m");
+                return r;
+        }
+        if (uid != 0) {
                 sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Access to %s.%s() not permitted: only root may do this.",
                                   strna(sd_bus_message_get_interface(m)), strna(sd_bus_message_get_member(m)));
                 return -EACCES;

@@ -7,22 +7,40 @@
 #include "name-util.h"
 #include "parse-util.h"
 
-static bool valid_name_char(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-               c == '_' || c == '-';
+static bool valid_ldh_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
 }
 
+/* systemd's rules (hostname_is_valid() without flags), which its machinectl and nspawn apply to
+ * machine names too: dot-separated labels of letters, digits and '-', no label empty or starting
+ * or ending with '-', no trailing dot, at most 64 characters. A name we accept that systemd
+ * refuses would make its clients fail on our machines. */
 bool hostname_is_valid(const char *s) {
-        if (isempty(s) || strlen(s) > MACHINE_NAME_MAX)
+        bool dot = true, hyphen = false;
+        const char *p;
+
+        if (isempty(s))
                 return false;
-        /* A leading dot would make the name a hidden file where it is used as one, and ".." anywhere
-         * makes it a path traversal. */
-        if (s[0] == '.' || strstr(s, ".."))
+        for (p = s; *p; p++) {
+                if (*p == '.') {
+                        if (dot || hyphen)
+                                return false;
+                        dot = true;
+                        hyphen = false;
+                } else if (*p == '-') {
+                        if (dot)
+                                return false;
+                        dot = false;
+                        hyphen = true;
+                } else {
+                        if (!valid_ldh_char(*p))
+                                return false;
+                        dot = hyphen = false;
+                }
+        }
+        if (dot || hyphen)
                 return false;
-        for (const char *p = s; *p; p++)
-                if (!valid_name_char(*p))
-                        return false;
-        return true;
+        return (size_t) (p - s) <= MACHINE_NAME_MAX;
 }
 
 bool machine_name_is_valid(const char *s) {

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -74,4 +76,29 @@ int namespace_inode(pid_t pid, const char *name, uint64_t *ret) {
                 return negative_errno();
         *ret = (uint64_t) st.st_ino;
         return 0;
+}
+
+int rlimit_nofile_bump(unsigned long *ret_old_soft) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return -errno;
+        unsigned long old = (unsigned long) rl.rlim_cur;
+        if (rl.rlim_cur != rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        return -errno;
+        }
+        if (ret_old_soft)
+                *ret_old_soft = old;
+        return 0;
+}
+
+int rlimit_nofile_safe(void) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return -errno;
+        if (rl.rlim_cur <= FD_SETSIZE)
+                return 0;
+        rl.rlim_cur = FD_SETSIZE;
+        return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
 }

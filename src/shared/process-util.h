@@ -19,3 +19,9 @@ void reset_all_signals(void);
 
 /* Reads the inode of /proc/self/ns/NAME: to compare namespaces. */
 int namespace_inode(pid_t pid, const char *name, uint64_t *ret);
+
+/* Raises the soft RLIMIT_NOFILE to the hard limit; the soft limit before goes to ret_old_soft. */
+int rlimit_nofile_bump(unsigned long *ret_old_soft);
+/* For a child about to execute something else: back to at most FD_SETSIZE (1024), since programs
+ * using select() break on descriptors above it. */
+int rlimit_nofile_safe(void);

@@ -123,6 +123,13 @@ static void test_spec_validate(void) {
         s.vsock_cid = 3;
         s.leader_pid = 4242;
         CHECK(spec_error(&s, &param) == 0);
+        /* systemd's host name rules (issue 11, finding 8). */
+        static const char *const refused_names[] = { "-", "-a", "a-", "a_b", "a.", "_" };
+        for (size_t i = 0; i < ELEMENTSOF(refused_names); i++) {
+                s.name = refused_names[i];
+                CHECK(spec_error(&s, &param) == -EINVAL && param && streq(param, "name"));
+        }
+        s.name = "foo";
 
         static const char *const bad_parameters[] = { "name", "name", "name", "class", "leader", "leader",
                                                       "rootDirectory", "rootDirectory", "vSockCid", "service",
@@ -221,6 +228,17 @@ static void test_scope_properties(void) {
         CHECK(f.message && strstr(f.message, "CPUWeight out of range"));
         CHECK(scope_property_parse("BlockIOWeight", 500, &l, &f) == 1 && l.io_weight == 100);
         CHECK(scope_property_parse("IOWeight", UINT64_MAX, &l, &f) == 1 && l.io_weight == UINT64_MAX);
+        /* Issue 11: 184467440737095528 * 100 wraps to 32, which used to come out as weight 1. */
+        l = CGROUP_LIMITS_UNSET;
+        CHECK(scope_property_parse("CPUShares", 184467440737095528ULL, &l, &f) == -EINVAL);
+        CHECK(l.cpu_weight == CGROUP_LIMITS_UNSET.cpu_weight);
+        CHECK(scope_property_parse("CPUShares", 262145, &l, &f) == -EINVAL);
+        CHECK(scope_property_parse("CPUShares", 1, &l, &f) == -EINVAL);
+        CHECK(scope_property_parse("CPUShares", 2, &l, &f) == 1 && l.cpu_weight == 1);
+        CHECK(scope_property_parse("CPUShares", 262144, &l, &f) == 1 && l.cpu_weight == 25600);
+        CHECK(scope_property_parse("BlockIOWeight", 5, &l, &f) == -EINVAL);
+        CHECK(scope_property_parse("BlockIOWeight", 1001, &l, &f) == -EINVAL);
+        CHECK(scope_property_parse("BlockIOWeight", UINT64_MAX / 2, &l, &f) == -EINVAL);
         failure_done(&f);
 }
 
@@ -239,6 +257,8 @@ static char **parse_env(const char *data, size_t size) {
 
 static void test_state_round_trip(void) {
         Manager manager = { .state_dir_fd = -EBADF, .cgroup_ops = &cgroup_ops_cgroupfs };
+        /* The same name in a second registry: CGROUP= is only accepted for the machine it names. */
+        Manager other = { .state_dir_fd = -EBADF, .cgroup_ops = &cgroup_ops_cgroupfs };
         Machine *m = NULL, *back = NULL;
         char *data = NULL;
         size_t size = 0;
@@ -269,7 +289,7 @@ static void test_state_round_trip(void) {
 
         char **env = parse_env(data, size);
         CHECK(env != NULL);
-        CHECK(machine_new(&manager, "state-back", &back) == 0);
+        CHECK(machine_new(&other, "state-test", &back) == 0);
         CHECK(machine_deserialize(back, env) == 0);
         CHECK_STREQ(back->service, m->service);
         CHECK_STREQ(back->root_directory, m->root_directory);
@@ -299,8 +319,28 @@ static void test_state_round_trip(void) {
         CHECK(back->class == _MACHINE_CLASS_INVALID && back->state == MACHINE_RUNNING && back->uid == 0);
         CHECK(back->n_netif == 2 && back->netif[0] == 1 && back->netif[1] == 5);
         strv_free(env);
+
+        /* Issue 11: a CGROUP= other than the machine's own scope is dropped, never killed. */
+        const char foreign[] = "NAME=state-back\nCGROUP=/machine.slice\nCGROUP_OWNED=1\n";
+        env = parse_env(foreign, sizeof(foreign) - 1);
+        machine_free(back);
+        CHECK(machine_new(&manager, "state-back", &back) == 0);
+        CHECK(env && machine_deserialize(back, env) == 0);
+        CHECK(back->cgroup == NULL);
+        strv_free(env);
         machine_free(back);
         machine_free(m);
+}
+
+static void test_state_cgroup_check(void) {
+        CHECK(state_cgroup_is_own("foo", "/machine.slice/machine-foo.scope"));
+        CHECK(state_cgroup_is_own("a-b", "/machine.slice/machine-a\\x2db.scope"));
+        CHECK(!state_cgroup_is_own("foo", "/machine.slice"));
+        CHECK(!state_cgroup_is_own("foo", "/"));
+        CHECK(!state_cgroup_is_own("foo", "/machine.slice/machine-bar.scope"));
+        CHECK(!state_cgroup_is_own("foo", "/machine.slice/machine-foo.scope/.."));
+        CHECK(!state_cgroup_is_own("foo", "/other.slice/machine-foo.scope"));
+        CHECK(!state_cgroup_is_own("foo", NULL));
 }
 
 /* ---- the job tracker ------------------------------------------------------------------------- */
@@ -511,6 +551,7 @@ int main(void) {
         test_kill_request();
         test_scope_properties();
         test_state_round_trip();
+        test_state_cgroup_check();
         test_job_tracker();
         test_operation();
         return tap_finish();

@@ -11,12 +11,13 @@ static void test_names(void) {
 
         /* Both predicates share one definition: check each input against both. */
         static const char *const valid[] = {
-                "a", "A", "0", "foo", "foo-bar", "foo_bar", "foo.bar", "a.b.c", "-a", "_a", "Debian12",
-                "a-", "1.2.3",
+                "a", "A", "0", "foo", "foo-bar", "foo.bar", "a.b.c", "Debian12", "1.2.3", "a--b", "a-b.c-d",
         };
         static const char *const invalid[] = {
                 "", ".", "..", ".a", ".hidden", "a..b", "a..", "a/b", "/", "a b", " a", "a ", "\xc3\xa4",
                 "a\xc3\xa4", "a:b", "a\tb", "a\nb", "a*", "a\\b", "a@b",
+                /* systemd's hostname rules (issue 11): */
+                "-", "-a", "a-", "a_b", "a.", "_", "_a", "a.-b", "a-.b", "a.b.",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(valid); i++) {
