@@ -43,6 +43,30 @@ bool hostname_is_valid(const char *s) {
         return (size_t) (p - s) <= MACHINE_NAME_MAX;
 }
 
+char *hostname_cleanup(char *s) {
+        char *d = s;
+
+        for (const char *p = s; *p; p++) {
+                bool label_start = d == s || d[-1] == '.';
+                if (*p == '.') {
+                        while (!label_start && d[-1] == '-')  /* a label may not end in '-' */
+                                label_start = --d == s || d[-1] == '.';
+                        if (!label_start)
+                                *d++ = '.';
+                } else if (*p == '-') {
+                        if (!label_start)
+                                *d++ = '-';
+                } else if (valid_ldh_char(*p))
+                        *d++ = *p;
+        }
+        if (d - s > MACHINE_NAME_MAX)
+                d = s + MACHINE_NAME_MAX;
+        while (d > s && (d[-1] == '.' || d[-1] == '-'))
+                d--;
+        *d = 0;
+        return s;
+}
+
 bool machine_name_is_valid(const char *s) {
         return hostname_is_valid(s);
 }

@@ -52,10 +52,14 @@ static int resolve_identity(const SpawnOptions *o, SpawnResolved *r) {
         if (o->machine)
                 k = strdup_to(&r->machine, o->machine);
         else {
+                /* As nspawn: the directory's name with what a host name may not contain
+                 * dropped ("my_tree" runs as "mytree"). */
                 const char *base = strrchr(r->directory, '/') + 1;
-                if (!machine_name_is_valid(base))
-                        return log_error_errno(EINVAL, "Directory name '%s' is not a valid machine name; pass -M/--machine=NAME.", base);
                 k = strdup_to(&r->machine, base);
+                if (k < 0)
+                        return k;
+                if (!machine_name_is_valid(hostname_cleanup(r->machine)))
+                        return log_error_errno(EINVAL, "Failed to derive a machine name from the directory name '%s'; pass -M/--machine=NAME.", base);
         }
         if (k < 0)
                 return k;

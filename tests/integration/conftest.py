@@ -36,7 +36,9 @@ HELPER = BUILD / "berth-test-helper"
 TREE_SCRIPT = REPO / "tests" / "helpers" / "make-busybox-tree.sh"
 
 IN_HELPER = "/usr/bin/berth-test-helper"  # path of the helper inside the tree
-TREE_NAME = "bbtree"                      # basename of every tree, hence the default machine name
+# Basename of every tree, hence the default machine name and the scope spawn makes. Unique per
+# session, so that two runs on one machine (two checkouts) never see each other's machine-NAME.scope.
+TREE_NAME = f"bbtree{os.getpid()}"
 DEFAULT_TIMEOUT = 30                      # seconds, for every subprocess we run
 
 PR_SET_CHILD_SUBREAPER = 36

@@ -46,6 +46,19 @@ def test_default_hostname_is_tree_basename(tree):
     assert report(f"{tree}/")["hostname"] == TREE_NAME
 
 
+def test_default_name_drops_what_a_hostname_may_not_contain(tree_copy):
+    # As nspawn: "my_tree" runs as "mytree"; a name with nothing valid left is an error.
+    renamed = tree_copy.parent / "my_tree"
+    tree_copy.rename(renamed)
+    assert report(renamed)["hostname"] == "mytree"
+    hopeless = tree_copy.parent / "___"
+    renamed.rename(hopeless)
+    cp = run_spawn(["-D", str(hopeless), "--console=pipe", IN_HELPER, "report"])
+    assert cp.returncode == 1, describe(cp)
+    assert out_lines(cp.stderr) == ["spawn: Failed to derive a machine name from the directory name '___'; "
+                                    "pass -M/--machine=NAME."], describe(cp)
+
+
 def test_machine_name_sets_hostname(tree):
     assert report(tree, opts=["-M", "box-one"])["hostname"] == "box-one"
     assert report(tree, opts=["--machine=box.two"])["hostname"] == "box.two"

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from boot_fixtures import *  # noqa: F401,F403 (fixtures)
-from conftest import IN_HELPER, describe, reap_zombie_children, run_helper, run_spawn
+from conftest import IN_HELPER, TREE_NAME, describe, reap_zombie_children, run_helper, run_spawn
 
 HOST_CGROUP_MODE = ("unified" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else
                     "hybrid" if os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers") else "legacy")
@@ -311,7 +311,7 @@ def test_resource_properties_applied(tree, procs, token):
     b = Booted(p, None, None)
     pid = b.init_pid()
     mem = container_cgroup_file(pid, "memory", "memory.limit_in_bytes", "memory.max")
-    assert "machine-bbtree.scope" in mem
+    assert f"machine-{TREE_NAME}.scope" in mem
     with open(mem) as f:
         assert int(f.read()) == 64 * 1024 * 1024
     quota = container_cgroup_file(pid, "cpu", "cpu.cfs_quota_us", "cpu.max")
@@ -322,7 +322,7 @@ def test_resource_properties_applied(tree, procs, token):
         assert int(f.read()) in (200, 2048)  # v2 weight, or v1 shares (weight 100 = 1024)
     os.kill(p.pid, signal.SIGTERM)
     assert p.wait(timeout=30) != 0
-    assert host_cgroup_dirs("machine-bbtree.scope") == []
+    assert host_cgroup_dirs(f"machine-{TREE_NAME}.scope") == []
 
 
 def test_unsupported_property_is_an_error(tree):
@@ -330,10 +330,10 @@ def test_unsupported_property_is_an_error(tree):
         cp = run_spawn(["-D", tree, f"--property={prop}", "/bin/true"])
         assert cp.returncode == 1, describe(cp)
         assert len(cp.stderr.strip().splitlines()) == 1, describe(cp)
-    assert host_cgroup_dirs("machine-bbtree.scope") == []
+    assert host_cgroup_dirs(f"machine-{TREE_NAME}.scope") == []
 
 
 def test_cgroup_removed_after_run(tree):
     cp = run_spawn(["-D", tree, "--console=pipe", IN_HELPER, "cat", "/proc/self/cgroup"])
     assert cp.returncode == 0, describe(cp)
-    assert host_cgroup_dirs("machine-bbtree.scope") == []
+    assert host_cgroup_dirs(f"machine-{TREE_NAME}.scope") == []

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "macro.h"
@@ -118,8 +119,34 @@ static void test_bus_label_invalid(void) {
         CHECK_STREQ(plain, "plain");
 }
 
+static void check_cleanup(const char *in, const char *want) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", in);
+        CHECK_STREQ(hostname_cleanup(buf), want);
+        if (*want)
+                CHECK(hostname_is_valid(buf));
+}
+
+/* nspawn derives a machine name from a directory name this way; spawn does too. */
+static void test_hostname_cleanup(void) {
+        check_cleanup("bbtree", "bbtree");
+        check_cleanup("my_tree", "mytree");
+        check_cleanup("debian-12.x86_64", "debian-12.x8664");
+        check_cleanup("-a-", "a");
+        check_cleanup("..a..b..", "a.b");
+        check_cleanup("a-.b", "a.b");
+        check_cleanup("a.-b", "a.b");
+        check_cleanup("a--.-b-", "a.b");
+        check_cleanup("___", "");
+        check_cleanup("", "");
+        check_cleanup("ü-tree", "tree");
+        check_cleanup("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-yyyy",
+                      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+}
+
 int main(void) {
         test_names();
+        test_hostname_cleanup();
         test_bus_label();
         test_bus_label_invalid();
         return tap_finish();
