@@ -75,7 +75,19 @@ void machinectl_help(void) {
                "Image Commands:\n"
                "  list-images                 List images in the pool\n"
                "  image-status NAME...        Show image details\n"
-               "  show-image [NAME...]        Show properties of images\n\n"
+               "  show-image [NAME...]        Show properties of images\n"
+               "  clone NAME NAME             Clone an image\n"
+               "  rename NAME NAME            Rename an image\n"
+               "  read-only NAME [BOOL]       Mark or unmark image read-only\n"
+               "  remove NAME...              Remove an image\n"
+               "  set-limit [NAME] BYTES      Set image or pool size limit (disk quota)\n"
+               "  clean                       Remove hidden (or with -a all) images\n\n"
+               "Image Transfer Commands (local files; .gz, .xz, .zst compressed by suffix):\n"
+               "  import-tar FILE [NAME]      Import a local TAR container image\n"
+               "  import-raw FILE [NAME]      Import a local RAW container or VM image\n"
+               "  import-fs DIRECTORY [NAME]  Import a local directory container image\n"
+               "  export-tar NAME FILE        Export a TAR container image locally\n"
+               "  export-raw NAME FILE        Export a RAW container or VM image locally\n\n"
                "Options:\n"
                "  -h --help                   Show this help\n"
                "     --version                Show package version\n"
@@ -95,6 +107,7 @@ void machinectl_help(void) {
                "     --uid=USER               Run the shell as USER (default: root)\n"
                "  -E --setenv=VAR[=VALUE]     Add an environment variable for the shell\n"
                "     --now                    With enable/disable: start/stop as well\n"
+               "     --read-only              With clone: create a read-only image\n"
                "  -o --output=MODE            short (default), json or json-pretty\n"
                "     --json=MODE              short, pretty or off\n"
                "  -q --quiet                  Suppress informational messages\n"
@@ -115,6 +128,7 @@ enum {
         ARG_NOW,
         ARG_JSON,
         ARG_MAX_ADDRESSES,
+        ARG_READ_ONLY,
 };
 
 static const struct option options[] = {
@@ -133,6 +147,7 @@ static const struct option options[] = {
         { "uid",             required_argument, NULL, ARG_UID             },
         { "setenv",          required_argument, NULL, 'E'                 },
         { "now",             no_argument,       NULL, ARG_NOW             },
+        { "read-only",       no_argument,       NULL, ARG_READ_ONLY       },
         { "output",          required_argument, NULL, 'o'                 },
         { "json",            required_argument, NULL, ARG_JSON            },
         { "max-addresses",   required_argument, NULL, ARG_MAX_ADDRESSES   },
@@ -216,6 +231,9 @@ static int parse_one(MachinectlConfig *c, int opt, const char *arg) {
                 return c->uid ? 0 : log_oom();
         case 'E':
                 return setenv_option(c, arg);
+        case ARG_READ_ONLY:
+                c->read_only = true;
+                return 0;
         case ARG_NOW:
                 c->now = true;
                 return 0;

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "machinectl-bus.h"
 #include "machinectl-cgroup.h"
+#include "machinectl-image.h"
 #include "machinectl-output.h"
 #include "machinectl-query.h"
 #include "machinectl.h"
@@ -325,6 +326,24 @@ static json_object *image_query(sd_bus *bus, const char *path, const char *metho
         return o;
 }
 
+static bool image_is_disk(const PropertyList *props) {
+        const char *type = property_list_string(props, "Type");
+        return type && (streq(type, "raw") || streq(type, "block"));
+}
+
+/* Disk images: what the dissection finds, read from the file as this user can (nothing is
+ * printed where it cannot: machined has more rights than its client). */
+static void print_image_partitions(const PropertyList *props) {
+#if HAVE_BLKID
+        _cleanup_strv_free_ char **lines = NULL;
+        const char *path = property_list_string(props, "Path");
+        if (!image_is_disk(props) || !path || image_partition_lines(path, &lines) < 0)
+                return;
+        for (char **l = lines; l && *l; l++)
+                print_field(l == lines ? "Partitions" : "", *l);
+#endif
+}
+
 static void print_image_status(const char *name, const PropertyList *props, json_object *hostname, json_object *machine_id,
                                json_object *os, const MachinectlConfig *c) {
         const Property *ro = property_list_find(props, "ReadOnly");
@@ -357,6 +376,7 @@ static void print_image_status(const char *name, const PropertyList *props, json
                 print_field("Usage", format_bytes(buf, sizeof(buf), usage));
         if (limit != 0 && limit != UINT64_MAX)
                 print_field("Limit", format_bytes(buf, sizeof(buf), limit));
+        print_image_partitions(props);
 }
 
 int verb_image_status(sd_bus *bus, char **args, const MachinectlConfig *c) {
@@ -384,6 +404,11 @@ int verb_image_status(sd_bus *bus, char **args, const MachinectlConfig *c) {
                                 json_object_object_add(o, "MachineID", json_object_get(machine_id));
                                 json_object_object_add(o, "MachineInfo", json_object_get(info));
                                 json_object_object_add(o, "OSRelease", json_object_get(os));
+#if HAVE_BLKID
+                                const char *p = property_list_string(&props, "Path");
+                                if (image_is_disk(&props) && p)
+                                        json_object_object_add(o, "Partitions", image_partitions_json(p));
+#endif
                         }
                         if (json_emit(&array, o) < 0)
                                 return log_oom();

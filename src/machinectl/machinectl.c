@@ -18,6 +18,7 @@
 typedef enum VerbFlags {
         VERB_DEFAULT = 1 << 0, /* what runs without a verb */
         VERB_JSON = 1 << 1,    /* has a JSON form */
+        VERB_LOCAL = 1 << 2,   /* works on local files; the bus only tells where the pool is */
 } VerbFlags;
 
 typedef struct Verb {
@@ -44,6 +45,19 @@ static const Verb verbs[] = {
         { "list-images",  1, 1,        verb_list_images,  VERB_JSON                },
         { "image-status", 2, ARGS_ANY, verb_image_status, VERB_JSON                },
         { "show-image",   1, ARGS_ANY, verb_show_image,   VERB_JSON                },
+        { "clone",        3, 3,        verb_clone,        0                        },
+        { "rename",       3, 3,        verb_rename,       0                        },
+        { "remove",       2, ARGS_ANY, verb_remove,       0                        },
+        { "read-only",    2, 3,        verb_read_only,    0                        },
+        { "set-limit",    2, 3,        verb_set_limit,    0                        },
+        { "clean",        1, 1,        verb_clean,        0                        },
+#if HAVE_COMPRESSION
+        { "import-raw",   2, 3,        verb_import_raw,   VERB_LOCAL               },
+        { "import-tar",   2, 3,        verb_import_tar,   VERB_LOCAL               },
+        { "import-fs",    2, 3,        verb_import_fs,    VERB_LOCAL               },
+        { "export-raw",   3, 3,        verb_export_raw,   VERB_LOCAL               },
+        { "export-tar",   3, 3,        verb_export_tar,   VERB_LOCAL               },
+#endif
 };
 
 static const Verb *verb_find(const char *name) {
@@ -72,6 +86,12 @@ static int dispatch(MachinectlConfig *c) {
                 return log_error_errno(EINVAL, "'%s' has no JSON output; JSON is available for list, status, show, "
                                        "list-images, image-status and show-image.", v->name);
 
+        if (v->flags & VERB_LOCAL) {
+                /* Without a bus (or machined) the default pool is used. */
+                if (sd_bus_open_system(&bus) < 0)
+                        bus = NULL;
+                return v->function(bus, c->args, c);
+        }
         r = bus_connect_system(&bus);
         if (r < 0)
                 return r;

@@ -30,6 +30,7 @@ typedef struct MachinectlConfig {
         bool quiet;          /* -q */
         bool value;          /* --value: show prints values only */
         bool now;            /* enable/disable --now */
+        bool read_only;      /* clone --read-only */
         bool colors;         /* decided once: stdout is a tty, NO_COLOR unset, TERM not dumb */
         OutputMode output;
         KillWhom kill_whom;  /* _KILL_WHOM_INVALID: the verb's default */
@@ -72,6 +73,18 @@ int verb_enable(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_disable(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_login(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_shell(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_clone(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_rename(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_remove(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_read_only(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_set_limit(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_clean(sd_bus *bus, char **args, const MachinectlConfig *c);
+/* Local: bus may be NULL (then the default pool, /var/lib/machines, is used). */
+int verb_import_raw(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_import_tar(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_import_fs(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_export_raw(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_export_tar(sd_bus *bus, char **args, const MachinectlConfig *c);
 
 /* What a machine's "poweroff" and "reboot" send to its leader, as systemd's machinectl does:
  * the signals a systemd PID 1 takes as "power off" and "ctrl-alt-del". */

@@ -15,6 +15,7 @@
 
 #include "env-file.h"
 #include "fd-util.h"
+#include "image-metadata.h"
 #include "image.h"
 #include "machine.h"
 #include "macro.h"
@@ -249,8 +250,29 @@ static int image_open_root(const Image *i) {
         return fd >= 0 ? fd : negative_errno();
 }
 
+#if HAVE_BLKID
+/* Disk images: a child mounts the image read-only in its own mount namespace (image-metadata.c)
+ * and sends the file back; -ENOENT when the image has none. */
+static int read_from_disk_image(const Image *i, ImageMetadataFile f, char **ret) {
+        ImageMetadata m = {};
+        int r = image_metadata_read(i->path, &m);
+        if (r < 0)
+                return r;
+        char *data = TAKE_PTR(m.files[f]);
+        image_metadata_done(&m);
+        if (!data)
+                return -ENOENT;
+        *ret = data;
+        return 0;
+}
+#endif
+
 /* The image is untrusted content: resolve inside it, regular files only, bounded. */
-static int read_small_in_image(const Image *i, const char *path, char **ret) {
+static int read_small_in_image(const Image *i, const char *path, ImageMetadataFile f, char **ret) {
+#if HAVE_BLKID
+        if (i->type == IMAGE_RAW || i->type == IMAGE_BLOCK)
+                return read_from_disk_image(i, f, ret);
+#endif
         _cleanup_close_ int root = image_open_root(i);
         if (root < 0)
                 return root;
@@ -260,7 +282,23 @@ static int read_small_in_image(const Image *i, const char *path, char **ret) {
         return read_full_fd(fd, SMALL_FILE_MAX, ret, NULL);
 }
 
+static int parse_env_text(char *s, char ***ret) {
+        FILE *f = fmemopen(s, strlen(s), "r");
+        if (!f)
+                return -ENOMEM;
+        int r = env_file_parse(f, ret);
+        fclose(f);
+        return r;
+}
+
 int image_read_os_release(const Image *i, char ***ret) {
+#if HAVE_BLKID
+        if (i->type == IMAGE_RAW || i->type == IMAGE_BLOCK) {
+                _cleanup_free_ char *s = NULL;
+                int r = read_from_disk_image(i, IMAGE_METADATA_OS_RELEASE, &s);
+                return r < 0 ? r : parse_env_text(s, ret);
+        }
+#endif
         _cleanup_close_ int root = image_open_root(i);
         if (root < 0)
                 return root;
@@ -269,7 +307,7 @@ int image_read_os_release(const Image *i, char ***ret) {
 
 int image_read_hostname(const Image *i, char **ret) {
         _cleanup_free_ char *s = NULL;
-        int r = read_small_in_image(i, "/etc/hostname", &s);
+        int r = read_small_in_image(i, "/etc/hostname", IMAGE_METADATA_HOSTNAME, &s);
         if (r == -ENOENT) {
                 *ret = strdup("");
                 return *ret ? 0 : -ENOMEM;
@@ -283,7 +321,7 @@ int image_read_hostname(const Image *i, char **ret) {
 
 int image_read_machine_id(const Image *i, Id128 *ret) {
         _cleanup_free_ char *s = NULL;
-        int r = read_small_in_image(i, "/etc/machine-id", &s);
+        int r = read_small_in_image(i, "/etc/machine-id", IMAGE_METADATA_MACHINE_ID, &s);
         if (r == -ENOENT) {
                 *ret = (Id128) {};
                 return 0;
@@ -298,17 +336,12 @@ int image_read_machine_id(const Image *i, Id128 *ret) {
 
 int image_read_machine_info(const Image *i, char ***ret) {
         _cleanup_free_ char *s = NULL;
-        int r = read_small_in_image(i, "/etc/machine-info", &s);
+        int r = read_small_in_image(i, "/etc/machine-info", IMAGE_METADATA_MACHINE_INFO, &s);
         if (r == -ENOENT) {
                 *ret = calloc(1, sizeof(char *));
                 return *ret ? 0 : -ENOMEM;
         }
         if (r < 0)
                 return r;
-        FILE *f = fmemopen(s, strlen(s), "r");
-        if (!f)
-                return -ENOMEM;
-        r = env_file_parse(f, ret);
-        fclose(f);
-        return r;
+        return parse_env_text(s, ret);
 }

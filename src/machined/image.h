@@ -41,10 +41,14 @@ bool image_name_is_valid(const char *s);
 int image_find(const char *pool, const char *name, Image **ret);
 int image_discover(const char *pool, Image ***ret, size_t *ret_n);
 Image *image_free(Image *i);
+static inline void image_freep(Image **i) {
+        image_free(*i);
+}
 void images_free(Image **l, size_t n);
 char *image_bus_path(const char *name);
 
-/* Contents of a directory image, resolved inside it. -EOPNOTSUPP for raw and block images. */
+/* Contents of an image, resolved inside it; disk images (raw, block) are mounted read-only by a
+ * child for it (-EOPNOTSUPP without libblkid). */
 int image_read_os_release(const Image *i, char ***ret);
 int image_read_hostname(const Image *i, char **ret);
 int image_read_machine_id(const Image *i, Id128 *ret);

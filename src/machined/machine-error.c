@@ -22,6 +22,7 @@ static const char *const error_context_table[_ERROR_CONTEXT_MAX] = {
         [ERROR_CONTEXT_OPERATION] = "operation",
         [ERROR_CONTEXT_SUPERVISOR] = "supervisor",
         [ERROR_CONTEXT_IMAGE] = "image",
+        [ERROR_CONTEXT_IMAGE_OPERATION] = "image-operation",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(error_context, ErrorContext)
@@ -82,6 +83,15 @@ static const ErrorMapping mappings[] = {
 
         { ERROR_CONTEXT_IMAGE, ENOENT, BUS_ERROR_NO_SUCH_IMAGE, "No such image", VARLINK_IMAGE_NO_SUCH_IMAGE },
         { ERROR_CONTEXT_IMAGE, EINVAL, DBUS_ERROR_INVALID_ARGS, "Invalid image name", VARLINK_INVALID_PARAMETER, "name" },
+
+        { ERROR_CONTEXT_IMAGE_OPERATION, ENOENT, BUS_ERROR_NO_SUCH_IMAGE, "No such image", VARLINK_IMAGE_NO_SUCH_IMAGE },
+        { ERROR_CONTEXT_IMAGE_OPERATION, EINVAL, DBUS_ERROR_INVALID_ARGS, "Invalid image name", VARLINK_INVALID_PARAMETER, "name" },
+        { ERROR_CONTEXT_IMAGE_OPERATION, EOPNOTSUPP, DBUS_ERROR_NOT_SUPPORTED, "Not supported for this image or pool.",
+          VARLINK_IMAGE_NOT_SUPPORTED },
+        { ERROR_CONTEXT_IMAGE_OPERATION, EBUSY, DBUS_ERROR_FAILED, "Image is in use.", NULL },
+        { ERROR_CONTEXT_IMAGE_OPERATION, EROFS, DBUS_ERROR_FAILED, "Image is read-only.", NULL },
+        { ERROR_CONTEXT_IMAGE_OPERATION, EEXIST, DBUS_ERROR_FAILED, "An image of that name exists already.", NULL },
+        { ERROR_CONTEXT_IMAGE_OPERATION, EPERM, DBUS_ERROR_ACCESS_DENIED, "Access denied.", NULL },
 };
 
 const ErrorMapping *error_mapping_find(ErrorContext context, int error) {

@@ -25,6 +25,7 @@ typedef enum ErrorContext {
         ERROR_CONTEXT_OPERATION,  /* pty, login, shell (and later copy, bind, clone, import) */
         ERROR_CONTEXT_SUPERVISOR, /* StartImage, StopImage, EnableImage, DisableImage */
         ERROR_CONTEXT_IMAGE,      /* finding an image in the pool */
+        ERROR_CONTEXT_IMAGE_OPERATION, /* RemoveImage, RenameImage, CloneImage, ... on an image or the pool */
         _ERROR_CONTEXT_MAX,
         _ERROR_CONTEXT_INVALID = -22,
 } ErrorContext;
@@ -35,6 +36,7 @@ ErrorContext error_context_from_string(const char *s);
 #define DBUS_ERROR_INVALID_ARGS "org.freedesktop.DBus.Error.InvalidArgs"
 #define DBUS_ERROR_NOT_SUPPORTED "org.freedesktop.DBus.Error.NotSupported"
 #define DBUS_ERROR_FAILED "org.freedesktop.DBus.Error.Failed"
+#define DBUS_ERROR_ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
 #define DBUS_ERROR_LIMITS_EXCEEDED "org.freedesktop.DBus.Error.LimitsExceeded"
 #define DBUS_ERROR_TIMEOUT "org.freedesktop.DBus.Error.Timeout"
 #define DBUS_ERROR_PROCESS_UNKNOWN "org.freedesktop.DBus.Error.UnixProcessIdUnknown"
@@ -48,6 +50,7 @@ ErrorContext error_context_from_string(const char *s);
 #define VARLINK_MACHINE_NO_SUCH_USER "io.systemd.Machine.NoSuchUser"
 #define VARLINK_MACHINE_TOO_MANY_OPERATIONS "io.systemd.Machine.TooManyOperations"
 #define VARLINK_IMAGE_NO_SUCH_IMAGE "io.systemd.MachineImage.NoSuchImage"
+#define VARLINK_IMAGE_NOT_SUPPORTED "io.systemd.MachineImage.NotSupported"
 /* Not in the table: a Varlink error of NULL means io.systemd.System with {"errno": N}. */
 #define VARLINK_INVALID_PARAMETER "org.varlink.service.InvalidParameter"
 

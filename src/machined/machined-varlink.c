@@ -71,7 +71,7 @@ static int field(VarlinkCall *call, struct json_object *p, const char *name, jso
 
 /* A model failure in context, as Varlink shows it (the error table, machine-error.h). Returns 0:
  * the call is answered. */
-static int reply_failure(VarlinkCall *call, ErrorContext context, int r, const Failure *f) {
+int varlink_reply_failure(VarlinkCall *call, ErrorContext context, int r, const Failure *f) {
         int e = failure_is_set(f) ? f->error : r;
         const ErrorMapping *m = error_mapping_find(context, e);
 
@@ -130,12 +130,12 @@ static int lookup_machine(VarlinkCall *call, Manager *m, struct json_object *p, 
         if (name) {
                 const char *n = json_object_get_string(name);
                 if (!machine_name_is_valid(n)) {
-                        reply_failure(call, ERROR_CONTEXT_LOOKUP, -EINVAL, NULL);
+                        varlink_reply_failure(call, ERROR_CONTEXT_LOOKUP, -EINVAL, NULL);
                         return -EINVAL;
                 }
                 by_name = manager_get_machine(m, n);
                 if (!by_name) {
-                        reply_failure(call, ERROR_CONTEXT_LOOKUP, -ENXIO, NULL);
+                        varlink_reply_failure(call, ERROR_CONTEXT_LOOKUP, -ENXIO, NULL);
                         return -ENXIO;
                 }
         }
@@ -149,7 +149,7 @@ static int lookup_machine(VarlinkCall *call, Manager *m, struct json_object *p, 
                 if (r < 0)
                         return r;
                 if (!by_pid || (by_name && by_name != by_pid)) {
-                        reply_failure(call, ERROR_CONTEXT_LOOKUP_PID, -ENXIO, NULL);
+                        varlink_reply_failure(call, ERROR_CONTEXT_LOOKUP_PID, -ENXIO, NULL);
                         return -ENXIO;
                 }
         }
@@ -270,7 +270,7 @@ static int vl_list(VarlinkCall *call, struct json_object *p, void *userdata) {
                 return varlink_call_reply(call, machine_json(machine, metadata));
 
         if (!m->machines)
-                return reply_failure(call, ERROR_CONTEXT_LOOKUP, -ENXIO, NULL);
+                return varlink_reply_failure(call, ERROR_CONTEXT_LOOKUP, -ENXIO, NULL);
         if (!varlink_call_wants_more(call))
                 return varlink_call_error(call, VARLINK_ERROR_EXPECTED_MORE, NULL);
         /* All but the last as "continues" replies. */
@@ -353,7 +353,7 @@ static int read_ifindices(VarlinkCall *call, struct json_object *ifindices, int 
 
 static void register_complete(void *call, const Failure *f, const void *result) {
         if (f)
-                (void) reply_failure(call, ERROR_CONTEXT_REGISTER, f->error, f);
+                (void) varlink_reply_failure(call, ERROR_CONTEXT_REGISTER, f->error, f);
         else
                 (void) varlink_call_reply(call, NULL);
 }
@@ -423,7 +423,7 @@ static int vl_register(VarlinkCall *call, struct json_object *p, void *userdata)
         if (r < 0) {
                 pending_reply_done(&reply);
                 log_notice("Varlink registration of %s failed: %s", s.name, f.message ?: strerror(-r));
-                return reply_failure(call, ERROR_CONTEXT_REGISTER, r, &f);
+                return varlink_reply_failure(call, ERROR_CONTEXT_REGISTER, r, &f);
         }
         return 0;
 }
@@ -463,7 +463,7 @@ static int vl_terminate(VarlinkCall *call, struct json_object *p, void *userdata
                 return 0;
         int r = machine_terminate(machine);
         if (r < 0)
-                return reply_failure(call, ERROR_CONTEXT_TERMINATE, r, NULL);
+                return varlink_reply_failure(call, ERROR_CONTEXT_TERMINATE, r, NULL);
         return varlink_call_reply(call, NULL);
 }
 
@@ -482,7 +482,7 @@ static int vl_kill(VarlinkCall *call, struct json_object *p, void *userdata) {
                 return 0;
         int r = machine_kill_request(machine, whom ? json_object_get_string(whom) : NULL, json_object_get_int64(sig), &f);
         if (r < 0)
-                return reply_failure(call, ERROR_CONTEXT_KILL, r, &f);
+                return varlink_reply_failure(call, ERROR_CONTEXT_KILL, r, &f);
         return varlink_call_reply(call, NULL);
 }
 

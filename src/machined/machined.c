@@ -239,6 +239,8 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 goto finish;
         r = m->config.varlink ? machined_varlink_init(m) : 0;
+        if (r >= 0 && m->config.varlink)
+                r = machined_varlink_image_init(m);
         if (r < 0)
                 goto finish;
         r = manager_request_name(m);

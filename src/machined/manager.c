@@ -103,6 +103,7 @@ Manager *manager_free(Manager *m) {
         while (m->machines)
                 machine_free(m->machines);
         m->varlink = varlink_server_free(m->varlink);
+        m->varlink_image = varlink_server_free(m->varlink_image);
         if (m->cgroup_ops)
                 m->cgroup_ops->done(m);
         /* m->bus is the D-Bus binding's: machined.c closes it once the answers given above are out. */

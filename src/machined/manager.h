@@ -61,6 +61,7 @@ typedef struct Manager {
         sd_event_source *sigchld_source;
 
         VarlinkServer *varlink;
+        VarlinkServer *varlink_image; /* io.systemd.MachineImage */
         Supervisor *supervisor; /* io.berth.Machined1: machines we start (supervisor.c) */
         SystemdJobs *systemd_jobs; /* systemd's jobs we wait for (systemd-job.c), on systemd hosts */
 

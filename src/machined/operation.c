@@ -125,6 +125,12 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+int operation_set_timeout(Operation *o, uint64_t usec) {
+        if (!o->timeout_source)
+                return -ESTALE;
+        return sd_event_source_set_time_relative(o->timeout_source, usec);
+}
+
 void operation_reaped(Manager *manager, const siginfo_t *si) {
         Operation *o;
 

@@ -59,6 +59,9 @@ int operation_start(Manager *manager, Machine *m, const char *kind, OperationChi
  * the same format (operation_report_*()); pid, if > 0, is a child of ours doing the work. */
 int operation_start_fd(Manager *manager, Machine *m, const char *kind, int report_fd, pid_t pid, PendingReply *reply,
                        Failure *f, Operation **ret);
+/* Replaces the default timeout (OPERATION_TIMEOUT_USEC) of o: for work that takes as long as
+ * it takes (copying a whole image). */
+int operation_set_timeout(Operation *o, uint64_t usec);
 /* machined reaps all its children (it is a child subreaper, so orphaned session processes come
  * to it too); this tells the operation whose helper it was. */
 void operation_reaped(Manager *manager, const siginfo_t *si);

@@ -23,18 +23,20 @@ typedef enum ImageAction {
         IMAGE_DISABLE,
 } ImageAction;
 
-/* An image to boot is a directory POOL/NAME (spawn -D); the name was validated, so it is a
- * single path component. */
+/* An image to boot is a directory POOL/NAME (spawn -D) or a disk image POOL/NAME.raw (spawn -i);
+ * the name was validated, so it is a single path component. */
 static int image_check(Manager *m, const char *name, sd_bus_error *error) {
-        _cleanup_free_ char *path = strjoin(m->config.pool_path, "/", name);
+        _cleanup_free_ char *path = strjoin(m->config.pool_path, "/", name), *raw = strjoin(m->config.pool_path, "/", name, ".raw");
         struct stat st;
 
-        if (!path)
+        if (!path || !raw)
                 return -ENOMEM;
-        if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-                return bus_set_errorf(error, ERROR_CONTEXT_IMAGE, -ENOENT, "No image '%s' (a directory %s) known.", name,
-                                      path);
-        return 0;
+        if (stat(path, &st) >= 0 && S_ISDIR(st.st_mode))
+                return 0;
+        if (stat(raw, &st) >= 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+                return 0;
+        return bus_set_errorf(error, ERROR_CONTEXT_IMAGE, -ENOENT, "No image '%s' (a directory %s or a disk image %s) known.",
+                              name, path, raw);
 }
 
 static void image_call_complete(void *call, const Failure *f, const void *result) {

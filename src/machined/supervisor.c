@@ -294,7 +294,17 @@ static int supervised_fork(Supervised *u, bool reboot, Failure *f) {
         env = spawn_environment(m);
         if (!dir || !env)
                 return -ENOMEM;
-        char *argv[] = { spawn, (char *) "-D", dir, (char *) "-b", (char *) "-M", u->name, (char *) "--register=yes",
+        /* A directory image, else NAME.raw (or a block device of that name) booted with -i. */
+        const char *root_option = "-D";
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                char *raw = strjoin(dir, ".raw");
+                if (!raw)
+                        return -ENOMEM;
+                free(dir);
+                dir = raw;
+                root_option = "-i";
+        }
+        char *argv[] = { spawn, (char *) root_option, dir, (char *) "-b", (char *) "-M", u->name, (char *) "--register=yes",
                          (char *) "--console=read-only", (char *) "--notify-ready=yes", (char *) "-q", NULL };
 
         if (reboot)

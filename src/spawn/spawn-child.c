@@ -159,7 +159,7 @@ static int child_exec_prepare(const SpawnConfig *c, ChildExec *x) {
                 return log_oom();
         r = find_executable(what, strv_env_get(x->env, "PATH"), &x->exe);
         if (r < 0)
-                return log_error_errno(r, "Command '%s' not found in the container tree %s: %m", what, c->res.directory);
+                return log_error_errno(r, "Command '%s' not found in the container tree %s: %m", what, spawn_resolved_origin(&c->res));
         return 0;
 }
 

@@ -138,11 +138,13 @@ int remount_in_root(int rootfd, const char *where, unsigned long flags, bool rec
         if (fd < 0)
                 return log_error_errno(fd, "Failed to open %s in the container: %m", where);
 
-        if (recursive) {
+        /* Only read-only: mount_setattr() sets that bit alone, where a bind remount would also
+         * clear the nodev/nosuid a disk image's root was mounted with. */
+        if (recursive || flags == MS_RDONLY) {
                 struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
                 if (!(flags & MS_RDONLY))
                         return -EINVAL;
-                if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
                         return log_error_errno(errno, "Failed to make %s read-only: %m", where);
                 return 0;
         }

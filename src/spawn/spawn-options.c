@@ -69,6 +69,9 @@ void spawn_options_init(SpawnOptions *o) {
 
 void spawn_options_done(SpawnOptions *o) {
         free(o->directory);
+        free(o->image);
+        free(o->template_dir);
+        spawn_overlay_free_all(o->overlays, o->n_overlays);
         free(o->machine);
         free(o->hostname);
         free(o->user);
@@ -84,6 +87,9 @@ void spawn_options_done(SpawnOptions *o) {
 
 void spawn_resolved_done(SpawnResolved *r) {
         free(r->directory);
+        free(r->image);
+        free(r->origin);
+        safe_close(r->image_lock_fd);
         free(r->machine);
         free(r->hostname);
         strv_free(r->command);
@@ -95,6 +101,7 @@ void spawn_resolved_done(SpawnResolved *r) {
                 .console_mode = _CONSOLE_MODE_INVALID,
                 .init_kind = _INIT_KIND_INVALID,
                 .cgroup_layout = _CGROUP_MODE_INVALID,
+                .image_lock_fd = -EBADF,
         };
 }
 
@@ -118,6 +125,10 @@ enum {
         ARG_BIND_RO,
         ARG_TMPFS,
         ARG_READ_ONLY,
+        ARG_VOLATILE,
+        ARG_TEMPLATE,
+        ARG_OVERLAY,
+        ARG_OVERLAY_RO,
         ARG_PRIVATE_NETWORK,
         ARG_KILL_SIGNAL,
         ARG_CONSOLE,
@@ -148,6 +159,18 @@ static const SpawnOptionDef option_table[] = {
                "Boot again when the guest reboots instead of\nexiting with 133"),
         HEADING("Image"),
         OPTION("directory", 'D', 'D', "PATH", SPAWN_FIELD_DIRECTORY, "Root directory for the container"),
+        OPTION("image", 'i', 'i', "PATH", SPAWN_FIELD_IMAGE,
+               "Disk image or block device to boot (GPT by the\nDiscoverable Partitions Specification, MBR, or a\n"
+               "bare file system) through a loop device"),
+        OPTION("ephemeral", 'x', 'x', NULL, SPAWN_FIELD_EPHEMERAL,
+               "Run on a throwaway copy: an overlay over the\ndirectory (upper layer in memory), a copy of an\n"
+               "image; gone when the container is"),
+        OPTION("template", 0, ARG_TEMPLATE, "DIR", SPAWN_FIELD_TEMPLATE, "Fill an absent or empty -D directory from DIR"),
+        OPTION("volatile", 0, ARG_VOLATILE, "MODE", SPAWN_FIELD_VOLATILE,
+               "yes: tmpfs root with /usr from the tree; state:\ntmpfs /var; overlay: tmpfs overlay over the tree"),
+        OPTION("overlay", 0, ARG_OVERLAY, "LOWER[:LOWER...]:UPPER:DEST", SPAWN_FIELD_MOUNTS,
+               "Mount an overlay on DEST (empty UPPER: in memory)"),
+        OPTION("overlay-ro", 0, ARG_OVERLAY_RO, "LOWER[:LOWER...]:DEST", SPAWN_FIELD_MOUNTS, "Same, read-only"),
         OPTION("read-only", 0, ARG_READ_ONLY, NULL, SPAWN_FIELD_READ_ONLY, "Mount the root directory read-only"),
         HEADING("Execution"),
         OPTION("as-pid2", 'a', 'a', NULL, SPAWN_FIELD_AS_PID2, "Run the command as PID 2 under a minimal init"),
@@ -261,6 +284,21 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
         switch (opt) {
         case 'D':
                 return strdup_to(&c->directory, arg);
+        case 'i':
+                return strdup_to(&c->image, arg);
+        case 'x':
+                c->ephemeral = true;
+                return 0;
+        case ARG_VOLATILE:
+                c->volatile_mode = volatile_mode_from_string(arg);
+                if (c->volatile_mode < 0)
+                        return log_error_errno(EINVAL, "Unknown volatile mode '%s' (want yes, no, state or overlay).", arg);
+                return 0;
+        case ARG_TEMPLATE:
+                return strdup_to(&c->template_dir, arg);
+        case ARG_OVERLAY:
+        case ARG_OVERLAY_RO:
+                return spawn_overlay_parse(c, arg, opt == ARG_OVERLAY_RO);
         case 'M':
                 if (!machine_name_is_valid(arg))
                         return log_error_errno(EINVAL, "Invalid machine name: '%s'.", arg);

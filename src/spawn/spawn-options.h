@@ -9,6 +9,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "spawn-mount.h"
+#include "spawn-volatile.h"
 #include "spawn-register.h"
 
 typedef enum ConsoleMode {
@@ -104,6 +105,10 @@ typedef enum SpawnField {
         SPAWN_FIELD_QUIET,
         SPAWN_FIELD_SELINUX_CONTEXT,
         SPAWN_FIELD_SELINUX_APIFS_CONTEXT,
+        SPAWN_FIELD_IMAGE,
+        SPAWN_FIELD_EPHEMERAL,
+        SPAWN_FIELD_VOLATILE,
+        SPAWN_FIELD_TEMPLATE,
         _SPAWN_FIELD_MAX,
         _SPAWN_FIELD_INVALID = -EINVAL,
 } SpawnField;
@@ -112,6 +117,12 @@ typedef enum SpawnField {
  * picks a default). Filled by spawn_options_parse_argv(); read-only afterwards. */
 typedef struct SpawnOptions {
         char *directory;          /* as given */
+        char *image;              /* -i: a disk image or block device, as given */
+        bool ephemeral;           /* -x: run on a throwaway copy (overlay or image copy) */
+        VolatileMode volatile_mode;
+        char *template_dir;       /* --template=: seeds an empty -D */
+        SpawnOverlay *overlays;   /* --overlay=, --overlay-ro= (each also a bind in mounts) */
+        size_t n_overlays;
         char *machine;
         char *hostname;
         Id128 uuid;               /* null: random */
@@ -144,7 +155,11 @@ typedef struct SpawnOptions {
 /* Resolution: what the options mean on this host, probed once before the container starts
  * (spawn-resolve.c). Every consumer reads the effective values from here. */
 typedef struct SpawnResolved {
-        char *directory;          /* absolute, symlinks resolved */
+        char *directory;          /* absolute, symlinks resolved; with -i, -x, --volatile on spawn's stage */
+        char *image;              /* -i, or the NAME.raw -M NAME alone found */
+        char *origin;             /* the -D tree or -i image, absolute: what messages and registration name */
+        int image_lock_fd;        /* -i: holds the image's flock for the container's lifetime */
+        bool image_read_only;     /* -i: --read-only, or the image is marked read-only */
         char *machine;            /* given, or the directory's name */
         char *hostname;           /* given, or the machine name */
         Id128 uuid;               /* given, or random */
@@ -160,6 +175,12 @@ typedef struct SpawnResolved {
         char *selinux_context;        /* -Z, NULL where SELinux is off and $BERTH_SELINUX_OPTIONAL */
         char *selinux_apifs_context;  /* -L, likewise */
 } SpawnResolved;
+
+/* Where -M NAME finds image NAME when neither -D nor -i is given (as systemd-nspawn). */
+#define SPAWN_IMAGE_POOL "/var/lib/machines"
+
+/* The tree or image as the user named it (res.directory may be where spawn assembled it). */
+#define spawn_resolved_origin(r) ((r)->origin ?: (r)->directory)
 
 /* Both halves, as the rest of spawn reads them. */
 typedef struct SpawnConfig {

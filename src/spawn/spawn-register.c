@@ -185,7 +185,7 @@ int register_machine(const SpawnConfig *c, pid_t leader) {
                         return log_oom();
         }
         if (strv_extend(&argv, c->res.machine) < 0 || strv_extend(&argv, id128_to_uuid_string(&c->res.uuid, uuid)) < 0 ||
-            strv_extend(&argv, pid) < 0 || strv_extend(&argv, c->res.directory) < 0)
+            strv_extend(&argv, pid) < 0 || strv_extend(&argv, spawn_resolved_origin(&c->res)) < 0)
                 return log_oom();
 
         r = run_helper(argv);

@@ -17,21 +17,25 @@
 #include "os-release.h"
 #include "spawn-cgroup.h"
 #include "spawn-options.h"
+#include "spawn-root-assemble.h"
 #include "spawn-selinux.h"
 
 static int resolve_directory(const SpawnOptions *o, SpawnResolved *r) {
         struct stat st;
 
-        if (!o->directory)
-                return log_error_errno(EINVAL, "No container tree given; use -D/--directory=PATH.");
-        if (stat(o->directory, &st) < 0)
-                return log_error_errno(errno, "Container tree %s: %m", o->directory);
-        if (!S_ISDIR(st.st_mode))
-                return log_error_errno(ENOTDIR, "Container tree %s is not a directory.", o->directory);
+        /* -i, -x, --volatile: spawn_root_assemble() put the tree on the stage already. */
+        if (!r->directory) {
+                if (!o->directory)
+                        return log_error_errno(EINVAL, "No container tree given; use -D/--directory=PATH.");
+                if (stat(o->directory, &st) < 0)
+                        return log_error_errno(errno, "Container tree %s: %m", o->directory);
+                if (!S_ISDIR(st.st_mode))
+                        return log_error_errno(ENOTDIR, "Container tree %s is not a directory.", o->directory);
 
-        r->directory = realpath(o->directory, NULL);
-        if (!r->directory)
-                return log_error_errno(errno, "Failed to resolve %s: %m", o->directory);
+                r->directory = realpath(o->directory, NULL);
+                if (!r->directory)
+                        return log_error_errno(errno, "Failed to resolve %s: %m", o->directory);
+        }
 
         if (streq(r->directory, "/"))
                 return log_error_errno(EINVAL, "Refusing to use the host's root directory as a container tree.");
@@ -42,7 +46,8 @@ static int resolve_directory(const SpawnOptions *o, SpawnResolved *r) {
                 return log_error_errno(errno, "Failed to open %s: %m", r->directory);
         _cleanup_close_ int usrfd = open_in_root(rootfd, "/usr", O_PATH | O_DIRECTORY, 0);
         if (usrfd < 0)
-                return log_error_errno(usrfd, "Directory %s doesn't look like an OS tree (no /usr directory).", r->directory);
+                return log_error_errno(usrfd, "%s %s doesn't look like an OS tree (no /usr directory).",
+                                       r->image ? "Image" : "Directory", spawn_resolved_origin(r));
         return 0;
 }
 
@@ -52,14 +57,18 @@ static int resolve_identity(const SpawnOptions *o, SpawnResolved *r) {
         if (o->machine)
                 k = strdup_to(&r->machine, o->machine);
         else {
-                /* As nspawn: the directory's name with what a host name may not contain
-                 * dropped ("my_tree" runs as "mytree"). */
+                /* Named by spawn_root_assemble() (an image's name, -x's random suffix) or after
+                 * the directory; as nspawn, with what a host name may not contain dropped
+                 * ("my_tree" runs as "mytree"). */
                 const char *base = strrchr(r->directory, '/') + 1;
-                k = strdup_to(&r->machine, base);
+                k = r->machine ? 0 : strdup_to(&r->machine, base);
                 if (k < 0)
                         return k;
+                _cleanup_free_ char *given = strdup(r->machine);
+                if (!given)
+                        return log_oom();
                 if (!machine_name_is_valid(hostname_cleanup(r->machine)))
-                        return log_error_errno(EINVAL, "Failed to derive a machine name from the directory name '%s'; pass -M/--machine=NAME.", base);
+                        return log_error_errno(EINVAL, "Failed to derive a machine name from '%s'; pass -M/--machine=NAME.", given);
         }
         if (k < 0)
                 return k;
@@ -114,7 +123,7 @@ static int find_init(SpawnResolved *r, int rootfd) {
                         r->init_kind = INIT_SYSV;
                 return 0;
         }
-        return log_error_errno(ENOENT, "No init found in %s (looked for /usr/lib/systemd/systemd, /lib/systemd/systemd, /sbin/init); cannot boot it.", r->directory);
+        return log_error_errno(ENOENT, "No init found in %s (looked for /usr/lib/systemd/systemd, /lib/systemd/systemd, /sbin/init); cannot boot it.", spawn_resolved_origin(r));
 }
 
 /* -b: KEY=VALUE arguments whose key has no dot become init's environment, as the kernel does
@@ -144,9 +153,10 @@ static int resolve_boot(const SpawnOptions *o, SpawnResolved *r) {
                 return log_error_errno(errno, "Failed to open %s: %m", r->directory);
         _cleanup_close_ int osr = os_release_open(rootfd);
         if (osr == -ENOENT)
-                return log_error_errno(ENOENT, "Directory %s has no /etc/os-release or /usr/lib/os-release; refusing to boot something that is not an OS tree.", r->directory);
+                return log_error_errno(ENOENT, "%s %s has no /etc/os-release or /usr/lib/os-release; refusing to boot something that is not an OS tree.",
+                                       r->image ? "Image" : "Directory", spawn_resolved_origin(r));
         if (osr < 0)
-                return log_error_errno(osr, "Failed to open the os-release file of %s: %m", r->directory);
+                return log_error_errno(osr, "Failed to open the os-release file of %s: %m", spawn_resolved_origin(r));
 
         k = find_init(r, rootfd);
         if (k < 0)
@@ -214,6 +224,10 @@ int spawn_resolve(const SpawnOptions *o, SpawnResolved *r) {
         if (geteuid() != 0)
                 return log_error_errno(EPERM, "Need to be root.");
 
+        /* The root first: after it, r->directory is the tree every check below looks at. */
+        k = spawn_root_assemble(o, r);
+        if (k < 0)
+                return k;
         k = resolve_directory(o, r);
         if (k < 0)
                 return k;

@@ -387,7 +387,7 @@ int spawn_run(const SpawnConfig *c) {
 
         if (!c->opt.quiet && c->res.console_mode == CONSOLE_INTERACTIVE)
                 log_info("Spawning container %s on %s.\r\nPress ^] three times within 1s to kill container.\r",
-                         c->res.machine, c->res.directory);
+                         c->res.machine, spawn_resolved_origin(&c->res));
 
         for (;;) {
                 bool registered = false;

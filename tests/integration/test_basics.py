@@ -55,7 +55,7 @@ def test_default_name_drops_what_a_hostname_may_not_contain(tree_copy):
     renamed.rename(hopeless)
     cp = run_spawn(["-D", str(hopeless), "--console=pipe", IN_HELPER, "report"])
     assert cp.returncode == 1, describe(cp)
-    assert out_lines(cp.stderr) == ["spawn: Failed to derive a machine name from the directory name '___'; "
+    assert out_lines(cp.stderr) == ["spawn: Failed to derive a machine name from '___'; "
                                     "pass -M/--machine=NAME."], describe(cp)
 
 

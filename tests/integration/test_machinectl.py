@@ -395,6 +395,22 @@ def test_images(ctl):
     assert cp.returncode == 1 and cp.stderr == "machinectl: No image 'nope' known.\n", describe(cp)
 
 
+def test_image_status_partitions(ctl, busybox_tree):
+    from image_fixtures import HOME, MiB, ROOT_X86_64, make_image
+    make_image(ctl.machined.pool / "dps.raw", [
+        {"type": ROOT_X86_64, "size": 12 * MiB, "tree": busybox_tree, "name": "os_1"},
+        {"type": HOME, "size": 4 * MiB, "attrs": (60,)},
+    ])
+    out = ctl.ok("image-status", "dps")
+    assert re.search(r"^\s+Partitions: root ext4 x86-64 12\.0M rw os_1$", out, re.M), out
+    assert re.search(r"^\s+: home ext4 4\.0M ro$", out, re.M), out
+    # hostname, machine-id and os-release come out of the image, mounted read-only by machined.
+    assert re.search(r"^\s+OS: BusyBox test tree$", out, re.M), out
+    data = json.loads(ctl.ok("image-status", "dps", "-o", "json"))
+    parts = {p["designator"]: p for p in data["Partitions"]}
+    assert parts["root"]["fstype"] == "ext4" and parts["root"]["partno"] == 1 and parts["home"]["rw"] is False
+
+
 # ---------------------------------------------------------------------------------------------
 # terminate, kill, poweroff, reboot: what they do and that the registry follows
 

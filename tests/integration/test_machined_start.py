@@ -224,6 +224,29 @@ def test_start_reboot_stop(supervising, machined_signals):
     assert "bb" not in s.machines()
 
 
+def test_start_raw_image(supervising, scratch):
+    """A NAME.raw image of the pool boots with spawn -i; stopping it leaves no loop device."""
+    from image_fixtures import MiB, ROOT_X86_64, host_image_state, make_image, wait_host_state
+    s = supervising
+    tree = scratch / "rawtree"
+    subprocess.run(["cp", "-a", str(s.tree), str(tree)], check=True, timeout=120)
+    (tree / "etc" / "inittab").write_text(INITTAB)
+    before = host_image_state()
+    make_image(s.m.pool / "rawbb.raw", [{"type": ROOT_X86_64, "size": 12 * MiB, "tree": tree}])
+    s.start()
+    api = s.api()
+    api.StartImage("rawbb", timeout=CALL_TIMEOUT)
+    props = s.m.properties(machine_path("rawbb"))
+    assert props["RootDirectory"] == str(s.m.pool / "rawbb.raw")
+    cmd = _cmdline(s.spawn_pid("rawbb")).split(b"\0")
+    assert b"-i" in cmd, cmd
+    leader = s.leader("rawbb")
+    wait_for(lambda: booted(leader), what="busybox init booted from the raw image")
+    api.StopImage("rawbb", timeout=CALL_TIMEOUT)
+    assert "rawbb" not in s.machines()
+    assert wait_host_state(before) == before
+
+
 def test_failed_start_reports_the_log(supervising):
     s = supervising
     img = s.image("broken")
@@ -500,8 +523,8 @@ def test_spawn_unit_file():
     text = (REPO / "units" / "spawn@.service").read_text()
     lines = {line.split("=", 1)[0]: line.split("=", 1)[1] for line in text.splitlines()
              if "=" in line and not line.startswith("#")}
-    assert lines["ExecStart"] == ("/usr/bin/spawn --quiet --keep-unit --boot --notify-ready=yes --register=yes "
-                                  "-M %i -D /var/lib/machines/%i")
+    # As systemd-nspawn@.service: -M alone finds the image (directory or NAME.raw) in /var/lib/machines.
+    assert lines["ExecStart"] == "/usr/bin/spawn --quiet --keep-unit --boot --notify-ready=yes --register=yes -M %i"
     for key, value in {"Type": "notify", "KillMode": "mixed", "Delegate": "yes", "Slice": "machine.slice",
                        "RestartForceExitStatus": "133", "SuccessExitStatus": "133", "WantedBy": "machines.target"}.items():
         assert lines[key] == value, key

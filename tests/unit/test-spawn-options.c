@@ -492,7 +492,7 @@ static void test_option_table(void) {
         size_t help_size = 0;
 
         spawn_option_short_string(shorts, sizeof(shorts));
-        CHECK_STREQ(shorts, "+hqbD:au:E:M:Z:L:");
+        CHECK_STREQ(shorts, "+hqbD:i:xau:E:M:Z:L:");
         FILE *f = open_memstream(&help, &help_size);
         CHECK(f != NULL);
         if (!f)
@@ -607,8 +607,42 @@ static void test_option_sources(void) {
         }
 }
 
+static void test_parse_argv_overlay(void) {
+        SpawnOptions c;
+        spawn_options_init(&c);
+        CHECK(parse(&c, ARGV("--overlay=/l1:/l2:/up:/dst", "--bind=/b", "--overlay-ro=/a:/b", "--overlay=/x:+/y",
+                             "--overlay=/l::/t", "-x", "--volatile=state", "-i", "/img.raw")) > 0);
+        CHECK(c.n_overlays == 4 && c.n_mounts == 5);
+        CHECK(strv_length(c.overlays[0].lower) == 2);
+        CHECK_STREQ(c.overlays[0].lower[0], "/l1");
+        CHECK_STREQ(c.overlays[0].upper, "/up");
+        CHECK_STREQ(c.overlays[0].destination, "/dst");
+        CHECK(c.overlays[0].mount_index == 0 && c.mounts[0].type == CUSTOM_MOUNT_BIND);
+        CHECK_STREQ(c.mounts[0].source, "/run/berth/stage/overlay.0");
+        /* Read-only, two paths: both are lower layers, the last also the destination. */
+        CHECK(strv_length(c.overlays[1].lower) == 2 && !c.overlays[1].upper && c.mounts[2].read_only);
+        CHECK_STREQ(c.overlays[1].destination, "/b");
+        /* Read-write, two paths: the second is the upper layer and the destination. */
+        CHECK_STREQ(c.overlays[2].upper, "+/y");
+        CHECK_STREQ(c.overlays[2].destination, "/y");
+        CHECK_STREQ(c.overlays[3].upper, "");
+        CHECK(c.ephemeral && c.volatile_mode == VOLATILE_STATE);
+        CHECK_STREQ(c.image, "/img.raw");
+        spawn_options_done(&c);
+
+        const char *bad[] = { "--overlay=/only", "--overlay=rel:/d", "--overlay=/a:/b:rel", "--volatile=maybe" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                spawn_options_init(&c);
+                char *a[] = { (char *) "spawn", (char *) bad[i], NULL };
+                CHECK(parse_quietly(&c, a) < 0);
+                spawn_options_done(&c);
+        }
+        CHECK(volatile_mode_from_string("true") == VOLATILE_YES && volatile_mode_from_string("0") == VOLATILE_NO);
+}
+
 int main(void) {
         test_option_table();
+        test_parse_argv_overlay();
         test_option_sources();
         test_man_options_exist();
         test_enum_tables();

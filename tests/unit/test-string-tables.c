@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cgroup-util.h"
+#include "image-operation.h"
 #include "image.h"
 #include "kill-whom.h"
 #include "machine.h"
@@ -63,11 +64,13 @@ int main(void) {
         CHECK_TABLE(mount_phase, _MOUNT_PHASE_MAX);
         CHECK_TABLE(mount_kind, _MOUNT_KIND_MAX);
         CHECK_TABLE(mount_hook, _MOUNT_HOOK_MAX);
+        CHECK_TABLE(volatile_mode, _VOLATILE_MODE_MAX);
 
         /* machined */
         CHECK_TABLE(machine_class, _MACHINE_CLASS_MAX);
         CHECK_TABLE(machine_state, _MACHINE_STATE_MAX);
         CHECK_TABLE(image_type, _IMAGE_TYPE_MAX);
+        CHECK_TABLE(image_operation_kind, _IMAGE_OPERATION_KIND_MAX);
         CHECK_TABLE(cgroup_backend_type, _CGROUP_BACKEND_MAX);
         CHECK_TABLE(supervised_state, _SUPERVISED_STATE_MAX);
         CHECK_TABLE(shell_mode, _SHELL_MODE_MAX);
