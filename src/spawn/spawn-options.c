@@ -107,7 +107,8 @@ void spawn_resolved_done(SpawnResolved *r) {
 
 void spawn_config_init(SpawnConfig *c) {
         spawn_options_init(&c->opt);
-        c->res = (SpawnResolved) {};
+        /* No fd yet: spawn_resolved_done() would close whatever fd 0 is, our stdin. */
+        c->res = (SpawnResolved) { .image_lock_fd = -EBADF };
         spawn_resolved_done(&c->res);
 }
 
