@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import describe, nonempty_lines, run_spawn, snapshot
+from conftest import TREE_NAME, describe, nonempty_lines, run_spawn, snapshot
 from image_fixtures import HOME, MiB, ROOT_X86_64, host_image_state, make_image, wait_host_state
 
 
@@ -33,7 +33,7 @@ def test_ephemeral_tree_unchanged(tree_copy, clean_host):
     assert cp.returncode == 0, describe(cp)
     assert "new" in cp.stdout and " overlay " in cp.stdout
     # As nspawn: the machine name gets a random suffix so that runs of one tree can overlap.
-    assert cp.stdout.strip().splitlines()[-1].startswith("bbtree-")
+    assert cp.stdout.strip().splitlines()[-1].startswith(f"{TREE_NAME}-")
     assert snapshot(tree_copy) == before
 
 
