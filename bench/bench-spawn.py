@@ -29,6 +29,7 @@ from benchlib import Fatal, Terminated, cgroup_dirs, destroy_cgroup_tree, die, g
 
 GOAL_RATIO_UNSHARE = 2.0  # spawn median <= 2.0x unshare+chroot median
 GOAL_RATIO_NSPAWN = 10.0  # systemd-nspawn median >= 10x spawn median
+GOAL_FILTER_MS = 0.5  # the syscall filter adds <= 0.5 ms to spawn's median start-up (issue 10)
 GOAL_RSS_KB = 2048  # spawn supervisor peak RSS <= 2 MB (systemd-nspawn was measured at 7.7 MB)
 
 RSS_POLL_S = 0.020
@@ -51,6 +52,8 @@ def peer_commands(spawn, tree):
     nspawn registers: the registered spawn is the separate row "spawn_reg"."""
     return {
         "spawn": [spawn, "-D", tree, "-q", "--console=pipe", "--register=no", "/bin/true"],
+        # The same without the syscall filter ($BERTH_SECCOMP=0, for this comparison only).
+        "spawn_nofilter": [spawn, "-D", tree, "-q", "--console=pipe", "--register=no", "/bin/true"],
         "spawn_reg": [spawn, "-D", tree, "-q", "--console=pipe", "--register=yes", "-M", REGISTERED_NAME,
                       "/bin/true"],
         "unshare": ["unshare", "-m", "-p", "-u", "-i", "-f", "chroot", tree, "/bin/true"],
@@ -62,6 +65,7 @@ def peer_commands(spawn, tree):
 
 PEER_LABELS = {
     "spawn": "spawn",
+    "spawn_nofilter": "spawn, no syscall filter",
     "spawn_reg": "spawn --register=yes",
     "unshare": "unshare+chroot",
     "nspawn": "systemd-nspawn",
@@ -152,7 +156,11 @@ class Registry:
 def measure_latency(cmds, runs, warmup, registry):
     """Round-robin: every iteration runs each peer once; the starting peer rotates each iteration so
     that no peer always runs right after the same other one. Warm-up iterations are discarded."""
+    nofilter_env = dict(os.environ, BERTH_SECCOMP="0")
+
     def run_one(n):
+        if n == "spawn_nofilter":
+            return benchlib.run_timed(cmds[n], env=nofilter_env)[:2]
         if n != "spawn_reg":
             return benchlib.run_timed(cmds[n])[:2]
         ns, rc, _ = benchlib.run_timed(cmds[n], env=registry.env())
@@ -328,8 +336,8 @@ def main():
         peers = benchlib.peer_latency(cmds, PEER_LABELS, samples, failures, fail_codes)
         result["latency"] = peers
 
-        m_spawn, m_spawn_reg, m_unshare, m_nspawn, m_bwrap = (
-            benchlib.median_ms(peers, n) for n in ("spawn", "spawn_reg", "unshare", "nspawn", "bwrap"))
+        m_spawn, m_spawn_reg, m_unshare, m_nspawn, m_bwrap, m_nofilter = (
+            benchlib.median_ms(peers, n) for n in ("spawn", "spawn_reg", "unshare", "nspawn", "bwrap", "spawn_nofilter"))
         if m_spawn is None or m_unshare is None:
             die("spawn or unshare+chroot failed in every measured run")
         r_unshare = m_spawn / m_unshare
@@ -359,7 +367,8 @@ def main():
         log()
         log(f"Start-up latency, command start -> exit, {args.runs} runs per peer "
             f"({args.warmup} warm-up discarded); kernel {platform.release()}, {os.cpu_count()} CPUs")
-        benchlib.latency_table(peers, ("spawn", "spawn_reg", "unshare", "nspawn", "bwrap"), PEER_LABELS, skipped, 20)
+        benchlib.latency_table(peers, ("spawn", "spawn_nofilter", "spawn_reg", "unshare", "nspawn", "bwrap"),
+                               PEER_LABELS, skipped, 26)
         log()
         log("Ratios (medians) and goals")
         goals = {}
@@ -379,6 +388,13 @@ def main():
                                         "ratio": None, "result": "N/A", "reason": skipped.get("nspawn")}
             log(f"  systemd-nspawn / spawn   =    n/a   "
                 f"{'goal: spawn >= %gx faster than systemd-nspawn' % GOAL_RATIO_NSPAWN:<48} N/A (unavailable)")
+        if m_nofilter is not None:
+            cost = m_spawn - m_nofilter
+            ok = cost <= GOAL_FILTER_MS
+            goals["syscall_filter_cost"] = {"goal": f"the syscall filter adds <= {GOAL_FILTER_MS} ms",
+                                            "ms": cost, "result": goal_word(ok)}
+            log(f"  filter cost (ms)         = {cost:6.2f}   "
+                f"{'goal: spawn - spawn without filter <= %.1f ms' % GOAL_FILTER_MS:<48} {goal_word(ok)}")
         if r_bwrap is not None:
             log(f"  bwrap / spawn            = {r_bwrap:6.2f}   (no goal)")
         if r_reg is not None:

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,6 +18,7 @@
 
 #include "fd-util.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "strv.h"
 
 char *fd_proc_path(int fd, char buf[static PROC_FD_PATH_MAX]) {
@@ -368,4 +370,46 @@ ssize_t receive_data_with_fd(int sock, void *buf, size_t size, int flags, int *r
                     cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
                         memcpy(ret_fd, CMSG_DATA(cmsg), sizeof(int));
         return n;
+}
+
+static bool fd_in(int fd, const int *l, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (l[i] == fd)
+                        return true;
+        return false;
+}
+
+static int close_all_fds_by_proc(const int *keep, size_t n_keep) {
+        DIR *d = opendir("/proc/self/fd");
+        if (!d)
+                return negative_errno();
+        int dfd = dirfd(d);
+        for (struct dirent *de; (de = readdir(d));) {
+                unsigned fd;
+                if (safe_atou(de->d_name, &fd) < 0 || fd < 3 || (int) fd == dfd || fd_in((int) fd, keep, n_keep))
+                        continue;
+                (void) close((int) fd);
+        }
+        closedir(d);
+        return 0;
+}
+
+int fd_close_all_except(const int *keep, size_t n_keep) {
+        /* Walk the gaps between kept descriptors in ascending order. */
+        unsigned from = 3;
+        for (;;) {
+                unsigned next = ~0U;
+                for (size_t i = 0; i < n_keep; i++)
+                        if (keep[i] >= (int) from && (unsigned) keep[i] < next)
+                                next = (unsigned) keep[i];
+                unsigned to = next == ~0U ? ~0U : next - 1;
+                if (next != from && syscall(SYS_close_range, from, to, 0) < 0) {
+                        if (errno == ENOSYS || errno == EPERM)
+                                return close_all_fds_by_proc(keep, n_keep);
+                        return negative_errno();
+                }
+                if (next == ~0U)
+                        return 0;
+                from = next + 1;
+        }
 }

@@ -58,3 +58,8 @@ int send_data_with_fd(int sock, const void *data, size_t size, int fd);
 /* Receives up to size bytes and an fd (-EBADF in *ret_fd if none came; O_CLOEXEC). The byte count
  * (0 on EOF) or -errno; flags as for recvmsg(), e.g. MSG_DONTWAIT. */
 ssize_t receive_data_with_fd(int sock, void *buf, size_t size, int flags, int *ret_fd);
+
+/* Closes every descriptor >= 3 except those in keep[] (unsorted, duplicates fine): what a
+ * process inherited without asking must not reach what it starts. close_range() where the
+ * kernel has it, else /proc/self/fd. */
+int fd_close_all_except(const int *keep, size_t n_keep);

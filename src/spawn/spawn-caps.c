@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -30,6 +31,64 @@ uint64_t capability_container_set(bool private_network) {
         if (private_network)
                 set |= CAP(CAP_NET_ADMIN);
         return set;
+}
+
+/* In kernel order: the index is the capability's number. */
+static const char *const capability_names[] = {
+        "cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid",
+        "cap_kill", "cap_setgid", "cap_setuid", "cap_setpcap", "cap_linux_immutable",
+        "cap_net_bind_service", "cap_net_broadcast", "cap_net_admin", "cap_net_raw",
+        "cap_ipc_lock", "cap_ipc_owner", "cap_sys_module", "cap_sys_rawio", "cap_sys_chroot",
+        "cap_sys_ptrace", "cap_sys_pacct", "cap_sys_admin", "cap_sys_boot", "cap_sys_nice",
+        "cap_sys_resource", "cap_sys_time", "cap_sys_tty_config", "cap_mknod", "cap_lease",
+        "cap_audit_write", "cap_audit_control", "cap_setfcap", "cap_mac_override", "cap_mac_admin",
+        "cap_syslog", "cap_wake_alarm", "cap_block_suspend", "cap_audit_read", "cap_perfmon",
+        "cap_bpf", "cap_checkpoint_restore"
+};
+
+const char *capability_to_name(int cap) {
+        return cap >= 0 && (size_t) cap < ELEMENTSOF(capability_names) ? capability_names[cap] : NULL;
+}
+
+int capability_last_known(void) {
+        return (int) ELEMENTSOF(capability_names) - 1;
+}
+
+int capability_from_name(const char *name) {
+        const char *n = strncasecmp(name, "cap_", 4) == 0 ? name + 4 : name;
+        for (size_t i = 0; i < ELEMENTSOF(capability_names); i++)
+                if (strcasecmp(capability_names[i] + 4, n) == 0)
+                        return (int) i;
+        return -EINVAL;
+}
+
+int capability_mask_parse(const char *list, uint64_t *ret, const char **ret_bad) {
+        static char bad[64];
+        uint64_t mask = 0;
+
+        _cleanup_free_ char *copy = strdup(list);
+        if (!copy)
+                return -ENOMEM;
+        for (char *save = NULL, *w = strtok_r(copy, " ,", &save); w; w = strtok_r(NULL, " ,", &save)) {
+                if (streq(w, "all")) {
+                        mask |= (UINT64_C(2) << capability_last_known()) - 1;
+                        continue;
+                }
+                int cap = capability_from_name(w);
+                if (cap < 0) {
+                        snprintf(bad, sizeof(bad), "%s", w);
+                        if (ret_bad)
+                                *ret_bad = bad;
+                        return -EINVAL;
+                }
+                mask |= CAP(cap);
+        }
+        *ret = mask;
+        return 0;
+}
+
+uint64_t capability_options_bounding(const CapabilityOptions *o, bool private_network) {
+        return (capability_container_set(private_network) | o->add) & ~o->drop;
 }
 
 static int cap_last_cap(void) {
@@ -64,5 +123,26 @@ int capability_bounding_set_limit(uint64_t keep) {
         d[1].inheritable &= (uint32_t) (keep >> 32);
         if (syscall(SYS_capset, &h, d) < 0)
                 return negative_errno();
+        return 0;
+}
+
+int capability_ambient_apply(uint64_t ambient) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2];
+
+        if (ambient == 0)
+                return 0;
+        /* A capability can be ambient only while it is permitted and inheritable. */
+        if (syscall(SYS_capget, &h, d) < 0)
+                return negative_errno();
+        d[0].inheritable |= (uint32_t) ambient;
+        d[1].inheritable |= (uint32_t) (ambient >> 32);
+        d[0].effective = d[0].permitted;
+        d[1].effective = d[1].permitted;
+        if (syscall(SYS_capset, &h, d) < 0)
+                return negative_errno();
+        for (int cap = 0; cap <= 63; cap++)
+                if ((ambient & CAP(cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+                        return negative_errno();
         return 0;
 }

@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "parse-util.h"
 #include "spawn-cgroup.h"
+#include "spawn-devices.h"
 #include "spawn-mount.h"
 #include "spawn-options.h"
 
@@ -226,42 +228,89 @@ static int janitor_start(SpawnCGroup *cg) {
         return 0;
 }
 
-/* Like systemd on a hybrid or legacy host, the container gets a cgroup of its own in the
- * hierarchies that track processes (cgroup2, named v1 hierarchies such as name=systemd) and in
- * a v1 controller hierarchy only when a limit needs that controller: each v1 mkdir/rmdir costs,
- * and there spawn's own cgroup already bounds what the container may use. */
-static bool hierarchy_wanted(const CGroupHierarchy *h, const CGroupLimits *l) {
-        if (h->unified || startswith(h->controllers, "name="))
-                return true;
-        return (l->memory_max != UINT64_MAX && cg_hierarchy_has_controller(h, "memory")) ||
-               (l->tasks_max != UINT64_MAX && cg_hierarchy_has_controller(h, "pids")) ||
-               ((l->cpu_quota_per_sec_usec != UINT64_MAX || l->cpu_weight != UINT64_MAX) &&
-                cg_hierarchy_has_controller(h, "cpu")) ||
-               (l->io_weight != UINT64_MAX && cg_hierarchy_has_controller(h, "blkio"));
-}
-
-static void hierarchies_filter(SpawnCGroup *cg, const CGroupLimits *l) {
+/* The container gets a cgroup of its own in every hierarchy, v1 controllers included: the devices
+ * controller must hold its device policy, and a container left in spawn's cgroup of a v1
+ * hierarchy (perhaps that hierarchy's root) could change what spawn and its siblings get. With
+ * `devices_only` (the registry made the container's cgroups) just the v1 devices hierarchy. */
+static void hierarchies_filter(SpawnCGroup *cg, bool devices_only) {
         size_t n = 0;
         for (size_t i = 0; i < cg->n_hierarchies; i++) {
-                if (hierarchy_wanted(cg->hierarchies + i, l))
-                        cg->hierarchies[n++] = cg->hierarchies[i];
+                CGroupHierarchy *h = cg->hierarchies + i;
+                if (!devices_only || (!h->unified && cg_hierarchy_has_controller(h, "devices")))
+                        cg->hierarchies[n++] = *h;
                 else {
-                        free(cg->hierarchies[i].mount_point);
-                        free(cg->hierarchies[i].controllers);
-                        free(cg->hierarchies[i].path);
+                        free(h->mount_point);
+                        free(h->controllers);
+                        free(h->path);
                 }
         }
         cg->n_hierarchies = n;
 }
 
-int spawn_cgroup_setup(SpawnCGroup *cg, const SpawnConfig *c) {
+static bool host_has_char_device(const char *path, unsigned maj, unsigned min) {
+        struct stat st;
+        return stat(path, &st) >= 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == maj && minor(st.st_rdev) == min;
+}
+
+static int device_policy_for(const SpawnConfig *c, DevicePolicy *ret) {
+        return device_policy_build(host_has_char_device("/dev/net/tun", 10, 200), host_has_char_device("/dev/fuse", 10, 229),
+                                   &c->opt.isolation.device_allow, ret);
+}
+
+/* The device policy on a cgroup2 cgroup: the kernel runs its programs on every device access
+ * also on a hybrid host, where the v1 devices controller enforces the same list. */
+static int device_policy_apply_v2(const CGroupHierarchy *h, const char *path, const DevicePolicy *p, bool required) {
+        _cleanup_free_ char *fs = cg_fs_path(h, path, NULL);
+        if (!fs)
+                return log_oom();
+        _cleanup_close_ int fd = open(fs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open cgroup %s: %m", fs);
+        int r = device_policy_attach_bpf(fd, p);
+        if (r < 0 && required)
+                return log_error_errno(r, "Failed to attach the device policy (a BPF device program) to cgroup %s: %m", fs);
+        return 0;
+}
+
+/* On cgroup v1 the devices controller of the container's cgroup; on cgroup2 a BPF program. */
+static int spawn_cgroup_apply_devices(const SpawnCGroup *cg, const SpawnConfig *c, const CGroupHierarchy *v2, const char *v2_path) {
+        _cleanup_(device_policy_done) DevicePolicy p = {};
+        bool v1_done = false;
+        int r;
+
+        r = device_policy_for(c, &p);
+        if (r < 0)
+                return log_oom();
+        for (size_t i = 0; i < cg->n_hierarchies; i++) {
+                const CGroupHierarchy *h = cg->hierarchies + i;
+                if (h->unified || !cg_hierarchy_has_controller(h, "devices"))
+                        continue;
+                r = device_policy_apply_v1(h, cg->paths[i], &p);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to apply the device policy to cgroup %s (devices): %m", cg->paths[i]);
+                v1_done = true;
+        }
+        for (size_t i = 0; !v2 && i < cg->n_hierarchies; i++)
+                if (cg->hierarchies[i].unified) {
+                        v2 = cg->hierarchies + i;
+                        v2_path = cg->paths[i];
+                }
+        if (!v2) {
+                if (!v1_done)
+                        return log_error_errno(EOPNOTSUPP, "No devices controller and no cgroup2 hierarchy: cannot enforce the container's device policy.");
+                return 0;
+        }
+        return device_policy_apply_v2(v2, v2_path, &p, !v1_done);
+}
+
+static int spawn_cgroup_create(SpawnCGroup *cg, const SpawnConfig *c, bool devices_only) {
         _cleanup_free_ char *unit = NULL, *escaped = NULL;
         int r;
 
         r = cg_enumerate(0, &cg->hierarchies, &cg->n_hierarchies);
         if (r < 0)
                 return log_error_errno(r, "Failed to enumerate cgroup hierarchies: %m");
-        hierarchies_filter(cg, &c->opt.limits);
+        hierarchies_filter(cg, devices_only);
         cg->paths = calloc(cg->n_hierarchies + 1, sizeof(char *));
         if (!cg->paths)
                 return log_oom();
@@ -304,6 +353,18 @@ int spawn_cgroup_setup(SpawnCGroup *cg, const SpawnConfig *c) {
                 janitor_cleanup(cg);
                 return r;
         }
+        return 0;
+}
+
+int spawn_cgroup_setup(SpawnCGroup *cg, const SpawnConfig *c) {
+        int r;
+
+        r = spawn_cgroup_create(cg, c, false);
+        if (r < 0)
+                return r;
+        r = spawn_cgroup_apply_devices(cg, c, NULL, NULL);
+        if (r < 0)
+                return r;
 
         if (!cg_limits_is_empty(&c->opt.limits)) {
                 const char *failed = NULL;
@@ -320,6 +381,56 @@ int spawn_cgroup_setup(SpawnCGroup *cg, const SpawnConfig *c) {
                         return log_error_errno(r, "Failed to apply %s=: %m", failed);
         }
         return 0;
+}
+
+int spawn_cgroup_setup_registered(SpawnCGroup *cg, const SpawnConfig *c, pid_t pid) {
+        SpawnCGroup theirs = SPAWN_CGROUP_NULL;
+        CGroupHierarchy *ours = NULL;
+        size_t n_ours = 0;
+        int r;
+
+        /* The registry placed the container in cgroup2 (and perhaps name=systemd), maybe also in
+         * a v1 devices cgroup of its own; if it left it in ours there, the container gets its own
+         * below ours, as without a registry. */
+        r = cg_enumerate(pid, &theirs.hierarchies, &theirs.n_hierarchies);
+        if (r >= 0)
+                r = cg_enumerate(0, &ours, &n_ours);
+        if (r < 0) {
+                r = log_error_errno(r, "Failed to enumerate cgroup hierarchies: %m");
+                goto finish;
+        }
+        const CGroupHierarchy *v2 = NULL;
+        bool registry_devices = false;
+        for (size_t i = 0; i < theirs.n_hierarchies && i < n_ours; i++) {
+                if (theirs.hierarchies[i].unified)
+                        v2 = theirs.hierarchies + i;
+                else if (cg_hierarchy_has_controller(theirs.hierarchies + i, "devices"))
+                        registry_devices = !streq(theirs.hierarchies[i].path, ours[i].path);
+        }
+
+        if (registry_devices) {
+                /* The registry's cgroups: not ours to remove, only to restrict. */
+                theirs.paths = calloc(theirs.n_hierarchies + 1, sizeof(char *));
+                for (size_t i = 0; theirs.paths && i < theirs.n_hierarchies; i++)
+                        if (!(theirs.paths[i] = strdup(theirs.hierarchies[i].path)))
+                                break;
+                if (!theirs.paths || (theirs.n_hierarchies > 0 && !theirs.paths[theirs.n_hierarchies - 1]))
+                        r = log_oom();
+                else
+                        r = spawn_cgroup_apply_devices(&theirs, c, NULL, NULL);
+                goto finish;
+        }
+
+        r = spawn_cgroup_create(cg, c, true);
+        if (r >= 0)
+                r = spawn_cgroup_attach(cg, pid);
+        if (r >= 0)
+                r = spawn_cgroup_apply_devices(cg, c, v2, v2 ? v2->path : NULL);
+finish:
+        cg_hierarchies_free(theirs.hierarchies, theirs.n_hierarchies);
+        strv_free(theirs.paths);
+        cg_hierarchies_free(ours, n_ours);
+        return r;
 }
 
 int spawn_cgroup_attach(SpawnCGroup *cg, pid_t pid) {

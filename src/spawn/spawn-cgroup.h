@@ -22,8 +22,12 @@ typedef struct SpawnCGroup {
 
 #define SPAWN_CGROUP_NULL ((SpawnCGroup) { .janitor_fd = -EBADF })
 
-/* Creates the container's cgroups and applies the configured limits. Logs errors. */
+/* Creates the container's cgroups (one in every hierarchy, below ours), applies the device
+ * policy and the configured limits. Logs errors. */
 int spawn_cgroup_setup(SpawnCGroup *cg, const SpawnConfig *c);
+/* The registry made the container's cgroups: applies the device policy there, giving the
+ * container a devices cgroup of its own below ours where the registry left it in ours. */
+int spawn_cgroup_setup_registered(SpawnCGroup *cg, const SpawnConfig *c, pid_t pid);
 /* Moves pid (the container's PID 1) into every container cgroup. */
 int spawn_cgroup_attach(SpawnCGroup *cg, pid_t pid);
 /* Lets the janitor clean up and waits for it. */

@@ -19,6 +19,7 @@
 #include "spawn-caps.h"
 #include "spawn-cgroup.h"
 #include "spawn-child.h"
+#include "spawn-isolation.h"
 #include "spawn-mount.h"
 #include "spawn-network.h"
 #include "spawn-selinux.h"
@@ -96,9 +97,12 @@ static int setup_stdio(const SpawnConfig *c) {
         return 0;
 }
 
-static int change_user(const UserRecord *u, const gid_t *groups, size_t n_groups) {
+static int change_user(const UserRecord *u, const gid_t *groups, size_t n_groups, uint64_t ambient) {
         if (u->uid == 0 && u->gid == 0 && n_groups == 0)
                 return 0;
+        /* Ambient capabilities survive the switch away from root only through KEEPCAPS. */
+        if (ambient != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+                return log_error_errno(errno, "Failed to keep capabilities across the user change: %m");
         if (setgroups(n_groups, groups) < 0)
                 return log_error_errno(errno, "Failed to set supplementary groups: %m");
         if (setresgid(u->gid, u->gid, u->gid) < 0)
@@ -174,21 +178,43 @@ static int child_fork_stub_init(const ChildContext *ctx) {
         if (pid < 0)
                 return log_error_errno(errno, "Failed to fork the payload: %m");
         if (pid > 0) {
-                /* The console belongs to the payload's session; the stub keeps only a copy of
-                 * the supervisor's stderr for its one possible message. The payload reports its
-                 * own setup failures to the supervisor. */
-                int logfd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+                /* The stub keeps nothing of the supervisor's: PID 2 could reach any of its
+                 * descriptors through /proc/1/fd (the host's terminal, to write to or push input
+                 * into with TIOCSTI). The payload's exit status says how it ended, and the
+                 * payload reports its own setup failures to the supervisor. */
                 log_set_sink(NULL);
-                if (logfd >= 0)
-                        log_set_fd(logfd);
-                safe_close(ctx->sync_fd);
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 for (int i = 0; null >= 0 && i < 3; i++)
                         (void) dup2(null, i);
-                safe_close(null);
+                (void) fd_close_all_except(NULL, 0);
+                log_set_fd(STDERR_FILENO);
+                /* A session of its own: the supervisor's terminal stops being ours. */
+                (void) setsid();
                 stub_init_run(pid, ctx->config->res.machine);
         }
         sigprocmask(SIG_SETMASK, &old, NULL);
+        return 0;
+}
+
+/* The container's filter into *ret (left empty with $BERTH_SECCOMP=0). The usual case copies the
+ * program compiled at build time and returns 1: spawn's own remaining setup needs nothing that
+ * program refuses. */
+static int syscall_filter_prepare(const SpawnConfig *c, uint64_t bounding, SeccompProgram *ret) {
+        int r;
+
+        if (c->res.seccomp_disabled)
+                return 0;
+        if (seccomp_program_is_default(&c->opt.isolation.syscall_filter, bounding, capability_container_set(false))) {
+                size_t size = seccomp_default_n * sizeof(struct sock_filter);
+                void *copy = malloc(size);
+                if (!copy)
+                        return log_oom();
+                *ret = (SeccompProgram) { .insns = memcpy(copy, seccomp_default_insns, size), .n_insns = seccomp_default_n };
+                return 1;
+        }
+        r = seccomp_program_build(&c->opt.isolation.syscall_filter, bounding, ret);
+        if (r < 0)
+                return log_error_errno(r, "Failed to compile the system call filter: %m");
         return 0;
 }
 
@@ -198,7 +224,7 @@ static int child_fork_stub_init(const ChildContext *ctx) {
  * (propagation as the host's), root credentials with every capability, stdio the supervisor's.
  * Ends with the container's mount tree complete below *ret_rootfd (not yet pivoted into), in the
  * container's own cgroup namespace, the notify socket handed to the supervisor. */
-static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd) {
+static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd, SeccompProgram *filter) {
         const SpawnConfig *c = ctx->config;
         SyncMessage msg;
         int r;
@@ -209,18 +235,35 @@ static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd) {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return log_error_errno(errno, "Failed to set parent death signal: %m");
 
+        /* The caller's session keyring (and the keys in it) stays outside; nspawn does the same.
+         * Keys are not namespaced: the filter keeps the payload away from keyctl(). */
+        r = keyring_join_fresh_session();
+        if (r < 0 && r != -ENOSYS)
+                return log_error_errno(r, "Failed to create a session keyring for the container: %m");
+
         _cleanup_close_ int rootfd = -EBADF;
         r = root_provider_mount(ctx->root, c, &rootfd);
         if (r < 0)
                 return r;
 
-        /* The mounts need nothing from the supervisor: build them while it sets up our cgroups
-         * (or registers us), on the other CPU. */
+        /* The mounts and the syscall filter need nothing from the supervisor: build them while it
+         * sets up our cgroups (or registers us), on the other CPU. */
         MountContext m = { .config = c, .rootfd = rootfd, .notify_fd = -EBADF };
         r = mount_plan_run(ctx->plan, MOUNT_PHASE_EARLY, &m);
         _cleanup_close_ int notify_fd = m.notify_fd;
         if (r < 0)
                 return r;
+        r = syscall_filter_prepare(c, capability_options_bounding(&c->opt.isolation.caps, c->opt.private_network), filter);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                /* Loading costs the kernel a translation of every instruction: do it here, while
+                 * the supervisor still works on our cgroups, not on the way to exec. */
+                r = seccomp_program_install(filter);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to install the system call filter: %m");
+                seccomp_program_done(filter);
+        }
 
         _cleanup_close_ int unexpected = -EBADF;
         r = sync_receive(ctx->sync_fd, &msg, &unexpected);
@@ -248,7 +291,7 @@ static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd) {
  * below rootfd but the host's root still "/", stdio the supervisor's. Ends by exec'ing the
  * payload as PID 1 (or PID 2 under the stub init), with the container's root, user, bounded
  * capabilities and console. */
-static int child_inner_phase(const ChildContext *ctx, int rootfd) {
+static int child_inner_phase(const ChildContext *ctx, int rootfd, const SeccompProgram *filter) {
         const SpawnConfig *c = ctx->config;
         _cleanup_(child_exec_done) ChildExec x = {};
         int r;
@@ -269,13 +312,27 @@ static int child_inner_phase(const ChildContext *ctx, int rootfd) {
         if (r < 0)
                 return r;
 
-        r = capability_bounding_set_limit(capability_container_set(c->opt.private_network));
+        r = capability_bounding_set_limit(capability_options_bounding(&c->opt.isolation.caps, c->opt.private_network));
         if (r < 0)
                 return log_error_errno(r, "Failed to limit capabilities: %m");
-
-        r = change_user(&x.user, x.groups, x.n_groups);
+        r = isolation_apply_process_limits(&c->opt.isolation);
         if (r < 0)
                 return r;
+        /* A policy of the user's own (which may refuse what spawn does above) only now. Still
+         * root with CAP_SYS_ADMIN, so no_new_privs stays the user's choice; the filter allows
+         * what is left to do. */
+        r = seccomp_program_install(filter);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install the system call filter: %m");
+
+        r = change_user(&x.user, x.groups, x.n_groups, c->opt.isolation.caps.ambient);
+        if (r < 0)
+                return r;
+        r = capability_ambient_apply(c->opt.isolation.caps.ambient);
+        if (r < 0)
+                return log_error_errno(r, "Failed to raise the ambient capabilities: %m");
+        if (c->opt.isolation.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return log_error_errno(errno, "Failed to set no_new_privs: %m");
         const char *wd = c->opt.chdir ?: (c->opt.user ? x.user.home : "/");
         if (chdir(wd) < 0) {
                 if (c->opt.chdir)
@@ -330,14 +387,15 @@ static bool child_log_sink(int level, int error, const char *message) {
 }
 
 _noreturn_ void spawn_child_run(const ChildContext *ctx) {
+        _cleanup_(seccomp_program_done) SeccompProgram filter = {};
         int rootfd = -EBADF, r;
 
         child_sync_fd = ctx->sync_fd;
         log_set_sink(child_log_sink);
 
-        r = child_outer_phase(ctx, &rootfd);
+        r = child_outer_phase(ctx, &rootfd, &filter);
         if (r >= 0)
-                r = child_inner_phase(ctx, rootfd);
+                r = child_inner_phase(ctx, rootfd, &filter);
 
         /* Only failures get here. Nothing to tell when the supervisor is gone (or failed and said
          * so itself). */

@@ -110,11 +110,15 @@ static int plan_add_hook(MountPlan *p, MountPhase phase, MountHook hook, const c
  * exists or can be created: /proc after /dev, so masked files can be covered with the
  * container's /dev/null. */
 static int plan_add_api(MountPlan *p, const SpawnConfig *c) {
-        /* The kernel interfaces a container must not reach: sysrq and the raw views of kernel
-         * memory, keys and timers. */
+        /* The kernel interfaces a container must not reach, at least what systemd-nspawn hides:
+         * hardware and file system tunables read-only; sysrq and the raw views of kernel memory,
+         * symbols, keys and timers masked. */
+        static const char *const read_only[] = {
+                "/proc/apm", "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
+        };
         static const char *const masked[] = {
-                "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/kmsg", "/proc/sched_debug",
-                "/proc/latency_stats", "/proc/acpi", "/proc/scsi",
+                "/proc/kallsyms", "/proc/kcore", "/proc/keys", "/proc/sysrq-trigger", "/proc/timer_list",
+                "/proc/kmsg", "/proc/sched_debug", "/proc/latency_stats", "/proc/acpi", "/proc/scsi",
         };
         const MountPhase e = MOUNT_PHASE_EARLY;
         int r = 0;
@@ -149,8 +153,8 @@ static int plan_add_api(MountPlan *p, const SpawnConfig *c) {
         if (r >= 0 && c->opt.private_network)
                 r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND_SELF, .phase = e, .target = (char *) "/proc/sys/net",
                                                .optional = true });
-        if (r >= 0)
-                r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND_SELF, .phase = e, .target = (char *) "/proc/sysrq-trigger",
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(read_only); i++)
+                r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND_SELF, .phase = e, .target = (char *) read_only[i],
                                                .flags = MS_REC | API_FLAGS, .read_only = true, .optional = true });
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(masked); i++)
                 r = plan_add(p, (MountEntry) { .kind = MOUNT_MASK, .phase = e, .target = (char *) masked[i],

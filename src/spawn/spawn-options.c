@@ -65,6 +65,7 @@ void spawn_options_init(SpawnOptions *o) {
                 .timezone = TIMEZONE_AUTO,
                 .register_mode = REGISTER_AUTO,
         };
+        isolation_options_init(&o->isolation);
 }
 
 void spawn_options_done(SpawnOptions *o) {
@@ -82,6 +83,7 @@ void spawn_options_done(SpawnOptions *o) {
         free(o->slice);
         free(o->selinux_context);
         free(o->selinux_apifs_context);
+        isolation_options_done(&o->isolation);
         spawn_options_init(o);
 }
 
@@ -183,7 +185,8 @@ static const SpawnOptionDef option_table[] = {
                "SIGRTMIN+3 for systemd)"),
         HEADING("Resources"),
         OPTION("property", 0, ARG_PROPERTY, "NAME=VALUE", SPAWN_FIELD_LIMITS,
-               "Limit the container's cgroup, in systemd unit syntax:\nMemoryMax=, CPUQuota=, CPUWeight=, TasksMax=, IOWeight="),
+               "Limit the container's cgroup, in systemd unit syntax:\nMemoryMax=, CPUQuota=, CPUWeight=, TasksMax=, IOWeight=,\n"
+               "DeviceAllow= (a /dev node or char-/block-CLASS, rwm)"),
         HEADING("System identity"),
         OPTION("machine", 'M', 'M', "NAME", SPAWN_FIELD_MACHINE, "Machine name (default: the directory's name)"),
         OPTION("hostname", 0, ARG_HOSTNAME, "NAME", SPAWN_FIELD_HOSTNAME, "Hostname inside the container (default: machine name)"),
@@ -207,6 +210,22 @@ static const SpawnOptionDef option_table[] = {
                "SELinux process label of the payload (or init)"),
         OPTION("selinux-apifs-context", 'L', 'L', "CONTEXT", SPAWN_FIELD_SELINUX_APIFS_CONTEXT,
                "SELinux label of the API file systems (/dev, /run,\n/tmp, /dev/shm, /dev/pts, --tmpfs=)"),
+        /* Issue 10; parsed by isolation_parse_option(). */
+        OPTION("system-call-filter", 0, ARG_SYSTEM_CALL_FILTER, "[~]LIST", SPAWN_FIELD_ISOLATION,
+               "Also allow (or with ~, refuse) these system calls or\n@groups (systemd's names; see 'help')"),
+        OPTION("no-new-privileges", 0, ARG_NO_NEW_PRIVILEGES, "BOOL", SPAWN_FIELD_ISOLATION,
+               "Set the no_new_privs flag for the payload"),
+        OPTION("capability", 0, ARG_CAPABILITY, "CAPS", SPAWN_FIELD_ISOLATION, "Keep these capabilities too (names or 'all')"),
+        OPTION("drop-capability", 0, ARG_DROP_CAPABILITY, "CAPS", SPAWN_FIELD_ISOLATION,
+               "Drop these capabilities from the default set"),
+        OPTION("ambient-capability", 0, ARG_AMBIENT_CAPABILITY, "CAPS", SPAWN_FIELD_ISOLATION,
+               "Pass these capabilities to a non-root payload"),
+        OPTION("rlimit", 0, ARG_RLIMIT, "NAME=SOFT[:HARD]", SPAWN_FIELD_ISOLATION,
+               "Set a resource limit (NOFILE=1024:4096, infinity)"),
+        OPTION("oom-score-adjust", 0, ARG_OOM_SCORE_ADJUST, "VALUE", SPAWN_FIELD_ISOLATION,
+               "The payload's OOM score adjustment (-1000..1000)"),
+        OPTION("cpu-affinity", 0, ARG_CPU_AFFINITY, "CPUS", SPAWN_FIELD_ISOLATION, "CPUs the payload may run on (0-3,5)"),
+        OPTION("personality", 0, ARG_PERSONALITY, "ARCH", SPAWN_FIELD_ISOLATION, "Architecture the payload sees (x86, x86-64)"),
         HEADING("Integration"),
         OPTION("resolv-conf", 0, ARG_RESOLV_CONF, "MODE", SPAWN_FIELD_RESOLV_CONF,
                "off, copy-host, bind-host, replace-host, delete or\nauto (default)"),
@@ -364,9 +383,12 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
                 c->boot = true;
                 return 0;
         case ARG_PROPERTY:
+                r = isolation_parse_property(&c->isolation, arg);
+                if (r != -EOPNOTSUPP)
+                        return r;
                 r = cg_limits_parse_property(&c->limits, arg);
                 if (r == -EOPNOTSUPP)
-                        return log_error_errno(r, "Unsupported property '%s' (supported: MemoryMax=, CPUQuota=, CPUWeight=, TasksMax=, IOWeight=).", arg);
+                        return log_error_errno(r, "Unsupported property '%s' (supported: MemoryMax=, CPUQuota=, CPUWeight=, TasksMax=, IOWeight=, DeviceAllow=).", arg);
                 if (r < 0)
                         return log_error_errno(r, "Invalid property assignment '%s'.", arg);
                 return 0;
@@ -447,6 +469,13 @@ int spawn_options_parse_argv(SpawnOptions *o, int argc, char *argv[]) {
                         if (optopt)
                                 return log_error_errno(EINVAL, "Unknown option -%c or missing argument (see --help).", optopt);
                         return log_error_errno(EINVAL, "Unknown option or missing argument: '%s' (see --help).", argv[optind - 1]);
+                case ARG_SYSTEM_CALL_FILTER ... ARG_PERSONALITY:
+                        /* 0: "help" listed the names; exit successfully. */
+                        r = isolation_parse_option(&o->isolation, opt, optarg);
+                        if (r <= 0)
+                                return r;
+                        o->source[SPAWN_FIELD_ISOLATION] = SPAWN_SOURCE_COMMAND_LINE;
+                        break;
                 default:
                         r = parse_one(o, opt, optarg);
                         if (r < 0)

@@ -8,6 +8,7 @@
 #include "cgroup-util.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "spawn-isolation.h"
 #include "spawn-mount.h"
 #include "spawn-volatile.h"
 #include "spawn-register.h"
@@ -109,6 +110,7 @@ typedef enum SpawnField {
         SPAWN_FIELD_EPHEMERAL,
         SPAWN_FIELD_VOLATILE,
         SPAWN_FIELD_TEMPLATE,
+        SPAWN_FIELD_ISOLATION,
         _SPAWN_FIELD_MAX,
         _SPAWN_FIELD_INVALID = -EINVAL,
 } SpawnField;
@@ -149,6 +151,7 @@ typedef struct SpawnOptions {
         bool quiet;
         char *selinux_context;        /* -Z: the payload's process label */
         char *selinux_apifs_context;  /* -L: the label of the API file systems we mount */
+        IsolationOptions isolation;   /* syscall filter, capabilities, limits, devices (issue 10) */
         SpawnSource source[_SPAWN_FIELD_MAX];
 } SpawnOptions;
 
@@ -174,6 +177,7 @@ typedef struct SpawnResolved {
         bool selinux_enabled;     /* the host has SELinux: /sys/fs/selinux is bound in */
         char *selinux_context;        /* -Z, NULL where SELinux is off and $BERTH_SELINUX_OPTIONAL */
         char *selinux_apifs_context;  /* -L, likewise */
+        bool seccomp_disabled;        /* $BERTH_SECCOMP=0, as $SYSTEMD_SECCOMP=0: benchmarks only */
 } SpawnResolved;
 
 /* Where -M NAME finds image NAME when neither -D nor -i is given (as systemd-nspawn). */

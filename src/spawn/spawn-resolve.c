@@ -240,6 +240,11 @@ int spawn_resolve(const SpawnOptions *o, SpawnResolved *r) {
         k = resolve_selinux(o, r);
         if (k < 0)
                 return k;
+        k = isolation_options_verify(&o->isolation, o->private_network);
+        if (k < 0)
+                return k;
+        const char *sc = getenv("BERTH_SECCOMP");
+        r->seccomp_disabled = !isempty(sc) && parse_boolean(sc) == 0;
 
         if (o->boot) {
                 k = resolve_boot(o, r);

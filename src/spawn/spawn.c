@@ -206,6 +206,13 @@ static int exit_status_to_code(const SpawnConfig *c, const siginfo_t *si, bool k
                 /* 133 is reserved for "the guest rebooted"; a payload returning it means failure. */
                 if (si->si_status == 133)
                         return c->opt.boot ? SPAWN_REBOOT : EXIT_FAILURE;
+                /* The stub init has no stderr of ours (PID 2 could reach it): it says "killed by
+                 * signal N" as a shell does, 128 + N, and we say it in words. */
+                if (c->opt.as_pid2 && si->si_status > 128 && signal_to_string(si->si_status - 128)) {
+                        log_error("Container %s: payload terminated by signal %s.", c->res.machine,
+                                  signal_to_string(si->si_status - 128));
+                        return si->si_status;
+                }
                 if (si->si_status != 0 && !c->opt.quiet && c->res.console_mode == CONSOLE_INTERACTIVE)
                         log_info("Container %s failed with error code %i.", c->res.machine, si->si_status);
                 return si->si_status;
@@ -279,7 +286,10 @@ static int supervisor_place(const SpawnConfig *c, SpawnCGroup *cg, pid_t pid, bo
         if (r >= 0 && try_register) {
                 r = register_machine(c, pid);
                 *ret_registered = r > 0;
-                if (r == 0 && !c->opt.keep_unit) {
+                /* The registry made the cgroups: the device policy goes on them. */
+                if (r > 0 && !c->opt.keep_unit)
+                        r = spawn_cgroup_setup_registered(cg, c, pid);
+                else if (r == 0 && !c->opt.keep_unit) {
                         r = spawn_cgroup_setup(cg, c);
                         if (r >= 0)
                                 r = spawn_cgroup_attach(cg, pid);
@@ -407,6 +417,14 @@ int spawn_run(const SpawnConfig *c) {
 int main(int argc, char *argv[]) {
         _cleanup_(spawn_config_done) SpawnConfig c;
         int r;
+
+        /* Descriptors our caller left open (a host directory, a namespace) would reach the
+         * container's payload: nothing of them is passed on, so close them all first. */
+        r = fd_close_all_except(NULL, 0);
+        if (r < 0) {
+                fprintf(stderr, "Failed to close inherited file descriptors: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
 
         spawn_config_init(&c);
         log_set_program_name(program_invocation_short_name);

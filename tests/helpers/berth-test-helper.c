@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape-probes.h"
+
 #define HELPER_NAME "berth-test-helper"
 #define EXIT_USAGE 64
 #define EXIT_OPERROR 2
@@ -819,6 +821,15 @@ static const struct {
         { "fork-count", cmd_fork_count, 1, 1, "N" },
         { "echo", cmd_echo, 0, -1, "ARGS..." },
         { "ifaces", cmd_ifaces, 0, 0, "" },
+        { "escape-fds", cmd_escape_fds, 1, 1, "MARKER-NAME" },
+        { "poke-pid1-fds", cmd_poke_pid1_fds, 1, 1, "TEXT" },
+        { "syscalls", cmd_syscalls, 0, 0, "" },
+        { "cgroup-handle", cmd_cgroup_handle, 1, 1, "CGROUP-MOUNT" },
+        { "keys", cmd_keys, 2, 2, "SECRET-DESC PLANT-DESC" },
+        { "mknod-open", cmd_mknod_open, 4, 4, "PATH b|c MAJOR MINOR" },
+        { "try-open", cmd_try_open, 2, 2, "PATH r|w|rw" },
+        { "try-mount", cmd_try_mount, 4, 4, "SOURCE TARGET FSTYPE|- rw|ro|remount-rw|bind-remount-rw" },
+        { "compat-syscalls", cmd_compat_syscalls, 0, 0, "" },
 };
 
 static int usage(void) {

@@ -91,6 +91,8 @@ def test_sys_read_only_sysfs(tree):
 
 DEV_BASE = {"full", "null", "ptmx", "random", "tty", "urandom", "zero", "pts", "shm", "mqueue",
             "fd", "stdin", "stdout", "stderr"}
+# Where the host has them, /dev/net/tun and /dev/fuse too (issue 10).
+DEV_BASE |= {n for n, p in (("net", "/dev/net/tun"), ("fuse", "/dev/fuse")) if os.path.exists(p)}
 
 
 def test_dev_contents_default_console(tree):
