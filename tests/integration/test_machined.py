@@ -722,7 +722,7 @@ def test_shell_exit_status_and_environment(machined, machined_leaders):
     _, leader = machined_leaders.start()
     create(machined, "sh", leader)
 
-    def shell(user, path, args, env=()):
+    def shell(user, path, args, env=("TERM=xterm",)):
         fd, _ = m.OpenMachineShell("sh", user, path, dbus.Array(args, "s"), dbus.Array(list(env), "s"))
         master = fd.take()
         try:
@@ -730,7 +730,7 @@ def test_shell_exit_status_and_environment(machined, machined_leaders):
         finally:
             os.close(master)
 
-    out = shell("", "/bin/sh", ["/bin/sh", "-c", 'echo "out:$FOO:$(id -u):$(hostname)"; exit 7'], ["FOO=bar"])
+    out = shell("", "/bin/sh", ["/bin/sh", "-c", 'echo "out:$FOO:$(id -u):$(hostname)"; exit 7'], ["FOO=bar", "TERM=xterm"])
     assert b"out:bar:0:" in out, out
     end = OSC_END_RE.findall(out)
     assert end and end[-1][1] == b"failure" and end[-1][3] == b"7", out
@@ -741,9 +741,14 @@ def test_shell_exit_status_and_environment(machined, machined_leaders):
     assert end and end[-1][1] == b"interrupt" and end[-1][4] == b"SIGTERM", out
     out = shell("", "/bin/echo", [])  # empty args: argv is [path]
     assert OSC_END_RE.findall(out)[-1][3] == b"0"
+    # A client without a terminal (no TERM, or TERM=dumb) gets only what the command wrote.
+    for env in ([], ["TERM=dumb"]):
+        out = shell("", "/bin/sh", ["/bin/sh", "-c", 'echo "term:$TERM"; exit 4'], env)
+        assert b"\x1b]3008" not in out, (env, out)
+        assert out.replace(b"\r\n", b"\n") == b"term:" + (b"dumb" if env else b"vt220") + b"\n", out
 
     # Default: the user's login shell, interactively.
-    fd, _ = machined.machine("sh").OpenShell("tester", "", dbus.Array([], "s"), dbus.Array([], "s"))
+    fd, _ = machined.machine("sh").OpenShell("tester", "", dbus.Array([], "s"), dbus.Array(["TERM=xterm"], "s"))
     master = fd.take()
     try:
         os.write(master, b"echo me=$(id -un) home=$HOME; exit 3\n")
@@ -824,6 +829,11 @@ def test_machinectl(machined, machined_leaders, machined_signals):
     assert OSC_END_RE.search(cp.stdout.encode()).group(4) == b"0"
     cp = machinectl(bus, "shell", "mctl", "/bin/sh", "-c", "exit 5")
     assert OSC_END_RE.search(cp.stdout.encode()).group(4) == b"5", cp.stdout
+    # It passes its own TERM: with TERM=dumb or none "$(machinectl shell ...)" is just the output.
+    for term in ("dumb", None):
+        cp = machinectl(bus, "shell", "-q", "mctl", "/bin/echo", "hi", env={"TERM": term})
+        assert cp.returncode == 0, cp.stderr
+        assert "\x1b" not in cp.stdout and re.fullmatch(r"hi\r?\n", cp.stdout), (term, cp.stdout)
 
     # kill: SIGTERM to all processes. A container's PID 1 only gets the signals it handles.
     _, leader = machined_leaders.start(command=("trap", "TERM", "0"))
