@@ -48,6 +48,8 @@ int machine_get_os_release(Machine *m, char ***ret) {
                         return negative_errno();
                 return os_release_parse(root, ret);
         }
+        if (!pidref_is_set(&m->leader))
+                return -ENOENT; /* registered without a leader: no tree to read it from */
         _cleanup_close_ int root = machine_open_root(m);
         if (root < 0)
                 return root;

@@ -86,6 +86,13 @@ int machine_spec_pin(const MachineSpec *s, PidRef *ret_leader, PidRef *ret_super
                 if (r < 0)
                         return failure_set_parameter(f, r, s->leader_parameter, "Failed to pin leader process %u: %m",
                                                      s->leader_pid);
+        } else if (s->leader_optional) {
+                /* A machine without a leader: it stays until it is unregistered. */
+                if (s->allocate_unit)
+                        return failure_set_parameter(f, -EINVAL, s->leader_parameter,
+                                                     "A unit can only be allocated for a leader process");
+                *ret_leader = *ret_supervisor = PIDREF_NULL;
+                return 0;
         } else {
                 if (!pidref_is_set(&s->caller))
                         return failure_set_parameter(f, -ESRCH, s->leader_parameter, "Failed to pin the calling process");

@@ -152,6 +152,11 @@ int machine_start(Machine *m, const ScopeRequest *req, Failure *f) {
                 m->timestamp_realtime = now_usec(CLOCK_REALTIME);
                 m->timestamp_monotonic = now_usec(CLOCK_MONOTONIC);
         }
+        if (!pidref_is_set(&m->leader)) {
+                /* Registered without a leader (Varlink): no processes, so no unit or cgroup either. */
+                machine_start_done(m, 0, NULL);
+                return 1;
+        }
         r = machine_watch_leader(m);
         if (r < 0)
                 return failure_set(f, r, "Failed to watch leader process: %m");
@@ -216,6 +221,11 @@ void machine_start_done(Machine *m, int error, const char *message) {
 }
 
 int machine_terminate(Machine *m) {
+        if (!pidref_is_set(&m->leader) && !m->unit && !m->cgroup) {
+                /* Nothing runs that could be stopped: terminating it is unregistering it. */
+                machine_unregister(m);
+                return 0;
+        }
         m->state = MACHINE_CLOSING;
         (void) machine_save(m);
         return m->manager->cgroup_ops->stop(m);

@@ -174,13 +174,19 @@ static void add_string(struct json_object *o, const char *key, const char *value
                 json_object_object_add(o, key, json_object_new_string(value));
 }
 
-static void add_metadata(struct json_object *o, Machine *m) {
+/* acquireMetadata=yes fails the call when the os-release cannot be read (a machine without
+ * one: NoOSReleaseInformation, a VM: NotSupported), as systemd-machined does; "graceful" leaves
+ * out what cannot be read. */
+static int add_metadata(struct json_object *o, Machine *m, bool graceful) {
         _cleanup_strv_free_ char **os = NULL;
         _cleanup_free_ MachineAddress *addrs = NULL;
         size_t n = 0;
         uid_t shift;
 
-        if (machine_get_os_release(m, &os) >= 0) {
+        int r = machine_get_os_release(m, &os);
+        if (r < 0 && !graceful)
+                return r;
+        if (r >= 0) {
                 struct json_object *a = json_object_new_array();
                 for (char **e = os; a && *e; e++)
                         json_object_array_add(a, json_object_new_string(*e));
@@ -207,14 +213,22 @@ static void add_metadata(struct json_object *o, Machine *m) {
                 }
                 json_object_object_add(o, "addresses", a);
         }
+        return 0;
 }
 
-static struct json_object *machine_json(Machine *m, bool metadata) {
+typedef enum AcquireMetadata {
+        METADATA_NO,
+        METADATA_YES,
+        METADATA_GRACEFUL,
+} AcquireMetadata;
+
+/* -ENOMEM, or with METADATA_YES the os-release's error. */
+static int machine_json(Machine *m, AcquireMetadata metadata, struct json_object **ret) {
         struct json_object *o = json_object_new_object(), *ts = json_object_new_object();
         if (!o || !ts) {
                 json_object_put(o);
                 json_object_put(ts);
-                return NULL;
+                return -ENOMEM;
         }
         json_object_object_add(o, "name", json_object_new_string(m->name));
         if (!id128_is_null(&m->id)) {
@@ -240,16 +254,32 @@ static struct json_object *machine_json(Machine *m, bool metadata) {
         add_string(o, "sshAddress", m->ssh_address);
         add_string(o, "sshPrivateKeyPath", m->ssh_private_key_path);
         json_object_object_add(o, "UID", json_object_new_int64(m->uid));
-        if (metadata)
-                add_metadata(o, m);
-        return o;
+        if (metadata != METADATA_NO) {
+                int r = add_metadata(o, m, metadata == METADATA_GRACEFUL);
+                if (r < 0) {
+                        json_object_put(o);
+                        return r;
+                }
+        }
+        *ret = o;
+        return 0;
+}
+
+static int reply_machine(VarlinkCall *call, Machine *m, AcquireMetadata metadata, bool notify) {
+        struct json_object *o;
+        int r = machine_json(m, metadata, &o);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return reply_failure(call, ERROR_CONTEXT_OS_RELEASE, r, NULL), -ECANCELED;
+        return notify ? varlink_call_notify(call, o) : varlink_call_reply(call, o);
 }
 
 static int vl_list(VarlinkCall *call, struct json_object *p, void *userdata) {
         Manager *m = userdata;
         struct json_object *meta;
         Machine *machine;
-        bool metadata = false;
+        AcquireMetadata metadata = METADATA_NO;
         int r;
 
         r = field(call, p, "acquireMetadata", json_type_string, &meta);
@@ -259,15 +289,17 @@ static int vl_list(VarlinkCall *call, struct json_object *p, void *userdata) {
                 const char *s = json_object_get_string(meta);
                 if (!streq(s, "no") && !streq(s, "yes") && !streq(s, "graceful"))
                         return varlink_call_error_invalid_parameter(call, "acquireMetadata");
-                metadata = !streq(s, "no");
+                metadata = streq(s, "yes") ? METADATA_YES : streq(s, "graceful") ? METADATA_GRACEFUL : METADATA_NO;
         }
         r = lookup_machine(call, m, p, &machine);
         if (r == -EINVAL || r == -ENXIO)
                 return 0;
         if (r < 0)
                 return r;
-        if (machine)
-                return varlink_call_reply(call, machine_json(machine, metadata));
+        if (machine) {
+                r = reply_machine(call, machine, metadata, false);
+                return r == -ECANCELED ? 0 : r;
+        }
 
         if (!m->machines)
                 return varlink_reply_failure(call, ERROR_CONTEXT_LOOKUP, -ENXIO, NULL);
@@ -275,10 +307,9 @@ static int vl_list(VarlinkCall *call, struct json_object *p, void *userdata) {
                 return varlink_call_error(call, VARLINK_ERROR_EXPECTED_MORE, NULL);
         /* All but the last as "continues" replies. */
         LIST_FOREACH(machines, machine, m->machines) {
-                struct json_object *o = machine_json(machine, metadata);
-                if (!o)
-                        return -ENOMEM;
-                r = machine->machines_next ? varlink_call_notify(call, o) : varlink_call_reply(call, o);
+                r = reply_machine(call, machine, metadata, machine->machines_next);
+                if (r == -ECANCELED)
+                        return 0;
                 if (r < 0)
                         return r;
         }
@@ -296,7 +327,8 @@ static int get_string(VarlinkCall *call, struct json_object *p, const char *name
         return 0;
 }
 
-/* leader (a PID) and/or leaderProcessId (a ProcessId); neither or 0: the caller. */
+/* leader (a PID) and/or leaderProcessId (a ProcessId); neither or 0: no leader (the caller is
+ * usually a short-lived registration tool, so it is not taken as the leader). */
 static int read_register_leader(VarlinkCall *call, struct json_object *p, MachineSpec *s) {
         struct json_object *leader, *lpid, *v;
         int64_t pid = 0;
@@ -397,6 +429,7 @@ static int read_register(VarlinkCall *call, struct json_object *p, MachineSpec *
         if (r < 0)
                 return r;
         s->allocate_unit = allocate && json_object_get_boolean(allocate);
+        s->leader_optional = true;
         return 0;
 }
 

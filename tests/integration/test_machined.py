@@ -967,6 +967,45 @@ def test_varlink(machined, machined_leaders, machined_signals):
     s.close()
 
 
+def test_varlink_register_without_leader(machined, machined_signals):
+    """Register without a leader keeps the machine until Unregister (the registering tool is
+    short-lived and not the leader); acquireMetadata=yes fails where there is no os-release to read,
+    graceful does not."""
+    c = VarlinkClient(machined.varlink_socket)
+    try:
+        r = c.call("io.systemd.Machine.Register", {"name": "noleader", "class": "container", "service": "tool"})
+        assert "error" not in r[0], r
+        machined_signals.wait("MachineNew", "noleader")
+        time.sleep(0.5)  # the caller (this connection) is long done with its request
+        p = c.call("io.systemd.Machine.List", {"name": "noleader"})[0]["parameters"]
+        assert p["name"] == "noleader" and "leader" not in p and "unit" not in p, p
+        assert machine_props(machined, "noleader")["Leader"] == 0
+        assert c.call("io.systemd.Machine.List", {"name": "noleader", "acquireMetadata": "yes"})[0]["error"] \
+            == "io.systemd.Machine.NoOSReleaseInformation"
+        p = c.call("io.systemd.Machine.List", {"name": "noleader", "acquireMetadata": "graceful"})[0]["parameters"]
+        assert p["name"] == "noleader" and "OSRelease" not in p, p
+        # A restarted machined keeps it.
+        c.close()
+        machined.stop()
+        machined.start()
+        c = VarlinkClient(machined.varlink_socket)
+        assert c.call("io.systemd.Machine.List", {"name": "noleader"})[0]["parameters"]["name"] == "noleader"
+        # A unit needs processes to put in it.
+        r = c.call("io.systemd.Machine.Register", {"name": "noleader2", "class": "container", "allocateUnit": True})
+        assert r[0]["error"] == "org.varlink.service.InvalidParameter", r
+        assert "noleader2" not in [x[0] for x in list_machines(machined)]
+        assert "noleader" in [x[0] for x in list_machines(machined)]
+        assert "error" not in c.call("io.systemd.Machine.Unregister", {"name": "noleader"})[0]
+        machined_signals.wait("MachineRemoved", "noleader")
+        # Terminate ends one as well: nothing runs that could be stopped.
+        assert "error" not in c.call("io.systemd.Machine.Register", {"name": "noleader", "class": "vm"})[0]
+        assert "error" not in c.call("io.systemd.Machine.Terminate", {"name": "noleader"})[0]
+        assert c.call("io.systemd.Machine.List", {"name": "noleader"})[0]["error"] == "io.systemd.Machine.NoSuchMachine"
+    finally:
+        c.close()
+    assert not (machined.state_dir / "noleader").exists()
+
+
 def test_errors_agree_across_transports(machined, machined_leaders):
     """The same bad request over D-Bus and over Varlink fails the same way: both bindings map the
     model's errno in its context through one table (src/machined/machine-error.c). Kill's ESRCH
