@@ -43,7 +43,7 @@ static const Verb verbs[] = {
         { "enable",       2, ARGS_ANY, verb_enable,       0                        },
         { "disable",      2, ARGS_ANY, verb_disable,      0                        },
         { "list-images",  1, 1,        verb_list_images,  VERB_JSON                },
-        { "image-status", 2, ARGS_ANY, verb_image_status, VERB_JSON                },
+        { "image-status", 1, ARGS_ANY, verb_image_status, VERB_JSON                },
         { "show-image",   1, ARGS_ANY, verb_show_image,   VERB_JSON                },
         { "clone",        3, 3,        verb_clone,        0                        },
         { "rename",       3, 3,        verb_rename,       0                        },

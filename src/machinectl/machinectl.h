@@ -36,6 +36,7 @@ typedef struct MachinectlConfig {
         KillWhom kill_whom;  /* _KILL_WHOM_INVALID: the verb's default */
         int signal;          /* 0: the verb's default */
         unsigned max_addresses; /* list: addresses per machine shown, UINT_MAX for all */
+        unsigned lines;      /* status -n: journal lines (accepted; no journal is shown yet) */
         char **properties;   /* -p, each may hold a comma-separated list */
         char *uid;           /* shell --uid= */
         char **setenv;       /* shell -E/--setenv= */
@@ -44,7 +45,7 @@ typedef struct MachinectlConfig {
 
 #define MACHINECTL_CONFIG_INIT                                                                  \
         ((MachinectlConfig) { .legend = true, .kill_whom = _KILL_WHOM_INVALID,                  \
-                              .output = OUTPUT_TEXT, .max_addresses = 1 })
+                              .output = OUTPUT_TEXT, .max_addresses = 1, .lines = 10 })
 
 void machinectl_config_done(MachinectlConfig *c);
 
@@ -85,6 +86,10 @@ int verb_import_tar(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_import_fs(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_export_raw(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_export_tar(sd_bus *bus, char **args, const MachinectlConfig *c);
+
+/* The names of the pool's images as machined lists them, the hidden ones (".host", ...) only with
+ * all. Logs errors. */
+int image_names(sd_bus *bus, bool all, char ***ret);
 
 /* What a machine's "poweroff" and "reboot" send to its leader, as systemd's machinectl does:
  * the signals a systemd PID 1 takes as "power off" and "ctrl-alt-del". */

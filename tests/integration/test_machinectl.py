@@ -207,10 +207,15 @@ def test_help_version_and_usage_errors(mctl_bin):
                          (["--json=yaml", "list"], "--json="),
                          (["-o", "xml", "list"], "Invalid output mode"),
                          (["--json=short", "terminate", "x"], "no JSON output"),
-                         (["--bogus"], "Invalid option --bogus")]:
+                         (["--bogus"], "Invalid option --bogus"),
+                         (["-n", "many", "status", "x"], "Invalid --lines= value 'many'"),
+                         (["--lines=-1", "status", "x"], "Invalid --lines= value")]:
         cp = c.run(*args)
         assert cp.returncode == 1 and cp.stdout == "", describe(cp)
         assert len(cp.stderr.splitlines()) == 1 and needle in cp.stderr, describe(cp)
+    # --output=help lists the modes -o takes, as systemd's machinectl does.
+    cp = c.run("--output=help")
+    assert cp.returncode == 0 and cp.stdout.split() == ["short", "json", "json-pretty"], describe(cp)
 
 
 def test_no_machined_on_the_bus(mctl_bin, machined_bus):
@@ -286,6 +291,9 @@ def test_status_properties_and_process_tree(ctl, containers, busybox_tree):
     token = f"tok{uuid.uuid4().hex[:8]}"
     p, name, leader = containers.start("treetop", command=("hang", token, "2"))
     out = ctl.ok("status", name, env=ctl.env(COLUMNS="400"))
+    # -n/--lines (journal lines, as systemd's) is accepted.
+    assert ctl.ok("status", "-n", "5", name, env=ctl.env(COLUMNS="400")).splitlines()[2:5] == out.splitlines()[2:5]
+    assert ctl.ok("status", "--lines=0", name, env=ctl.env(COLUMNS="400")).splitlines()[0] == out.splitlines()[0]
     lines = out.splitlines()
     props = ctl.machined.properties(f"{MANAGER_PATH}/machine/treetop")
     assert lines[0] == f"treetop({props['Id'].hex()})", out
@@ -393,6 +401,13 @@ def test_images(ctl):
     assert dict(l.split("=", 1) for l in ctl.ok("show-image", "img1").splitlines())["Type"] == "directory"
     cp = ctl.run("image-status", "nope")
     assert cp.returncode == 1 and cp.stderr == "machinectl: No image 'nope' known.\n", describe(cp)
+    # Without a name: every image, the hidden .host only with --all.
+    out = ctl.ok("image-status")
+    assert re.findall(r"^(\S+)$", out, re.M) == ["disk", "img1"], out
+    assert "OS: Image OS" in out
+    assert re.findall(r"^(\S+)$", ctl.ok("image-status", "--all"), re.M) == [".host", "disk", "img1"]
+    data = json.loads(ctl.ok("image-status", "-o", "json"))
+    assert [d["Name"] for d in data] == ["disk", "img1"]
 
 
 def test_image_status_partitions(ctl, busybox_tree):
