@@ -74,6 +74,7 @@ Machine *machine_free(Machine *m) {
         m->manager->n_machines--;
 
         sd_event_source_disable_unref(m->leader_source);
+        sd_event_source_disable_unref(m->terminate_timer);
         tracked_job_free(m->scope_job);
         pending_reply_done(&m->create_reply);
         pidref_done(&m->leader);
@@ -220,7 +221,28 @@ void machine_start_done(Machine *m, int error, const char *message) {
         supervisor_machine_new(m);
 }
 
+/* Supervisors that halt their guest the way its init understands when they get SIGTERM (SIGRTMIN+3
+ * for systemd, telinit 0 or the kill signal for others) and kill it on a second one: spawn, which
+ * registers as service "berth", and systemd-nspawn. Any other caller that registered a machine
+ * (a VM manager, a script) gets no signal from us. */
+static bool machine_supervisor_halts(const Machine *m) {
+        return pidref_is_set(&m->supervisor) && m->service &&
+               (streq(m->service, "berth") || streq(m->service, "systemd-nspawn") || streq(m->service, "nspawn"));
+}
+
+static int on_terminate_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Machine *m = userdata;
+
+        log_notice("Machine %s did not halt within %llu s, killing it.", m->name,
+                   (unsigned long long) (m->manager->config.terminate_timeout_usec / 1000000ULL));
+        m->terminate_timer = sd_event_source_disable_unref(m->terminate_timer);
+        (void) m->manager->cgroup_ops->stop(m);
+        return 0;
+}
+
 int machine_terminate(Machine *m) {
+        int r;
+
         if (!pidref_is_set(&m->leader) && !m->unit && !m->cgroup) {
                 /* Nothing runs that could be stopped: terminating it is unregistering it. */
                 machine_unregister(m);
@@ -228,6 +250,21 @@ int machine_terminate(Machine *m) {
         }
         m->state = MACHINE_CLOSING;
         (void) machine_save(m);
+
+        /* A second Terminate while the guest halts: kill now, as spawn does on a second SIGTERM. */
+        if (!m->terminate_timer && machine_supervisor_halts(m)) {
+                r = pidref_kill(&m->supervisor, SIGTERM);
+                if (r >= 0)
+                        r = sd_event_add_time_relative(m->manager->event, &m->terminate_timer, CLOCK_MONOTONIC,
+                                                       m->manager->config.terminate_timeout_usec, 0,
+                                                       on_terminate_timeout, m);
+                if (r >= 0) {
+                        log_info("Asked supervisor %i of machine %s to halt it.", (int) m->supervisor.pid, m->name);
+                        return 0;
+                }
+                log_debug_errno(r, "Cannot ask the supervisor of machine %s to halt it, killing it: %m", m->name);
+        }
+        m->terminate_timer = sd_event_source_disable_unref(m->terminate_timer);
         return m->manager->cgroup_ops->stop(m);
 }
 
