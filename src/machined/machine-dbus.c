@@ -76,7 +76,9 @@ int bus_machine_method_unregister(sd_bus_message *message, void *userdata, sd_bu
         if (r < 0)
                 return r;
         log_info("Unregistering machine %s on request.", m->name);
-        machine_unregister(m);
+        r = machine_unregister_request(m);
+        if (r < 0)
+                return bus_set_errorf(error, ERROR_CONTEXT_UNREGISTER, r, "Cannot unregister machine %s: %m", m->name);
         return sd_bus_reply_method_return(message, NULL);
 }
 

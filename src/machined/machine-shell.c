@@ -294,7 +294,9 @@ static _noreturn_ void operation_child(const ShellRequest *req, const char *mach
 
         join_leader_cgroups(leader, unit);
         host_proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        r = enter_machine(leader, leader_pidfd, &userns);
+        /* .host (leader 0 here): machined runs on the host, so its own namespaces and root are
+         * the host's. PID 1's may be out of reach (machined in a container of its own). */
+        r = leader > 0 ? enter_machine(leader, leader_pidfd, &userns) : 0;
         if (r < 0)
                 operation_report_failure(sock, r, "Failed to enter the machine's namespaces: %s", strerror(-r));
         safe_close(leader_pidfd);
@@ -398,7 +400,8 @@ int machine_open_shell(Machine *m, const ShellRequest *req, PendingReply *reply,
                 return failure_set(f, -ESRCH, "Machine %s is going away.", m->name);
 
         ShellChildArgs args = {
-                .req = req, .machine = m->name, .unit = m->unit, .leader = m->leader.pid, .leader_pidfd = m->leader.fd,
+                .req = req, .machine = m->name, .unit = m->unit, .leader = m->class == MACHINE_HOST ? 0 : m->leader.pid,
+                .leader_pidfd = m->leader.fd,
         };
         int r = operation_start(m->manager, m, shell_mode_to_string(req->mode), shell_child, &args, reply, f, &o);
         if (r < 0)

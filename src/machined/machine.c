@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "cgroup-backend.h"
+#include "fd-util.h"
 #include "job-tracker.h"
 #include "log.h"
 #include "machine.h"
@@ -35,7 +37,7 @@ DEFINE_STRING_TABLE_LOOKUP(machine_class, MachineClass)
 DEFINE_STRING_TABLE_LOOKUP(machine_state, MachineState)
 
 int machine_new(Manager *manager, const char *name, Machine **ret) {
-        if (!machine_name_is_valid(name))
+        if (!machine_name_is_valid(name) && !streq(name, ".host"))
                 return -EINVAL;
         if (manager_get_machine(manager, name))
                 return -EEXIST;
@@ -243,6 +245,8 @@ static int on_terminate_timeout(sd_event_source *s, uint64_t usec, void *userdat
 int machine_terminate(Machine *m) {
         int r;
 
+        if (m->class == MACHINE_HOST)
+                return -EOPNOTSUPP;
         if (!pidref_is_set(&m->leader) && !m->unit && !m->cgroup) {
                 /* Nothing runs that could be stopped: terminating it is unregistering it. */
                 machine_unregister(m);
@@ -271,6 +275,8 @@ int machine_terminate(Machine *m) {
 int machine_kill_request(Machine *m, const char *swhom, int64_t signo, Failure *f) {
         KillWhom whom = KILL_ALL;
 
+        if (m->class == MACHINE_HOST)
+                return failure_set(f, -EOPNOTSUPP, "Cannot signal the processes of the host (%s)", m->name);
         if (!isempty(swhom)) {
                 whom = kill_whom_from_string(swhom);
                 if (whom < 0)
@@ -318,6 +324,39 @@ void machine_finalize(Machine *m, bool kill_rest) {
         machine_remove(m, true, kill_rest);
 }
 
+int machine_unregister_request(Machine *m) {
+        if (m->class == MACHINE_HOST)
+                return -EOPNOTSUPP;
+        machine_unregister(m);
+        return 0;
+}
+
 void machine_unregister(Machine *m) {
         machine_remove(m, true, false);
+}
+
+int manager_add_host_machine(Manager *manager) {
+        _cleanup_free_ char *id = NULL;
+        Machine *m;
+
+        /* systemd-machined's ".host": the host itself, class host, PID 1 as its leader, "/" as its
+         * root. Never saved, announced, watched, stopped or signalled: only looked at and entered. */
+        int r = machine_new(manager, ".host", &m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the host as machine .host: %m");
+        m->class = MACHINE_HOST;
+        m->state = MACHINE_RUNNING;
+        m->root_directory = strdup("/");
+        if (!m->root_directory) {
+                machine_free(m);
+                return log_oom();
+        }
+        (void) pidref_set_pid(&m->leader, 1);
+        if (read_file_at(AT_FDCWD, "/etc/machine-id", 64, &id, NULL) >= 0) {
+                id[strcspn(id, "\n")] = 0;
+                (void) id128_from_string(id, &m->id);
+        }
+        m->timestamp_realtime = now_usec(CLOCK_REALTIME);
+        m->timestamp_monotonic = now_usec(CLOCK_MONOTONIC);
+        return 0;
 }

@@ -111,6 +111,10 @@ int machine_kill_request(Machine *m, const char *whom, int64_t signo, Failure *f
 void machine_finalize(Machine *m, bool kill_rest);
 /* Unregister: forget the machine but leave its processes running. Frees m. */
 void machine_unregister(Machine *m);
+/* Unregister on a client's request: -EOPNOTSUPP for .host. */
+int machine_unregister_request(Machine *m);
+/* Adds ".host", the host as a machine of class host (as systemd-machined has it). */
+int manager_add_host_machine(Manager *manager);
 
 /* Live facts about the machine, read from the leader's namespaces. */
 int machine_get_os_release(Machine *m, char ***ret);

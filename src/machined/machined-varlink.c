@@ -129,7 +129,7 @@ static int lookup_machine(VarlinkCall *call, Manager *m, struct json_object *p, 
                 return r;
         if (name) {
                 const char *n = json_object_get_string(name);
-                if (!machine_name_is_valid(n)) {
+                if (!machine_name_is_valid(n) && !streq(n, ".host")) {
                         varlink_reply_failure(call, ERROR_CONTEXT_LOOKUP, -EINVAL, NULL);
                         return -EINVAL;
                 }
@@ -484,7 +484,9 @@ static int vl_unregister(VarlinkCall *call, struct json_object *p, void *userdat
                 return permission_denied(call);
         if (lookup_required(call, userdata, p, &machine) < 0)
                 return 0;
-        machine_unregister(machine);
+        int r = machine_unregister_request(machine);
+        if (r < 0)
+                return reply_failure(call, ERROR_CONTEXT_UNREGISTER, r, NULL);
         return varlink_call_reply(call, NULL);
 }
 

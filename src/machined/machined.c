@@ -246,6 +246,9 @@ static int run(int argc, char *argv[]) {
         r = manager_setup_cgroup(m);
         if (r < 0)
                 goto finish;
+        r = manager_add_host_machine(m);
+        if (r < 0)
+                goto finish;
         r = manager_load_state(m);
         if (r < 0)
                 log_warning_errno(r, "Failed to load machine state, ignoring: %m");

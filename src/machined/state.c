@@ -130,6 +130,8 @@ int machine_save(Machine *m) {
         size_t size;
         int dirfd = m->manager->state_dir_fd;
 
+        if (m->class == MACHINE_HOST)
+                return 0; /* .host is made anew at every start */
         if (dirfd < 0)
                 return -EBADF;
         int r = machine_serialize(m, &data, &size);

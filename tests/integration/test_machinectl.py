@@ -253,8 +253,20 @@ def test_list_shows_class_service_os(ctl, containers, machined_leaders):
         "api-vm     vm        qemu-ish -            - -",
         "bb-spawned container berth    busybox-test 1 -"]
 
-    # --all would add hidden machines (".host" on systemd); machined refuses names with a leading dot.
-    assert ctl.ok("list", "--all") == out
+    # --all adds the hidden ones: the host itself as ".host", of class host, as systemd's.
+    out_all = ctl.ok("list", "--all")
+    rows_all = table_rows(out_all)
+    assert rows_all[1][:3] == [".host", "host", "-"] and rows_all[2:] == rows[1:], out_all
+    assert out_all.endswith("\n\n3 machines listed.\n"), out_all
+    status = ctl.ok("status", ".host")
+    assert status.startswith(".host") and re.search(r"^\s+Leader: 1\b", status, re.M), status
+    assert re.search(r"^\s+Root: /$", status, re.M) and re.search(r"^\s+Class: host$", status, re.M), status
+    # A shell on the host, with the host's root.
+    with open("/etc/machine-id") as f:
+        host_id = f.read().strip()
+    assert ctl.ok("shell", ".host", "/bin/cat", "/etc/machine-id").strip() == host_id
+    cp = ctl.run("terminate", ".host")
+    assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1 and "host" in cp.stderr, describe(cp)
 
     # JSON: systemd's keys, null for what is empty.
     for args in (["-o", "json"], ["--output=json"], ["--json=short"], ["--json=pretty"], ["-o", "json-pretty"]):

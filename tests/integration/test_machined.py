@@ -82,7 +82,8 @@ def register(machined, name, pid, service="test", cls="container", root=""):
 
 
 def list_machines(machined):
-    return sorted(unwrap(machined.manager().ListMachines()))
+    """The registered machines: all that ListMachines lists but the host (.host, always there)."""
+    return sorted(x for x in unwrap(machined.manager().ListMachines()) if x[0] != ".host")
 
 
 def machine_props(machined, name):
@@ -939,8 +940,8 @@ def test_varlink(machined, machined_leaders, machined_signals):
             == "org.varlink.service.InvalidParameter"
 
         everything = c.call("io.systemd.Machine.List", {}, more=True)
-        assert sorted(x["parameters"]["name"] for x in everything) == ["vl1", "vl2"]
-        assert [bool(x.get("continues")) for x in everything] == [True, False]
+        assert sorted(x["parameters"]["name"] for x in everything) == [".host", "vl1", "vl2"]
+        assert [bool(x.get("continues")) for x in everything] == [True, True, False]
 
         assert "error" not in c.call("io.systemd.Machine.Kill", {"name": "vl2", "whom": "leader", "signal": signal.SIGSTOP})[0]
         wait_for(lambda: proc_state(leader2) == "T", what="stopped by Varlink Kill")
@@ -953,7 +954,7 @@ def test_varlink(machined, machined_leaders, machined_signals):
         assert "error" not in c.call("io.systemd.Machine.Unregister", {"name": "vl1"})[0]
         machined_signals.wait("MachineRemoved", "vl1")
         assert c.call("io.systemd.Machine.Terminate", {"name": "vl1"})[0]["error"] == "io.systemd.Machine.NoSuchMachine"
-        assert c.call("io.systemd.Machine.List", {}, more=True)[0]["error"] == "io.systemd.Machine.NoSuchMachine"
+        assert [x["parameters"]["name"] for x in c.call("io.systemd.Machine.List", {}, more=True)] == [".host"]
     finally:
         c.close()
 
@@ -965,6 +966,54 @@ def test_varlink(machined, machined_leaders, machined_signals):
     s.sendall(b"{not json\0")
     assert s.recv(100) == b""
     s.close()
+
+
+def test_host_machine(machined):
+    """.host: the host as a machine of class host (PID 1, "/"), listed, looked at and entered, never
+    stopped, signalled or unregistered."""
+    m = machined.manager()
+    assert (".host", "host", "", f"{MANAGER_PATH}/machine/_2ehost") in [tuple(map(str, x)) for x in m.ListMachines()]
+    assert str(m.GetMachine(".host")) == f"{MANAGER_PATH}/machine/_2ehost"
+    assert str(m.GetMachineByPID(dbus.UInt32(1))) == f"{MANAGER_PATH}/machine/_2ehost"
+    p = machine_props(machined, ".host")
+    assert p["Name"] == ".host" and p["Class"] == "host" and p["Leader"] == 1 and p["RootDirectory"] == "/", p
+    with open("/etc/machine-id") as f:
+        assert p["Id"].hex() == f.read().strip()
+    assert unwrap(m.GetMachineOSRelease(".host")).get("ID") == host_os_release_id()
+    for call in (lambda: m.TerminateMachine(".host"), lambda: m.KillMachine(".host", "all", 15),
+                 lambda: m.KillMachine(".host", "leader", 0 + 18), lambda: m.UnregisterMachine(".host")):
+        assert dbus_error(call)[0] == "org.freedesktop.DBus.Error.NotSupported"
+    assert ".host" in [x[0] for x in unwrap(m.ListMachines())]
+
+    fd, _ = m.OpenMachineShell(".host", "", "/bin/sh", dbus.Array(["/bin/sh", "-c", "echo host:$(cat /etc/machine-id)"], "s"),
+                               dbus.Array([], "s"))
+    master = fd.take()
+    try:
+        out = read_pty_until_eof(master)
+    finally:
+        os.close(master)
+    assert ("host:" + p["Id"].hex()).encode() in out, out
+
+    c = VarlinkClient(machined.varlink_socket)
+    try:
+        r = c.call("io.systemd.Machine.List", {"name": ".host"})[0]["parameters"]
+        assert r["name"] == ".host" and r["class"] == "host" and r["leader"]["pid"] == 1, r
+        for method, params in (("Terminate", {"name": ".host"}), ("Kill", {"name": ".host", "signal": 15}),
+                               ("Unregister", {"name": ".host"})):
+            assert c.call(f"io.systemd.Machine.{method}", params)[0]["error"] == "io.systemd.Machine.NotSupported"
+    finally:
+        c.close()
+    assert not (machined.state_dir / ".host").exists()
+
+
+def host_os_release_id():
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    if line.startswith("ID="):
+                        return line[3:].strip().strip('"')
+    return None
 
 
 def test_varlink_register_without_leader(machined, machined_signals):
