@@ -197,7 +197,7 @@ int machine_register(Manager *m, MachineSpec *s, PendingReply *reply, Failure *f
         r = machine_spec_pin(s, &leader, &supervisor, f);
         if (r < 0)
                 return r;
-        r = leader_check_not_ours(m, &leader, s->leader_parameter, f);
+        r = pidref_is_set(&leader) ? leader_check_not_ours(m, &leader, s->leader_parameter, f) : 0;
         if (r < 0) {
                 pidref_done(&leader);
                 pidref_done(&supervisor);

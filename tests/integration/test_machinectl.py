@@ -106,7 +106,7 @@ class Containers:
         return p, name, leader
 
     def names(self):
-        return {str(m[0]) for m in self.machined.manager().ListMachines()}
+        return {str(m[0]) for m in self.machined.manager().ListMachines()} - {".host"}
 
     def wait_unregistered(self, name, timeout=10.0):
         deadline = time.monotonic() + timeout
