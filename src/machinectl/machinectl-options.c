@@ -66,6 +66,8 @@ void machinectl_help(void) {
                "  shell [[USER@]NAME [COMMAND...]]\n"
                "                              Run a shell or command in a container and\n"
                "                              exit with its exit status\n"
+               "  copy-to NAME PATH [PATH]    Copy files from the host to a container\n"
+               "  copy-from NAME PATH [PATH]  Copy files from a container to the host\n"
                "  enable NAME...              Start the image at machined start\n"
                "  disable NAME...             Do not start it any more\n"
                "  poweroff NAME...            Power off one or more containers\n"
@@ -108,6 +110,7 @@ void machinectl_help(void) {
                "  -E --setenv=VAR[=VALUE]     Add an environment variable for the shell\n"
                "     --now                    With enable/disable: start/stop as well\n"
                "     --read-only              With clone: create a read-only image\n"
+               "     --force                  With copy-to/copy-from: replace the destination\n"
                "  -o --output=MODE            short (default), json or json-pretty;\n"
                "                              help lists them\n"
                "  -n --lines=N                Journal lines status shows (accepted, none shown yet)\n"
@@ -131,6 +134,7 @@ enum {
         ARG_JSON,
         ARG_MAX_ADDRESSES,
         ARG_READ_ONLY,
+        ARG_FORCE,
 };
 
 static const struct option options[] = {
@@ -154,6 +158,7 @@ static const struct option options[] = {
         { "json",            required_argument, NULL, ARG_JSON            },
         { "max-addresses",   required_argument, NULL, ARG_MAX_ADDRESSES   },
         { "lines",           required_argument, NULL, 'n'                 },
+        { "force",           no_argument,       NULL, ARG_FORCE           },
         { "host",            required_argument, NULL, 'H'                 },
         { "machine",         required_argument, NULL, 'M'                 },
         {}
@@ -239,6 +244,9 @@ static int parse_one(MachinectlConfig *c, int opt, const char *arg) {
                 return 0;
         case ARG_NOW:
                 c->now = true;
+                return 0;
+        case ARG_FORCE:
+                c->force = true;
                 return 0;
         case 'o':
                 if (streq(arg, "help")) {

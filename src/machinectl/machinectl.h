@@ -31,6 +31,7 @@ typedef struct MachinectlConfig {
         bool value;          /* --value: show prints values only */
         bool now;            /* enable/disable --now */
         bool read_only;      /* clone --read-only */
+        bool force;          /* copy-to/copy-from --force: replace the destination */
         bool colors;         /* decided once: stdout is a tty, NO_COLOR unset, TERM not dumb */
         OutputMode output;
         KillWhom kill_whom;  /* _KILL_WHOM_INVALID: the verb's default */
@@ -86,6 +87,8 @@ int verb_import_tar(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_import_fs(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_export_raw(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_export_tar(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_copy_to(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_copy_from(sd_bus *bus, char **args, const MachinectlConfig *c);
 
 /* The names of the pool's images as machined lists them, the hidden ones (".host", ...) only with
  * all. Logs errors. */

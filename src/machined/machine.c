@@ -70,7 +70,7 @@ Machine *machine_free(Machine *m) {
 
         /* Running shells outlive the registry entry; they only lose their back pointer. */
         while (m->operations)
-                operation_detach(m->operations);
+                operation_machine_gone(m->operations);
 
         LIST_REMOVE(machines, m->manager->machines, m);
         m->manager->n_machines--;

@@ -14,6 +14,7 @@ import subprocess
 import termios
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -736,3 +737,79 @@ def test_booted_debian_poweroff(ctl, bookworm, boot):
     ctl.ok("poweroff", "deb2")
     assert b.exit_code(timeout=90) == 0, b.output()[-3000:]
     assert "deb2" not in ctl.ok("list", "--no-legend")
+
+
+# ---------------------------------------------------------------------------------------------
+# copy-to, copy-from
+
+def test_copy_to_and_from(ctl, containers, scratch):
+    p, name, leader = containers.start()
+    inside = Path(f"/proc/{leader}/root")
+    src = scratch / "tree"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "f").write_text("payload\n")
+    os.chmod(src / "sub" / "f", 0o640)
+    os.symlink("sub/f", src / "link")
+
+    ctl.ok("copy-to", name, str(src), "/tmp/copied")
+    assert (inside / "tmp/copied/sub/f").read_text() == "payload\n"
+    assert os.stat(inside / "tmp/copied/sub/f").st_mode & 0o7777 == 0o640
+    assert os.readlink(inside / "tmp/copied/link") == "sub/f"
+
+    # Onto something that exists: refused without --force, replaced with it.
+    cp = ctl.run("copy-to", name, str(src / "sub" / "f"), "/tmp/copied")
+    assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1 and "exists" in cp.stderr, describe(cp)
+    assert (inside / "tmp/copied/sub/f").exists()
+    ctl.ok("copy-to", "--force", name, str(src / "sub" / "f"), "/tmp/copied")
+    assert (inside / "tmp/copied").read_text() == "payload\n"
+
+    ctl.ok("copy-from", name, "/tmp/copied", str(scratch / "back"))
+    assert (scratch / "back").read_text() == "payload\n"
+    ctl.ok("copy-from", name, "/etc/os-release", str(scratch / "osr"))
+    assert "busybox-test" in (scratch / "osr").read_text()
+
+    # Bad input: a missing source, a relative path in the machine; nothing left behind.
+    for args, needle in ((["copy-from", name, "/nope", str(scratch / "nope")], "/nope"),
+                         (["copy-to", name, str(scratch / "missing"), "/tmp/missing"], "missing"),
+                         (["copy-from", name, "tmp/copied", str(scratch / "rel")], "absolute")):
+        cp = ctl.run(*args)
+        assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1 and needle in cp.stderr, describe(cp)
+    assert not (scratch / "nope").exists() and not (inside / "tmp/missing").exists()
+
+
+def test_copy_stays_inside_the_machine(ctl, containers, scratch):
+    """Paths in the machine are untrusted: a symlink or ".." there never leads to the host."""
+    p, name, leader = containers.start()
+    inside = Path(f"/proc/{leader}/root")
+    secret = scratch / "secret"
+    secret.mkdir()
+    (secret / "key").write_text("host secret\n")
+    os.symlink(str(secret), inside / "tmp/escape")  # absolute: the host's path, resolved in the machine
+    (scratch / "f").write_text("x\n")
+
+    for args in (["copy-from", name, "/tmp/escape/key", str(scratch / "stolen")],
+                 ["copy-from", name, "/../../../../" + str(secret / "key"), str(scratch / "stolen")],
+                 ["copy-to", name, str(scratch / "f"), "/tmp/escape/planted"],
+                 ["copy-to", name, str(scratch / "f"), "/../../../../" + str(secret / "planted")]):
+        cp = ctl.run(*args)
+        assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1, describe(cp)
+    assert not (scratch / "stolen").exists()
+    assert sorted(os.listdir(secret)) == ["key"]
+
+    # A symlink in a copied tree is copied as a symlink, not followed.
+    os.mkdir(inside / "tmp/d")
+    os.symlink(str(secret / "key"), inside / "tmp/d/k")
+    ctl.ok("copy-from", name, "/tmp/d", str(scratch / "d"))
+    assert os.path.islink(scratch / "d" / "k")
+
+
+def test_copy_with_systemd_machinectl(ctl, containers, scratch):
+    p, name, leader = containers.start()
+    inside = Path(f"/proc/{leader}/root")
+    (scratch / "in").write_text("from systemd's machinectl\n")
+    cp = machinectl(ctl.machined.bus, "copy-to", name, str(scratch / "in"), "/tmp/in")
+    assert cp.returncode == 0, cp.stderr
+    assert (inside / "tmp/in").read_text() == "from systemd's machinectl\n"
+    cp = machinectl(ctl.machined.bus, "copy-from", name, "/tmp/in", str(scratch / "out"))
+    assert cp.returncode == 0, cp.stderr
+    assert (scratch / "out").read_text() == "from systemd's machinectl\n"

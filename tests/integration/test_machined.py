@@ -1006,6 +1006,23 @@ def test_host_machine(machined):
     assert not (machined.state_dir / ".host").exists()
 
 
+def test_copy_argument_checks(machined, machined_leaders, tmp_path):
+    _, leader = machined_leaders.start()
+    create(machined, "cp", leader)
+    m = machined.manager()
+    (tmp_path / "f").write_text("x")
+    assert dbus_error(m.CopyToMachineWithFlags, "cp", str(tmp_path / "f"), "/tmp/f", dbus.UInt64(2))[0] == INVALID_ARGS
+    assert dbus_error(m.CopyToMachine, "cp", "relative", "/tmp/f")[0] == INVALID_ARGS
+    assert dbus_error(m.CopyFromMachine, "cp", "/etc/os-release", "relative")[0] == INVALID_ARGS
+    assert dbus_error(m.CopyFromMachine, ".host", "/etc/os-release", str(tmp_path / "h"))[0] == \
+        "org.freedesktop.DBus.Error.NotSupported"
+    assert dbus_error(m.CopyFromMachine, "nope", "/a", "/b")[0] == ERR + "NoSuchMachine"
+    m.CopyToMachine("cp", str(tmp_path / "f"), "/tmp/f")
+    assert open(f"/proc/{leader}/root/tmp/f").read() == "x"
+    machined.machine("cp").CopyFromWithFlags("/tmp/f", str(tmp_path / "f"), dbus.UInt64(1))
+    assert not os.path.exists(tmp_path / "g")
+
+
 def host_os_release_id():
     for path in ("/etc/os-release", "/usr/lib/os-release"):
         if os.path.exists(path):
