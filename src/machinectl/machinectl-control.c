@@ -150,3 +150,17 @@ int verb_copy_to(sd_bus *bus, char **args, const MachinectlConfig *c) {
 int verb_copy_from(sd_bus *bus, char **args, const MachinectlConfig *c) {
         return copy_files(bus, args, c, false);
 }
+
+/* bind NAME HOST-PATH [PATH]: HOST-PATH mounted on PATH (by default the same) in the container. */
+int verb_bind(sd_bus *bus, char **args, const MachinectlConfig *c) {
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *name = args[1], *src = args[2], *dest = args[3] ?: args[2];
+
+        if (src[0] != '/' || dest[0] != '/')
+                return log_error_errno(EINVAL, "Both paths must be absolute: '%s', '%s'.", src, dest);
+        int r = manager_call(bus, "BindMountMachine", &error, NULL, "sssbb", name, src, dest, (int) c->read_only,
+                             (int) c->mkdir);
+        if (r < 0)
+                return log_bus_error(r, &error, name, "bind %s into machine '%s'", src, name);
+        return 0;
+}

@@ -66,6 +66,7 @@ void machinectl_help(void) {
                "  shell [[USER@]NAME [COMMAND...]]\n"
                "                              Run a shell or command in a container and\n"
                "                              exit with its exit status\n"
+               "  bind NAME PATH [PATH]       Bind mount a path from the host into a container\n"
                "  copy-to NAME PATH [PATH]    Copy files from the host to a container\n"
                "  copy-from NAME PATH [PATH]  Copy files from a container to the host\n"
                "  enable NAME...              Start the image at machined start\n"
@@ -109,8 +110,10 @@ void machinectl_help(void) {
                "     --uid=USER               Run the shell as USER (default: root)\n"
                "  -E --setenv=VAR[=VALUE]     Add an environment variable for the shell\n"
                "     --now                    With enable/disable: start/stop as well\n"
-               "     --read-only              With clone: create a read-only image\n"
+               "     --read-only              With clone: create a read-only image; with bind:\n"
+               "                              a read-only mount\n"
                "     --force                  With copy-to/copy-from: replace the destination\n"
+               "     --mkdir                  With bind: create the destination if missing\n"
                "  -o --output=MODE            short (default), json or json-pretty;\n"
                "                              help lists them\n"
                "  -n --lines=N                Journal lines status shows (accepted, none shown yet)\n"
@@ -135,6 +138,7 @@ enum {
         ARG_MAX_ADDRESSES,
         ARG_READ_ONLY,
         ARG_FORCE,
+        ARG_MKDIR,
 };
 
 static const struct option options[] = {
@@ -159,6 +163,7 @@ static const struct option options[] = {
         { "max-addresses",   required_argument, NULL, ARG_MAX_ADDRESSES   },
         { "lines",           required_argument, NULL, 'n'                 },
         { "force",           no_argument,       NULL, ARG_FORCE           },
+        { "mkdir",           no_argument,       NULL, ARG_MKDIR           },
         { "host",            required_argument, NULL, 'H'                 },
         { "machine",         required_argument, NULL, 'M'                 },
         {}
@@ -247,6 +252,9 @@ static int parse_one(MachinectlConfig *c, int opt, const char *arg) {
                 return 0;
         case ARG_FORCE:
                 c->force = true;
+                return 0;
+        case ARG_MKDIR:
+                c->mkdir = true;
                 return 0;
         case 'o':
                 if (streq(arg, "help")) {

@@ -38,6 +38,7 @@ static const Verb verbs[] = {
         { "kill",         2, ARGS_ANY, verb_kill,         0                        },
         { "login",        1, 2,        verb_login,        0                        },
         { "shell",        1, ARGS_ANY, verb_shell,        0                        },
+        { "bind",         3, 4,        verb_bind,         0                        },
         { "copy-to",      3, 4,        verb_copy_to,      0                        },
         { "copy-from",    3, 4,        verb_copy_from,    0                        },
         { "start",        2, ARGS_ANY, verb_start,        0                        },

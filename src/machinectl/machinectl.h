@@ -30,8 +30,9 @@ typedef struct MachinectlConfig {
         bool quiet;          /* -q */
         bool value;          /* --value: show prints values only */
         bool now;            /* enable/disable --now */
-        bool read_only;      /* clone --read-only */
+        bool read_only;      /* clone, bind --read-only */
         bool force;          /* copy-to/copy-from --force: replace the destination */
+        bool mkdir;          /* bind --mkdir */
         bool colors;         /* decided once: stdout is a tty, NO_COLOR unset, TERM not dumb */
         OutputMode output;
         KillWhom kill_whom;  /* _KILL_WHOM_INVALID: the verb's default */
@@ -87,6 +88,7 @@ int verb_import_tar(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_import_fs(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_export_raw(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_export_tar(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_bind(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_copy_to(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_copy_from(sd_bus *bus, char **args, const MachinectlConfig *c);
 

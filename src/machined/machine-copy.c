@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Copying files into and out of a running machine: see machine-copy.h. */
 #include <dirent.h>
+#include <linux/mount.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -8,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -219,6 +222,79 @@ int machine_copy(Machine *m, const CopyRequest *req, PendingReply *reply, Failur
 
         CopyChildArgs args = { .req = req, .leader = m->leader.pid, .leader_pidfd = m->leader.fd };
         int r = operation_start(m->manager, m, req->to_machine ? "copy-to" : "copy-from", copy_child, &args, reply, f, &o);
+        if (r < 0)
+                return r;
+        o->cancel_with_machine = true;
+        return 0;
+}
+
+typedef struct BindChildArgs {
+        const BindRequest *req;
+        pid_t leader;
+        int leader_pidfd;
+} BindChildArgs;
+
+static _noreturn_ void bind_child(int sock, void *userdata) {
+        const BindChildArgs *a = userdata;
+        const BindRequest *req = a->req;
+        char path[64];
+        struct stat st, dt;
+
+        int tree = (int) syscall(SYS_open_tree, AT_FDCWD, req->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0 || fstat(tree, &st) < 0)
+                operation_report_failure(sock, negative_errno(), "Cannot bind %s from the host: %m", req->src);
+        if (req->read_only) {
+                struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+                if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                        operation_report_failure(sock, negative_errno(), "Failed to make %s read-only: %m", req->src);
+        }
+
+        snprintf(path, sizeof(path), "/proc/%i/root", (int) a->leader);
+        int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        snprintf(path, sizeof(path), "/proc/%i/ns/mnt", (int) a->leader);
+        int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+        if (rootfd < 0 || nsfd < 0 || pidfd_signal(a->leader_pidfd, 0) < 0)
+                operation_report_failure(sock, -ESRCH, "Machine is going away.");
+        if (setns(nsfd, CLONE_NEWNS) < 0)
+                operation_report_failure(sock, negative_errno(), "Failed to enter the machine's mount namespace: %m");
+
+        int target = open_in_root(rootfd, req->dest, O_PATH | O_NOFOLLOW, 0);
+        if (target == -ENOENT && req->mkdir) {
+                if (S_ISDIR(st.st_mode))
+                        target = mkdir_p_in_root(rootfd, req->dest, 0755);
+                else
+                        target = mount_point_in_root(rootfd, req->dest, false, 0644);
+        }
+        if (target < 0)
+                operation_report_failure(sock, target, "Cannot bind onto %s in the machine: %m%s", req->dest,
+                                         target == -ENOENT ? " (--mkdir creates it)" : "");
+        if (fstat(target, &dt) < 0)
+                operation_report_failure(sock, negative_errno(), "Cannot bind onto %s in the machine: %m", req->dest);
+        if (S_ISDIR(st.st_mode) != S_ISDIR(dt.st_mode))
+                operation_report_failure(sock, S_ISDIR(st.st_mode) ? -ENOTDIR : -EISDIR,
+                                         "Cannot bind %s onto %s in the machine: %s", req->src, req->dest,
+                                         S_ISDIR(st.st_mode) ? "not a directory" : "a directory");
+        if (syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                operation_report_failure(sock, negative_errno(), "Failed to mount %s on %s in the machine: %m", req->src,
+                                         req->dest);
+        _exit(operation_report_result(sock, -EBADF, NULL) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+}
+
+int machine_bind_mount(Machine *m, const BindRequest *req, PendingReply *reply, Failure *f) {
+        Operation *o;
+
+        if (!req->src || req->src[0] != '/')
+                return failure_set_parameter(f, -EINVAL, "source", "Source path '%s' is not absolute", req->src ?: "");
+        if (!req->dest || req->dest[0] != '/' || !path_is_normalized_absolute(req->dest))
+                return failure_set_parameter(f, -EINVAL, "destination", "Destination path '%s' is not a normalized absolute path",
+                                             req->dest ?: "");
+        if (m->class != MACHINE_CONTAINER)
+                return failure_set(f, -EOPNOTSUPP, "Bind mounting is only supported on container machines.");
+        if (pidref_is_alive(&m->leader) <= 0)
+                return failure_set(f, -ESRCH, "Machine %s is going away.", m->name);
+
+        BindChildArgs args = { .req = req, .leader = m->leader.pid, .leader_pidfd = m->leader.fd };
+        int r = operation_start(m->manager, m, "bind", bind_child, &args, reply, f, &o);
         if (r < 0)
                 return r;
         o->cancel_with_machine = true;

@@ -27,3 +27,17 @@ typedef struct CopyRequest {
 /* Starts the copy; reply is answered with an empty OperationResult. -EINVAL for a relative path,
  * -EOPNOTSUPP for VMs, -ESRCH if the machine is going away, -EBUSY beyond the operation limits. */
 int machine_copy(Machine *m, const CopyRequest *req, PendingReply *reply, Failure *f);
+
+/* BindMountMachine / Machine.BindMount: the helper clones the host's source as a detached mount
+ * (open_tree), makes it read-only if asked (mount_setattr), enters the machine's mount namespace
+ * and attaches it (move_mount) on the destination, resolved inside the machine's root and
+ * created first with mkdir (a directory, or an empty file for a file source). The destination
+ * must be of the source's kind. Cancelled like a copy. */
+typedef struct BindRequest {
+        const char *src;    /* absolute, on the host */
+        const char *dest;   /* absolute, in the machine */
+        bool read_only;
+        bool mkdir;
+} BindRequest;
+
+int machine_bind_mount(Machine *m, const BindRequest *req, PendingReply *reply, Failure *f);

@@ -281,6 +281,28 @@ int bus_machine_method_copy_to_with_flags(sd_bus_message *message, void *userdat
         return copy_common(message, userdata, true, true, error);
 }
 
+int bus_machine_method_bind_mount(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
+        const char *src, *dest;
+        int read_only, mkdir;
+        int r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "ssbb", &src, &dest, &read_only, &mkdir);
+        if (r < 0)
+                return r;
+        if (isempty(dest))
+                dest = src;
+        BindRequest req = { .src = src, .dest = dest, .read_only = read_only, .mkdir = mkdir };
+        PendingReply reply = bus_pending_reply(message, copy_complete);
+        r = machine_bind_mount(userdata, &req, &reply, &f);
+        if (r < 0) {
+                pending_reply_done(&reply);
+                return bus_set_failure(error, ERROR_CONTEXT_OPERATION, r, &f);
+        }
+        return 1;
+}
+
 static bool user_name_plausible(const char *s) {
         if (strlen(s) > 256)
                 return false;
@@ -412,6 +434,8 @@ static const sd_bus_vtable machine_vtable[] = {
                                 bus_machine_method_open_login, U),
         SD_BUS_METHOD_WITH_ARGS("OpenShell", SD_BUS_ARGS("s", user, "s", path, "as", args, "as", environment),
                                 SD_BUS_RESULT("h", pty, "s", pty_path), bus_machine_method_open_shell, U),
+        SD_BUS_METHOD_WITH_ARGS("BindMount", SD_BUS_ARGS("s", source, "s", destination, "b", read_only, "b", mkdir),
+                                SD_BUS_NO_RESULT, bus_machine_method_bind_mount, U),
         SD_BUS_METHOD_WITH_ARGS("CopyFrom", SD_BUS_ARGS("s", source, "s", destination), SD_BUS_NO_RESULT,
                                 bus_machine_method_copy_from, U),
         SD_BUS_METHOD_WITH_ARGS("CopyTo", SD_BUS_ARGS("s", source, "s", destination), SD_BUS_NO_RESULT,

@@ -813,3 +813,50 @@ def test_copy_with_systemd_machinectl(ctl, containers, scratch):
     cp = machinectl(ctl.machined.bus, "copy-from", name, "/tmp/in", str(scratch / "out"))
     assert cp.returncode == 0, cp.stderr
     assert (scratch / "out").read_text() == "from systemd's machinectl\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# bind
+
+def test_bind(ctl, containers, scratch):
+    p, name, leader = containers.start()
+    inside = Path(f"/proc/{leader}/root")
+    src = scratch / "shared"
+    src.mkdir()
+    (src / "f").write_text("bound\n")
+
+    # Without --mkdir the destination must exist; nothing is created.
+    cp = ctl.run("bind", name, str(src), "/tmp/mnt/deep")
+    assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1 and "--mkdir" in cp.stderr, describe(cp)
+    assert not (inside / "tmp/mnt").exists()
+
+    ctl.ok("bind", "--mkdir", name, str(src), "/tmp/mnt/deep")
+    assert (inside / "tmp/mnt/deep/f").read_text() == "bound\n"
+    (inside / "tmp/mnt/deep/new").write_text("from the machine\n")
+    assert (src / "new").read_text() == "from the machine\n"
+    # The host never sees the mount.
+    assert not os.path.ismount(src)
+
+    ctl.ok("bind", "--mkdir", "--read-only", name, str(src), "/tmp/ro")
+    with pytest.raises(OSError) as e:
+        (inside / "tmp/ro/x").write_text("no\n")
+    assert e.value.errno == errno.EROFS
+
+    # A directory onto a file, a file onto a directory: refused, one line.
+    (inside / "tmp/file").write_text("x")
+    cp = ctl.run("bind", name, str(src), "/tmp/file")
+    assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1 and "not a directory" in cp.stderr, describe(cp)
+    cp = ctl.run("bind", name, str(src / "f"), "/tmp/ro")
+    assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1, describe(cp)
+    cp = ctl.run("bind", name, "relative", "/tmp/x")
+    assert cp.returncode == 1 and "absolute" in cp.stderr, describe(cp)
+
+    # A symlink in the machine pointing at a host path stays in the machine's root.
+    os.symlink(str(scratch / "hostdir"), inside / "tmp/esc")
+    ctl.run("bind", "--mkdir", name, str(src), "/tmp/esc/x")
+    assert not (scratch / "hostdir").exists()
+
+    # systemd's machinectl binds through the same method.
+    cp = machinectl(ctl.machined.bus, "bind", "--mkdir", name, str(src), "/tmp/theirs")
+    assert cp.returncode == 0, cp.stderr
+    assert (inside / "tmp/theirs/f").read_text() == "bound\n"
