@@ -281,6 +281,18 @@ int bus_machine_method_copy_to_with_flags(sd_bus_message *message, void *userdat
         return copy_common(message, userdata, true, true, error);
 }
 
+int bus_machine_method_open_root_directory(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Machine *m = userdata;
+        int r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = machine_open_root_directory(m);
+        if (fd < 0)
+                return bus_set_errorf(error, ERROR_CONTEXT_OPERATION, fd, "Failed to open the root directory of machine %s: %m",
+                                      m->name);
+        return sd_bus_reply_method_return(message, "h", fd);
+}
+
 int bus_machine_method_bind_mount(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(failure_done) Failure f = FAILURE_NULL;
         const char *src, *dest;
@@ -434,6 +446,8 @@ static const sd_bus_vtable machine_vtable[] = {
                                 bus_machine_method_open_login, U),
         SD_BUS_METHOD_WITH_ARGS("OpenShell", SD_BUS_ARGS("s", user, "s", path, "as", args, "as", environment),
                                 SD_BUS_RESULT("h", pty, "s", pty_path), bus_machine_method_open_shell, U),
+        SD_BUS_METHOD_WITH_ARGS("OpenRootDirectory", SD_BUS_NO_ARGS, SD_BUS_RESULT("h", fd),
+                                bus_machine_method_open_root_directory, U),
         SD_BUS_METHOD_WITH_ARGS("BindMount", SD_BUS_ARGS("s", source, "s", destination, "b", read_only, "b", mkdir),
                                 SD_BUS_NO_RESULT, bus_machine_method_bind_mount, U),
         SD_BUS_METHOD_WITH_ARGS("CopyFrom", SD_BUS_ARGS("s", source, "s", destination), SD_BUS_NO_RESULT,

@@ -118,6 +118,9 @@ int manager_add_host_machine(Manager *manager);
 
 /* Live facts about the machine, read from the leader's namespaces. */
 int machine_get_os_release(Machine *m, char ***ret);
+/* An O_RDONLY fd of the machine's root directory ("/" for .host): -EOPNOTSUPP for VMs, -ESRCH if
+ * the leader is gone, -ENOENT without a leader. */
+int machine_open_root_directory(Machine *m);
 /* -EOPNOTSUPP for VMs, -ENXIO for mappings that are not a simple shift. */
 int machine_get_uid_shift(Machine *m, uid_t *ret);
 

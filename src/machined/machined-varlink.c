@@ -9,6 +9,7 @@
 
 #include "cgroup-util.h"
 #include "log.h"
+#include "machine-copy.h"
 #include "machine-spec.h"
 #include "machine.h"
 #include "machined-varlink.h"
@@ -43,6 +44,15 @@ static const char interface_description[] =
         "\tunit: ?string,\n\tsubgroup: ?string,\n\ttimestamp: ?Timestamp,\n\tvSockCid: ?int,\n"
         "\tsshAddress: ?string,\n\tsshPrivateKeyPath: ?string,\n\taddresses: ?[]Address,\n"
         "\tOSRelease: ?[]string,\n\tUIDShift: ?int,\n\tUID: ?int\n)\n\n"
+        "# Copy files or directories from the machine to the host\n"
+        "method CopyFrom(\n\tname: ?string,\n\tpid: ?ProcessId,\n\tallowInteractiveAuthentication: ?bool,\n"
+        "\tsource: string,\n\tdestination: ?string,\n\treplace: ?bool\n) -> ()\n\n"
+        "# Copy files or directories from the host into the machine\n"
+        "method CopyTo(\n\tname: ?string,\n\tpid: ?ProcessId,\n\tallowInteractiveAuthentication: ?bool,\n"
+        "\tsource: string,\n\tdestination: ?string,\n\treplace: ?bool\n) -> ()\n\n"
+        "# Bind mount a file or directory of the host into the machine\n"
+        "method BindMount(\n\tname: ?string,\n\tpid: ?ProcessId,\n\tallowInteractiveAuthentication: ?bool,\n"
+        "\tsource: string,\n\tdestination: ?string,\n\treadOnly: ?bool,\n\tmkdir: ?bool\n) -> ()\n\n"
         "error NoSuchMachine()\n"
         "error MachineExists()\n"
         "error NoPrivateNetworking()\n"
@@ -521,12 +531,83 @@ static int vl_kill(VarlinkCall *call, struct json_object *p, void *userdata) {
         return varlink_call_reply(call, NULL);
 }
 
+/* ---- CopyFrom, CopyTo, BindMount: operations ------------------------------------------------- */
+
+static void operation_done(void *call, const Failure *f, const void *result) {
+        if (f)
+                (void) reply_failure(call, ERROR_CONTEXT_OPERATION, f->error, f);
+        else
+                (void) varlink_call_reply(call, NULL);
+}
+
+/* source (mandatory), destination (default: source) and the booleans named in flags[]. */
+static int read_paths(VarlinkCall *call, struct json_object *p, const char **ret_src, const char **ret_dest,
+                      const char *const *flags, bool *ret_flags) {
+        if (get_string(call, p, "source", ret_src) < 0 || get_string(call, p, "destination", ret_dest) < 0)
+                return -EINVAL;
+        if (!*ret_src)
+                return varlink_call_error_invalid_parameter(call, "source"), -EINVAL;
+        if (!*ret_dest)
+                *ret_dest = *ret_src;
+        for (size_t i = 0; flags && flags[i]; i++) {
+                struct json_object *b;
+                if (field(call, p, flags[i], json_type_boolean, &b) < 0)
+                        return -EINVAL;
+                ret_flags[i] = b && json_object_get_boolean(b);
+        }
+        return 0;
+}
+
+static int operation_call(VarlinkCall *call, struct json_object *p, Manager *m, bool copy, bool to_machine) {
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
+        static const char *const copy_flags[] = { "replace", NULL }, *const bind_flags[] = { "readOnly", "mkdir", NULL };
+        const char *src, *dest;
+        bool flags[2] = {};
+        Machine *machine;
+        int r;
+
+        if (!is_root(call))
+                return permission_denied(call);
+        if (read_paths(call, p, &src, &dest, copy ? copy_flags : bind_flags, flags) < 0)
+                return 0;
+        if (lookup_required(call, m, p, &machine) < 0)
+                return 0;
+        PendingReply reply = { .complete = operation_done, .release = call_release, .call = varlink_call_ref(call) };
+        if (copy) {
+                CopyRequest req = { .to_machine = to_machine, .src = src, .dest = dest, .replace = flags[0] };
+                r = machine_copy(machine, &req, &reply, &f);
+        } else {
+                BindRequest req = { .src = src, .dest = dest, .read_only = flags[0], .mkdir = flags[1] };
+                r = machine_bind_mount(machine, &req, &reply, &f);
+        }
+        if (r < 0) {
+                pending_reply_done(&reply);
+                return reply_failure(call, ERROR_CONTEXT_OPERATION, r, &f);
+        }
+        return 0;
+}
+
+static int vl_copy_from(VarlinkCall *call, struct json_object *p, void *userdata) {
+        return operation_call(call, p, userdata, true, false);
+}
+
+static int vl_copy_to(VarlinkCall *call, struct json_object *p, void *userdata) {
+        return operation_call(call, p, userdata, true, true);
+}
+
+static int vl_bind_mount(VarlinkCall *call, struct json_object *p, void *userdata) {
+        return operation_call(call, p, userdata, false, false);
+}
+
 static const VarlinkMethod machine_methods[] = {
         { "List", vl_list },
         { "Register", vl_register },
         { "Unregister", vl_unregister },
         { "Terminate", vl_terminate },
         { "Kill", vl_kill },
+        { "CopyFrom", vl_copy_from },
+        { "CopyTo", vl_copy_to },
+        { "BindMount", vl_bind_mount },
         { NULL, NULL },
 };
 

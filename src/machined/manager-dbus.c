@@ -463,6 +463,7 @@ REDIRECT(method_open_machine_pty, bus_machine_method_open_pty)
 REDIRECT(method_open_machine_login, bus_machine_method_open_login)
 REDIRECT(method_open_machine_shell, bus_machine_method_open_shell)
 REDIRECT(method_bind_mount_machine, bus_machine_method_bind_mount)
+REDIRECT(method_open_machine_root_directory, bus_machine_method_open_root_directory)
 REDIRECT(method_copy_from_machine, bus_machine_method_copy_from)
 REDIRECT(method_copy_to_machine, bus_machine_method_copy_to)
 REDIRECT(method_copy_from_machine_with_flags, bus_machine_method_copy_from_with_flags)
@@ -525,6 +526,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("OpenMachineShell",
                                 SD_BUS_ARGS("s", name, "s", user, "s", path, "as", args, "as", environment),
                                 SD_BUS_RESULT("h", pty, "s", pty_path), method_open_machine_shell, U),
+        SD_BUS_METHOD_WITH_ARGS("OpenMachineRootDirectory", SD_BUS_ARGS("s", name), SD_BUS_RESULT("h", fd),
+                                method_open_machine_root_directory, U),
         SD_BUS_METHOD_WITH_ARGS("BindMountMachine",
                                 SD_BUS_ARGS("s", name, "s", source, "s", destination, "b", read_only, "b", mkdir),
                                 SD_BUS_NO_RESULT, method_bind_mount_machine, U),

@@ -3,6 +3,7 @@
 python3-dbus, busctl, systemd's own machinectl and a Varlink client; machined_leaders are containers started
 with the real spawn binary in the busybox tree (spawn does not register itself yet)."""
 
+import errno
 import json
 import os
 import re
@@ -1021,6 +1022,41 @@ def test_copy_argument_checks(machined, machined_leaders, tmp_path):
     assert open(f"/proc/{leader}/root/tmp/f").read() == "x"
     machined.machine("cp").CopyFromWithFlags("/tmp/f", str(tmp_path / "f"), dbus.UInt64(1))
     assert not os.path.exists(tmp_path / "g")
+
+    # The machine's root as an fd.
+    fd = m.OpenMachineRootDirectory("cp").take()
+    try:
+        assert open(f"/proc/self/fd/{fd}/tmp/f").read() == "x"
+        assert os.path.samestat(os.fstat(fd), os.stat(f"/proc/{leader}/root"))
+    finally:
+        os.close(fd)
+    fd = machined.machine("cp").OpenRootDirectory().take()
+    os.close(fd)
+
+    # The Varlink counterparts.
+    c = VarlinkClient(machined.varlink_socket)
+    try:
+        (tmp_path / "v").write_text("over varlink\n")
+        assert "error" not in c.call("io.systemd.Machine.CopyTo", {"name": "cp", "source": str(tmp_path / "v"),
+                                                                   "destination": "/tmp/v"})[0]
+        assert open(f"/proc/{leader}/root/tmp/v").read() == "over varlink\n"
+        r = c.call("io.systemd.Machine.CopyTo", {"name": "cp", "source": str(tmp_path / "v"), "destination": "/tmp/v"})
+        assert r[0]["error"] == "io.systemd.System" and r[0]["parameters"]["errno"] == errno.EEXIST, r
+        assert "error" not in c.call("io.systemd.Machine.CopyTo", {"name": "cp", "source": str(tmp_path / "v"),
+                                                                   "destination": "/tmp/v", "replace": True})[0]
+        assert "error" not in c.call("io.systemd.Machine.CopyFrom", {"name": "cp", "source": "/tmp/v",
+                                                                     "destination": str(tmp_path / "w")})[0]
+        assert (tmp_path / "w").read_text() == "over varlink\n"
+        assert c.call("io.systemd.Machine.CopyFrom", {"name": "cp"})[0]["error"] == "org.varlink.service.InvalidParameter"
+        assert c.call("io.systemd.Machine.CopyFrom", {"name": ".host", "source": "/etc/hostname",
+                                                      "destination": str(tmp_path / "h")})[0]["error"] \
+            == "io.systemd.Machine.NotSupported"
+        assert "error" not in c.call("io.systemd.Machine.BindMount", {"name": "cp", "source": str(tmp_path),
+                                                                      "destination": "/tmp/b", "mkdir": True,
+                                                                      "readOnly": True})[0]
+        assert open(f"/proc/{leader}/root/tmp/b/v").read() == "over varlink\n"
+    finally:
+        c.close()
 
 
 def host_os_release_id():
