@@ -38,15 +38,18 @@ V262_MANAGER = {
     "UnregisterMachine": ("s", ""), "TerminateMachine": ("s", ""), "KillMachine": ("ssi", ""),
     "GetMachineAddresses": ("s", "a(iay)"), "GetMachineSSHInfo": ("s", "ss"), "GetMachineOSRelease": ("s", "a{ss}"),
     "OpenMachinePTY": ("s", "hs"), "OpenMachineLogin": ("s", "hs"), "OpenMachineShell": ("sssasas", "hs"),
-    "GetMachineUIDShift": ("s", "u"),
     "RemoveImage": ("s", ""), "RenameImage": ("ss", ""), "CloneImage": ("ssb", ""), "MarkImageReadOnly": ("sb", ""),
     "SetPoolLimit": ("t", ""), "SetImageLimit": ("st", ""), "CleanPool": ("s", "a(st)"),
+    "GetMachineUIDShift": ("s", "u"), "OpenMachineRootDirectory": ("s", "h"), "BindMountMachine": ("sssbb", ""),
+    "CopyFromMachine": ("sss", ""), "CopyToMachine": ("sss", ""), "CopyFromMachineWithFlags": ("ssst", ""),
+    "CopyToMachineWithFlags": ("ssst", ""),
 }
 V262_MANAGER_PROPERTIES = {"PoolPath": "s", "PoolUsage": "t", "PoolLimit": "t"}
 V262_MACHINE = {
     "Terminate": ("", ""), "Kill": ("si", ""), "GetAddresses": ("", "a(iay)"), "GetSSHInfo": ("", "ss"),
     "GetOSRelease": ("", "a{ss}"), "GetUIDShift": ("", "u"), "OpenPTY": ("", "hs"), "OpenLogin": ("", "hs"),
-    "OpenShell": ("ssasas", "hs"),
+    "OpenShell": ("ssasas", "hs"), "OpenRootDirectory": ("", "h"), "BindMount": ("ssbb", ""), "CopyFrom": ("ss", ""),
+    "CopyTo": ("ss", ""), "CopyFromWithFlags": ("sst", ""), "CopyToWithFlags": ("sst", ""),
 }
 V262_MACHINE_PROPERTIES = {
     "Name": "s", "Id": "ay", "Timestamp": "t", "TimestampMonotonic": "t", "Service": "s", "Unit": "s",
