@@ -281,7 +281,7 @@ static int reply_machine(VarlinkCall *call, Machine *m, AcquireMetadata metadata
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return reply_failure(call, ERROR_CONTEXT_OS_RELEASE, r, NULL), -ECANCELED;
+                return varlink_reply_failure(call, ERROR_CONTEXT_OS_RELEASE, r, NULL), -ECANCELED;
         return notify ? varlink_call_notify(call, o) : varlink_call_reply(call, o);
 }
 
@@ -496,7 +496,7 @@ static int vl_unregister(VarlinkCall *call, struct json_object *p, void *userdat
                 return 0;
         int r = machine_unregister_request(machine);
         if (r < 0)
-                return reply_failure(call, ERROR_CONTEXT_UNREGISTER, r, NULL);
+                return varlink_reply_failure(call, ERROR_CONTEXT_UNREGISTER, r, NULL);
         return varlink_call_reply(call, NULL);
 }
 
@@ -535,7 +535,7 @@ static int vl_kill(VarlinkCall *call, struct json_object *p, void *userdata) {
 
 static void operation_done(void *call, const Failure *f, const void *result) {
         if (f)
-                (void) reply_failure(call, ERROR_CONTEXT_OPERATION, f->error, f);
+                (void) varlink_reply_failure(call, ERROR_CONTEXT_OPERATION, f->error, f);
         else
                 (void) varlink_call_reply(call, NULL);
 }
@@ -582,7 +582,7 @@ static int operation_call(VarlinkCall *call, struct json_object *p, Manager *m, 
         }
         if (r < 0) {
                 pending_reply_done(&reply);
-                return reply_failure(call, ERROR_CONTEXT_OPERATION, r, &f);
+                return varlink_reply_failure(call, ERROR_CONTEXT_OPERATION, r, &f);
         }
         return 0;
 }
