@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "machinectl-bus.h"
 #include "machinectl.h"
 #include "signal-util.h"
+#include "strv.h"
 
 /* Starting and stopping wait for the machine to register or to be gone, which for a booting or
  * shutting down OS takes longer than sd-bus's 25 s default. */
@@ -104,4 +106,61 @@ int verb_disable(sd_bus *bus, char **args, const MachinectlConfig *c) {
         if (r < 0 || !c->now)
                 return r;
         return image_calls(bus, args + 1, "StopImage", "stop");
+}
+
+/* copy-to NAME HOST-PATH [MACHINE-PATH], copy-from NAME MACHINE-PATH [HOST-PATH]: the other path
+ * defaults to the same one; a relative host path is taken from our working directory. --force
+ * replaces what is at the destination (MACHINE_COPY_REPLACE). */
+static int copy_files(sd_bus *bus, char **args, const MachinectlConfig *c, bool to_machine) {
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *abs = NULL;
+        const char *name = args[1];
+        /* The host side: copy-to's source, copy-from's destination (by default the source). */
+        const char *host = to_machine || !args[3] ? args[2] : args[3];
+        int r;
+
+        if (host[0] != '/') {
+                char cwd[4096];
+                if (!getcwd(cwd, sizeof(cwd)))
+                        return log_error_errno(errno, "Failed to get the current directory: %m");
+                abs = strjoin(cwd, "/", host);
+                if (!abs)
+                        return log_oom();
+                host = abs;
+        }
+        const char *inside = to_machine ? (args[3] ?: host) : args[2];
+        if (inside[0] != '/')
+                return log_error_errno(EINVAL, "The path in the machine must be absolute: '%s'.", inside);
+        const char *src = to_machine ? host : inside, *dest = to_machine ? inside : host;
+        const char *method = to_machine ? (c->force ? "CopyToMachineWithFlags" : "CopyToMachine")
+                                        : (c->force ? "CopyFromMachineWithFlags" : "CopyFromMachine");
+        if (c->force)
+                r = manager_call(bus, method, &error, NULL, "ssst", name, src, dest, (uint64_t) 1 /* MACHINE_COPY_REPLACE */);
+        else
+                r = manager_call(bus, method, &error, NULL, "sss", name, src, dest);
+        if (r < 0)
+                return log_bus_error(r, &error, name, "copy %s %s machine '%s'", src, to_machine ? "into" : "out of", name);
+        return 0;
+}
+
+int verb_copy_to(sd_bus *bus, char **args, const MachinectlConfig *c) {
+        return copy_files(bus, args, c, true);
+}
+
+int verb_copy_from(sd_bus *bus, char **args, const MachinectlConfig *c) {
+        return copy_files(bus, args, c, false);
+}
+
+/* bind NAME HOST-PATH [PATH]: HOST-PATH mounted on PATH (by default the same) in the container. */
+int verb_bind(sd_bus *bus, char **args, const MachinectlConfig *c) {
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *name = args[1], *src = args[2], *dest = args[3] ?: args[2];
+
+        if (src[0] != '/' || dest[0] != '/')
+                return log_error_errno(EINVAL, "Both paths must be absolute: '%s', '%s'.", src, dest);
+        int r = manager_call(bus, "BindMountMachine", &error, NULL, "sssbb", name, src, dest, (int) c->read_only,
+                             (int) c->mkdir);
+        if (r < 0)
+                return log_bus_error(r, &error, name, "bind %s into machine '%s'", src, name);
+        return 0;
 }

@@ -221,3 +221,23 @@ int verb_list_images(sd_bus *bus, char **args, const MachinectlConfig *c) {
                 printf("\n%zu images listed.\n", table_rows(table));
         return 0;
 }
+
+int image_names(sd_bus *bus, bool all, char ***ret) {
+        _cleanup_bus_error_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_bus_message_ sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        const char *name;
+        int r;
+
+        r = manager_call(bus, "ListImages", &error, &reply, NULL);
+        if (r < 0)
+                return log_bus_error(r, &error, NULL, "list images");
+        r = sd_bus_message_enter_container(reply, 'a', "(ssbttto)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssbttto)", &name, NULL, NULL, NULL, NULL, NULL, NULL)) > 0)
+                if ((name[0] != '.' || all) && strv_extend(&names, name) < 0)
+                        return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the list of images: %m");
+        *ret = TAKE_PTR(names);
+        return 0;
+}

@@ -66,6 +66,9 @@ void machinectl_help(void) {
                "  shell [[USER@]NAME [COMMAND...]]\n"
                "                              Run a shell or command in a container and\n"
                "                              exit with its exit status\n"
+               "  bind NAME PATH [PATH]       Bind mount a path from the host into a container\n"
+               "  copy-to NAME PATH [PATH]    Copy files from the host to a container\n"
+               "  copy-from NAME PATH [PATH]  Copy files from a container to the host\n"
                "  enable NAME...              Start the image at machined start\n"
                "  disable NAME...             Do not start it any more\n"
                "  poweroff NAME...            Power off one or more containers\n"
@@ -74,7 +77,7 @@ void machinectl_help(void) {
                "  kill NAME...                Send a signal to processes of a machine\n\n"
                "Image Commands:\n"
                "  list-images                 List images in the pool\n"
-               "  image-status NAME...        Show image details\n"
+               "  image-status [NAME...]      Show image details (all images without NAME)\n"
                "  show-image [NAME...]        Show properties of images\n"
                "  clone NAME NAME             Clone an image\n"
                "  rename NAME NAME            Rename an image\n"
@@ -107,8 +110,13 @@ void machinectl_help(void) {
                "     --uid=USER               Run the shell as USER (default: root)\n"
                "  -E --setenv=VAR[=VALUE]     Add an environment variable for the shell\n"
                "     --now                    With enable/disable: start/stop as well\n"
-               "     --read-only              With clone: create a read-only image\n"
-               "  -o --output=MODE            short (default), json or json-pretty\n"
+               "     --read-only              With clone: create a read-only image; with bind:\n"
+               "                              a read-only mount\n"
+               "     --force                  With copy-to/copy-from: replace the destination\n"
+               "     --mkdir                  With bind: create the destination if missing\n"
+               "  -o --output=MODE            short (default), json or json-pretty;\n"
+               "                              help lists them\n"
+               "  -n --lines=N                Journal lines status shows (accepted, none shown yet)\n"
                "     --json=MODE              short, pretty or off\n"
                "  -q --quiet                  Suppress informational messages\n"
                "  -H --host, -M --machine     Not supported: only the local manager is used\n\n"
@@ -129,6 +137,8 @@ enum {
         ARG_JSON,
         ARG_MAX_ADDRESSES,
         ARG_READ_ONLY,
+        ARG_FORCE,
+        ARG_MKDIR,
 };
 
 static const struct option options[] = {
@@ -151,6 +161,9 @@ static const struct option options[] = {
         { "output",          required_argument, NULL, 'o'                 },
         { "json",            required_argument, NULL, ARG_JSON            },
         { "max-addresses",   required_argument, NULL, ARG_MAX_ADDRESSES   },
+        { "lines",           required_argument, NULL, 'n'                 },
+        { "force",           no_argument,       NULL, ARG_FORCE           },
+        { "mkdir",           no_argument,       NULL, ARG_MKDIR           },
         { "host",            required_argument, NULL, 'H'                 },
         { "machine",         required_argument, NULL, 'M'                 },
         {}
@@ -237,7 +250,18 @@ static int parse_one(MachinectlConfig *c, int opt, const char *arg) {
         case ARG_NOW:
                 c->now = true;
                 return 0;
+        case ARG_FORCE:
+                c->force = true;
+                return 0;
+        case ARG_MKDIR:
+                c->mkdir = true;
+                return 0;
         case 'o':
+                if (streq(arg, "help")) {
+                        for (size_t i = 0; i < ELEMENTSOF(output_mode_table); i++)
+                                puts(output_mode_table[i]);
+                        return 1;
+                }
                 c->output = output_mode_from_string(arg);
                 if (c->output < 0)
                         return log_error_errno(EINVAL, "Invalid output mode '%s': expected short, json or json-pretty.", arg);
@@ -246,6 +270,10 @@ static int parse_one(MachinectlConfig *c, int opt, const char *arg) {
                 c->output = json_mode_from_string(arg);
                 if (c->output < 0)
                         return log_error_errno(EINVAL, "Invalid --json= mode '%s': expected short, pretty or off.", arg);
+                return 0;
+        case 'n':
+                if (safe_atou(arg, &c->lines) < 0)
+                        return log_error_errno(EINVAL, "Invalid --lines= value '%s': expected a number.", arg);
                 return 0;
         case ARG_MAX_ADDRESSES:
                 if (streq(arg, "all"))
@@ -267,7 +295,7 @@ int machinectl_parse_argv(int argc, char *argv[], MachinectlConfig *c) {
          * them to the end. That is what "shell" needs: options after "shell NAME" belong to the
          * command run in the machine ("machinectl shell foo /bin/ls -l"), so option parsing
          * stops right after the machine name there, and only there. */
-        static const char optstring[] = "-hap:P:lqs:E:o:H:M:";
+        static const char optstring[] = "-hap:P:lqs:E:o:n:H:M:";
         size_t n_operands = 0;
         bool shell = false;
         int opt, r;
@@ -296,8 +324,8 @@ int machinectl_parse_argv(int argc, char *argv[], MachinectlConfig *c) {
                         return log_error_errno(EINVAL, "Invalid option %s or missing argument. See --help.", argv[optind - 1]);
                 default:
                         r = parse_one(c, opt, optarg);
-                        if (r < 0)
-                                return r;
+                        if (r != 0) /* > 0: it printed what was asked for (--output=help) */
+                                return r < 0 ? r : 0;
                 }
         }
 rest:

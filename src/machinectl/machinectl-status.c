@@ -381,10 +381,19 @@ static void print_image_status(const char *name, const PropertyList *props, json
 
 int verb_image_status(sd_bus *bus, char **args, const MachinectlConfig *c) {
         _cleanup_json_ json_object *array = NULL;
+        _cleanup_strv_free_ char **all = NULL;
+        char **names = args + 1;
         unsigned printed = 0;
         int ret = 0;
 
-        for (char **name = args + 1; *name; name++) {
+        if (!*names) {
+                /* No names: every image (the hidden ones with -a), as a list in JSON too. */
+                int r = image_names(bus, c->all, &all);
+                if (r < 0)
+                        return r;
+                names = all;
+        }
+        for (char **name = names; *name; name++) {
                 _cleanup_(property_list_done) PropertyList props = {};
                 _cleanup_free_ char *path = NULL;
                 int r = object_properties(bus, *name, true, &path, &props);
@@ -419,7 +428,8 @@ int verb_image_status(sd_bus *bus, char **args, const MachinectlConfig *c) {
                 print_image_status(*name, &props, hostname, machine_id, os, c);
         }
         if (output_is_json(c->output)) {
-                int r = json_finish(array, args + 1, c->output);
+                int r = all && !array ? (puts("[]") == EOF ? -EIO : 0)
+                        : all ? json_print(array, c->output) : json_finish(array, names, c->output);
                 if (r < 0)
                         return log_error_errno(r, "Failed to print JSON: %m");
         }

@@ -103,8 +103,10 @@ int verb_shell(sd_bus *bus, char **args, const MachinectlConfig *c) {
         r = split_user_machine(args[1], &user, &machine);
         if (r < 0)
                 return log_oom();
-        /* The terminal type of the terminal we forward, unless the caller set one. */
-        if (!strv_env_get(env, "TERM") && getenv("TERM") && strv_env_setf(&env, "TERM", getenv("TERM")) < 0)
+        /* The terminal type of the terminal we forward, unless the caller set one. Without one,
+         * machined's default (vt220): machined writes the exit status only for a client with a
+         * TERM other than dumb, and we strip the sequences ourselves off a terminal. */
+        if (!strv_env_get(env, "TERM") && strv_env_setf(&env, "TERM", getenv("TERM") ?: "vt220") < 0)
                 return log_oom();
 
         r = sd_bus_message_new_method_call(bus, &m, MACHINE1_SERVICE, MACHINE1_PATH, MACHINE1_MANAGER, "OpenMachineShell");

@@ -30,12 +30,15 @@ typedef struct MachinectlConfig {
         bool quiet;          /* -q */
         bool value;          /* --value: show prints values only */
         bool now;            /* enable/disable --now */
-        bool read_only;      /* clone --read-only */
+        bool read_only;      /* clone, bind --read-only */
+        bool force;          /* copy-to/copy-from --force: replace the destination */
+        bool mkdir;          /* bind --mkdir */
         bool colors;         /* decided once: stdout is a tty, NO_COLOR unset, TERM not dumb */
         OutputMode output;
         KillWhom kill_whom;  /* _KILL_WHOM_INVALID: the verb's default */
         int signal;          /* 0: the verb's default */
         unsigned max_addresses; /* list: addresses per machine shown, UINT_MAX for all */
+        unsigned lines;      /* status -n: journal lines (accepted; no journal is shown yet) */
         char **properties;   /* -p, each may hold a comma-separated list */
         char *uid;           /* shell --uid= */
         char **setenv;       /* shell -E/--setenv= */
@@ -44,7 +47,7 @@ typedef struct MachinectlConfig {
 
 #define MACHINECTL_CONFIG_INIT                                                                  \
         ((MachinectlConfig) { .legend = true, .kill_whom = _KILL_WHOM_INVALID,                  \
-                              .output = OUTPUT_TEXT, .max_addresses = 1 })
+                              .output = OUTPUT_TEXT, .max_addresses = 1, .lines = 10 })
 
 void machinectl_config_done(MachinectlConfig *c);
 
@@ -85,6 +88,13 @@ int verb_import_tar(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_import_fs(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_export_raw(sd_bus *bus, char **args, const MachinectlConfig *c);
 int verb_export_tar(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_bind(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_copy_to(sd_bus *bus, char **args, const MachinectlConfig *c);
+int verb_copy_from(sd_bus *bus, char **args, const MachinectlConfig *c);
+
+/* The names of the pool's images as machined lists them, the hidden ones (".host", ...) only with
+ * all. Logs errors. */
+int image_names(sd_bus *bus, bool all, char ***ret);
 
 /* What a machine's "poweroff" and "reboot" send to its leader, as systemd's machinectl does:
  * the signals a systemd PID 1 takes as "power off" and "ctrl-alt-del". */

@@ -12,6 +12,7 @@
 #include "manager-dbus.h"
 #include "macro.h"
 #include "name-util.h"
+#include "machine-copy.h"
 #include "machine-shell.h"
 #include "operation.h"
 #include "strv.h"
@@ -76,7 +77,9 @@ int bus_machine_method_unregister(sd_bus_message *message, void *userdata, sd_bu
         if (r < 0)
                 return r;
         log_info("Unregistering machine %s on request.", m->name);
-        machine_unregister(m);
+        r = machine_unregister_request(m);
+        if (r < 0)
+                return bus_set_errorf(error, ERROR_CONTEXT_UNREGISTER, r, "Cannot unregister machine %s: %m", m->name);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -229,6 +232,89 @@ int bus_machine_method_open_login(sd_bus_message *message, void *userdata, sd_bu
         return open_common(message, userdata, &req, error);
 }
 
+static void copy_complete(void *call, const Failure *f, const void *result) {
+        sd_bus_message *message = call;
+        int r = f ? bus_reply_failure(message, ERROR_CONTEXT_OPERATION, f) : sd_bus_reply_method_return(message, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to answer a copy request: %m");
+}
+
+/* CopyFrom/CopyTo[WithFlags]: "ss" or "sst" (with_flags). */
+static int copy_common(sd_bus_message *message, Machine *m, bool to_machine, bool with_flags, sd_bus_error *error) {
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
+        const char *src, *dest;
+        uint64_t flags = 0;
+        int r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "ss", &src, &dest);
+        if (r >= 0 && with_flags)
+                r = sd_bus_message_read(message, "t", &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~MACHINE_COPY_REPLACE)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown copy flags 0x%llx",
+                                         (unsigned long long) (flags & ~MACHINE_COPY_REPLACE));
+        CopyRequest req = { .to_machine = to_machine, .src = src, .dest = dest, .replace = flags & MACHINE_COPY_REPLACE };
+        PendingReply reply = bus_pending_reply(message, copy_complete);
+        r = machine_copy(m, &req, &reply, &f);
+        if (r < 0) {
+                pending_reply_done(&reply);
+                return bus_set_failure(error, ERROR_CONTEXT_OPERATION, r, &f);
+        }
+        return 1;
+}
+
+int bus_machine_method_copy_from(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return copy_common(message, userdata, false, false, error);
+}
+
+int bus_machine_method_copy_to(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return copy_common(message, userdata, true, false, error);
+}
+
+int bus_machine_method_copy_from_with_flags(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return copy_common(message, userdata, false, true, error);
+}
+
+int bus_machine_method_copy_to_with_flags(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return copy_common(message, userdata, true, true, error);
+}
+
+int bus_machine_method_open_root_directory(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Machine *m = userdata;
+        int r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = machine_open_root_directory(m);
+        if (fd < 0)
+                return bus_set_errorf(error, ERROR_CONTEXT_OPERATION, fd, "Failed to open the root directory of machine %s: %m",
+                                      m->name);
+        return sd_bus_reply_method_return(message, "h", fd);
+}
+
+int bus_machine_method_bind_mount(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
+        const char *src, *dest;
+        int read_only, mkdir;
+        int r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "ssbb", &src, &dest, &read_only, &mkdir);
+        if (r < 0)
+                return r;
+        if (isempty(dest))
+                dest = src;
+        BindRequest req = { .src = src, .dest = dest, .read_only = read_only, .mkdir = mkdir };
+        PendingReply reply = bus_pending_reply(message, copy_complete);
+        r = machine_bind_mount(userdata, &req, &reply, &f);
+        if (r < 0) {
+                pending_reply_done(&reply);
+                return bus_set_failure(error, ERROR_CONTEXT_OPERATION, r, &f);
+        }
+        return 1;
+}
+
 static bool user_name_plausible(const char *s) {
         if (strlen(s) > 256)
                 return false;
@@ -360,6 +446,18 @@ static const sd_bus_vtable machine_vtable[] = {
                                 bus_machine_method_open_login, U),
         SD_BUS_METHOD_WITH_ARGS("OpenShell", SD_BUS_ARGS("s", user, "s", path, "as", args, "as", environment),
                                 SD_BUS_RESULT("h", pty, "s", pty_path), bus_machine_method_open_shell, U),
+        SD_BUS_METHOD_WITH_ARGS("OpenRootDirectory", SD_BUS_NO_ARGS, SD_BUS_RESULT("h", fd),
+                                bus_machine_method_open_root_directory, U),
+        SD_BUS_METHOD_WITH_ARGS("BindMount", SD_BUS_ARGS("s", source, "s", destination, "b", read_only, "b", mkdir),
+                                SD_BUS_NO_RESULT, bus_machine_method_bind_mount, U),
+        SD_BUS_METHOD_WITH_ARGS("CopyFrom", SD_BUS_ARGS("s", source, "s", destination), SD_BUS_NO_RESULT,
+                                bus_machine_method_copy_from, U),
+        SD_BUS_METHOD_WITH_ARGS("CopyTo", SD_BUS_ARGS("s", source, "s", destination), SD_BUS_NO_RESULT,
+                                bus_machine_method_copy_to, U),
+        SD_BUS_METHOD_WITH_ARGS("CopyFromWithFlags", SD_BUS_ARGS("s", source, "s", destination, "t", flags), SD_BUS_NO_RESULT,
+                                bus_machine_method_copy_from_with_flags, U),
+        SD_BUS_METHOD_WITH_ARGS("CopyToWithFlags", SD_BUS_ARGS("s", source, "s", destination, "t", flags), SD_BUS_NO_RESULT,
+                                bus_machine_method_copy_to_with_flags, U),
         SD_BUS_VTABLE_END,
 };
 

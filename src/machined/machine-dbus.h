@@ -22,3 +22,9 @@ int bus_machine_method_get_uid_shift(sd_bus_message *message, void *userdata, sd
 int bus_machine_method_open_pty(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_machine_method_open_login(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_machine_method_open_shell(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_machine_method_open_root_directory(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_machine_method_bind_mount(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_machine_method_copy_from(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_machine_method_copy_to(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_machine_method_copy_from_with_flags(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_machine_method_copy_to_with_flags(sd_bus_message *message, void *userdata, sd_bus_error *error);

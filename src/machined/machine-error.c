@@ -45,6 +45,12 @@ static const ErrorMapping mappings[] = {
         { ERROR_CONTEXT_REGISTER, ESRCH, NULL, "Leader process is gone", VARLINK_INVALID_PARAMETER, "leader" },
 
         { ERROR_CONTEXT_KILL, EINVAL, DBUS_ERROR_INVALID_ARGS, "Invalid argument", VARLINK_INVALID_PARAMETER, "whom" },
+        /* .host: the host is not ours to stop, signal or forget. */
+        { ERROR_CONTEXT_KILL, EOPNOTSUPP, DBUS_ERROR_NOT_SUPPORTED, "Not supported for the host.", VARLINK_MACHINE_NOT_SUPPORTED },
+        { ERROR_CONTEXT_TERMINATE, EOPNOTSUPP, DBUS_ERROR_NOT_SUPPORTED, "Not supported for the host.",
+          VARLINK_MACHINE_NOT_SUPPORTED },
+        { ERROR_CONTEXT_UNREGISTER, EOPNOTSUPP, DBUS_ERROR_NOT_SUPPORTED, "Not supported for the host.",
+          VARLINK_MACHINE_NOT_SUPPORTED },
         /* The machine exists, the process to signal does not: not NoSuchMachine. */
         { ERROR_CONTEXT_KILL, ESRCH, DBUS_ERROR_PROCESS_UNKNOWN, "The process is gone", NULL },
 

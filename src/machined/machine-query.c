@@ -48,6 +48,8 @@ int machine_get_os_release(Machine *m, char ***ret) {
                         return negative_errno();
                 return os_release_parse(root, ret);
         }
+        if (!pidref_is_set(&m->leader))
+                return -ENOENT; /* registered without a leader: no tree to read it from */
         _cleanup_close_ int root = machine_open_root(m);
         if (root < 0)
                 return root;
@@ -233,4 +235,24 @@ int machine_get_addresses(Machine *m, MachineAddress **ret, size_t *ret_n) {
         if (pidref_is_alive(&m->leader) <= 0)
                 return -ESRCH;
         return addresses_collect(netns, ret, ret_n);
+}
+
+int machine_open_root_directory(Machine *m) {
+        if (m->class == MACHINE_VM)
+                return -EOPNOTSUPP;
+        if (m->class == MACHINE_HOST) {
+                int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                return fd < 0 ? negative_errno() : fd;
+        }
+        if (!pidref_is_set(&m->leader))
+                return -ENOENT;
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%i/root", (int) m->leader.pid);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : negative_errno();
+        /* Opened by PID: only the machine's if that PID is still its leader. */
+        if (pidref_is_alive(&m->leader) <= 0)
+                return -ESRCH;
+        return TAKE_FD(fd);
 }

@@ -259,6 +259,15 @@ static void osc_context_end(int fd, const char *id, int status) {
                 (void) loop_write(fd, buf, (size_t) n);
 }
 
+/* Only a client that says it has a terminal gets the context sequences: systemd's machinectl passes
+ * its own $TERM (and nothing when it has none), so a missing TERM or TERM=dumb means the output
+ * goes to a pipe, a file or a terminal that shows escape sequences as text, as in
+ * "$(machinectl shell ...)". */
+static bool client_wants_context(char **env) {
+        const char *t = strv_env_get(env, "TERM");
+        return !isempty(t) && !streq(t, "dumb");
+}
+
 static int wait_for(pid_t pid, int *ret_status) {
         for (;;) {
                 if (waitpid(pid, ret_status, 0) >= 0)
@@ -285,7 +294,9 @@ static _noreturn_ void operation_child(const ShellRequest *req, const char *mach
 
         join_leader_cgroups(leader, unit);
         host_proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        r = enter_machine(leader, leader_pidfd, &userns);
+        /* .host (leader 0 here): machined runs on the host, so its own namespaces and root are
+         * the host's. PID 1's may be out of reach (machined in a container of its own). */
+        r = leader > 0 ? enter_machine(leader, leader_pidfd, &userns) : 0;
         if (r < 0)
                 operation_report_failure(sock, r, "Failed to enter the machine's namespaces: %s", strerror(-r));
         safe_close(leader_pidfd);
@@ -318,7 +329,8 @@ static _noreturn_ void operation_child(const ShellRequest *req, const char *mach
                 memset(&uuid, 0x42, sizeof(uuid));
         for (size_t i = 0; i < 16; i++)
                 snprintf(id + i * 2, 3, "%02x", uuid.bytes[i]);
-        if (req->mode == SHELL_SHELL)
+        bool context = req->mode == SHELL_SHELL && client_wants_context(req->env);
+        if (context)
                 osc_context_start(slave, id, machine, spec.user.name);
 
         r = operation_report_result(sock, master, pty_path);
@@ -342,7 +354,7 @@ static _noreturn_ void operation_child(const ShellRequest *req, const char *mach
                 (void) usleep(200 * 1000);
         }
 
-        if (req->mode == SHELL_SHELL)
+        if (context)
                 osc_context_end(slave, id, status);
         safe_close(slave);
         _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
@@ -388,7 +400,8 @@ int machine_open_shell(Machine *m, const ShellRequest *req, PendingReply *reply,
                 return failure_set(f, -ESRCH, "Machine %s is going away.", m->name);
 
         ShellChildArgs args = {
-                .req = req, .machine = m->name, .unit = m->unit, .leader = m->leader.pid, .leader_pidfd = m->leader.fd,
+                .req = req, .machine = m->name, .unit = m->unit, .leader = m->class == MACHINE_HOST ? 0 : m->leader.pid,
+                .leader_pidfd = m->leader.fd,
         };
         int r = operation_start(m->manager, m, shell_mode_to_string(req->mode), shell_child, &args, reply, f, &o);
         if (r < 0)

@@ -86,6 +86,13 @@ int machine_spec_pin(const MachineSpec *s, PidRef *ret_leader, PidRef *ret_super
                 if (r < 0)
                         return failure_set_parameter(f, r, s->leader_parameter, "Failed to pin leader process %u: %m",
                                                      s->leader_pid);
+        } else if (s->leader_optional) {
+                /* A machine without a leader: it stays until it is unregistered. */
+                if (s->allocate_unit)
+                        return failure_set_parameter(f, -EINVAL, s->leader_parameter,
+                                                     "A unit can only be allocated for a leader process");
+                *ret_leader = *ret_supervisor = PIDREF_NULL;
+                return 0;
         } else {
                 if (!pidref_is_set(&s->caller))
                         return failure_set_parameter(f, -ESRCH, s->leader_parameter, "Failed to pin the calling process");
@@ -190,7 +197,7 @@ int machine_register(Manager *m, MachineSpec *s, PendingReply *reply, Failure *f
         r = machine_spec_pin(s, &leader, &supervisor, f);
         if (r < 0)
                 return r;
-        r = leader_check_not_ours(m, &leader, s->leader_parameter, f);
+        r = pidref_is_set(&leader) ? leader_check_not_ours(m, &leader, s->leader_parameter, f) : 0;
         if (r < 0) {
                 pidref_done(&leader);
                 pidref_done(&supervisor);

@@ -29,7 +29,7 @@ typedef struct MachineSpec {
         Id128 id;
         const char *service;
         const char *class;             /* NULL or "": unknown */
-        uint32_t leader_pid;           /* 0: the leader is the caller, or given by leader_pidfd */
+        uint32_t leader_pid;           /* 0: the leader is the caller (or none, see leader_optional), or given by leader_pidfd */
         int leader_pidfd;              /* -EBADF: not given */
         uint64_t leader_pidfd_id;      /* 0: not given */
         const char *leader_parameter;  /* Varlink name of the field the leader came in ("leader") */
@@ -46,6 +46,7 @@ typedef struct MachineSpec {
 
         PidRef caller;                 /* the client's process, pinned by the binding, or unset */
         bool caller_is_supervisor;     /* D-Bus: a caller other than the leader supervises it */
+        bool leader_optional;          /* Varlink: no leader given means none, not the (short-lived) caller */
         uid_t uid;                     /* the client's UID */
 } MachineSpec;
 
@@ -63,8 +64,8 @@ bool machine_string_is_valid(const char *s);
 int machine_spec_validate(const MachineSpec *s, Failure *f);
 /* machine_spec_validate(), then -EEXIST if the name is taken (by a machine whose leader still runs). */
 int machine_spec_check(Manager *m, const MachineSpec *s, Failure *f);
-/* Pins the leader (leader_pidfd, leader_pid[+leader_pidfd_id], else the caller) and, if wanted, the
- * caller as supervisor. -ESRCH if the leader is gone, -EINVAL if the references disagree. */
+/* Pins the leader (leader_pidfd, leader_pid[+leader_pidfd_id], else the caller, or with
+ * leader_optional none: ret_leader unset) and, if wanted, the caller as supervisor. -ESRCH if the leader is gone, -EINVAL if the references disagree. */
 int machine_spec_pin(const MachineSpec *s, PidRef *ret_leader, PidRef *ret_supervisor, Failure *f);
 
 /* The whole of registration: check, pin, create, start. reply is answered when the machine is up

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "cgroup-backend.h"
+#include "fd-util.h"
 #include "job-tracker.h"
 #include "log.h"
 #include "machine.h"
@@ -35,7 +37,7 @@ DEFINE_STRING_TABLE_LOOKUP(machine_class, MachineClass)
 DEFINE_STRING_TABLE_LOOKUP(machine_state, MachineState)
 
 int machine_new(Manager *manager, const char *name, Machine **ret) {
-        if (!machine_name_is_valid(name))
+        if (!machine_name_is_valid(name) && !streq(name, ".host"))
                 return -EINVAL;
         if (manager_get_machine(manager, name))
                 return -EEXIST;
@@ -68,12 +70,13 @@ Machine *machine_free(Machine *m) {
 
         /* Running shells outlive the registry entry; they only lose their back pointer. */
         while (m->operations)
-                operation_detach(m->operations);
+                operation_machine_gone(m->operations);
 
         LIST_REMOVE(machines, m->manager->machines, m);
         m->manager->n_machines--;
 
         sd_event_source_disable_unref(m->leader_source);
+        sd_event_source_disable_unref(m->terminate_timer);
         tracked_job_free(m->scope_job);
         pending_reply_done(&m->create_reply);
         pidref_done(&m->leader);
@@ -152,6 +155,11 @@ int machine_start(Machine *m, const ScopeRequest *req, Failure *f) {
                 m->timestamp_realtime = now_usec(CLOCK_REALTIME);
                 m->timestamp_monotonic = now_usec(CLOCK_MONOTONIC);
         }
+        if (!pidref_is_set(&m->leader)) {
+                /* Registered without a leader (Varlink): no processes, so no unit or cgroup either. */
+                machine_start_done(m, 0, NULL);
+                return 1;
+        }
         r = machine_watch_leader(m);
         if (r < 0)
                 return failure_set(f, r, "Failed to watch leader process: %m");
@@ -215,15 +223,60 @@ void machine_start_done(Machine *m, int error, const char *message) {
         supervisor_machine_new(m);
 }
 
+/* Supervisors that halt their guest the way its init understands when they get SIGTERM (SIGRTMIN+3
+ * for systemd, telinit 0 or the kill signal for others) and kill it on a second one: spawn, which
+ * registers as service "berth", and systemd-nspawn. Any other caller that registered a machine
+ * (a VM manager, a script) gets no signal from us. */
+static bool machine_supervisor_halts(const Machine *m) {
+        return pidref_is_set(&m->supervisor) && m->service &&
+               (streq(m->service, "berth") || streq(m->service, "systemd-nspawn") || streq(m->service, "nspawn"));
+}
+
+static int on_terminate_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Machine *m = userdata;
+
+        log_notice("Machine %s did not halt within %llu s, killing it.", m->name,
+                   (unsigned long long) (m->manager->config.terminate_timeout_usec / 1000000ULL));
+        m->terminate_timer = sd_event_source_disable_unref(m->terminate_timer);
+        (void) m->manager->cgroup_ops->stop(m);
+        return 0;
+}
+
 int machine_terminate(Machine *m) {
+        int r;
+
+        if (m->class == MACHINE_HOST)
+                return -EOPNOTSUPP;
+        if (!pidref_is_set(&m->leader) && !m->unit && !m->cgroup) {
+                /* Nothing runs that could be stopped: terminating it is unregistering it. */
+                machine_unregister(m);
+                return 0;
+        }
         m->state = MACHINE_CLOSING;
         (void) machine_save(m);
+
+        /* A second Terminate while the guest halts: kill now, as spawn does on a second SIGTERM. */
+        if (!m->terminate_timer && machine_supervisor_halts(m)) {
+                r = pidref_kill(&m->supervisor, SIGTERM);
+                if (r >= 0)
+                        r = sd_event_add_time_relative(m->manager->event, &m->terminate_timer, CLOCK_MONOTONIC,
+                                                       m->manager->config.terminate_timeout_usec, 0,
+                                                       on_terminate_timeout, m);
+                if (r >= 0) {
+                        log_info("Asked supervisor %i of machine %s to halt it.", (int) m->supervisor.pid, m->name);
+                        return 0;
+                }
+                log_debug_errno(r, "Cannot ask the supervisor of machine %s to halt it, killing it: %m", m->name);
+        }
+        m->terminate_timer = sd_event_source_disable_unref(m->terminate_timer);
         return m->manager->cgroup_ops->stop(m);
 }
 
 int machine_kill_request(Machine *m, const char *swhom, int64_t signo, Failure *f) {
         KillWhom whom = KILL_ALL;
 
+        if (m->class == MACHINE_HOST)
+                return failure_set(f, -EOPNOTSUPP, "Cannot signal the processes of the host (%s)", m->name);
         if (!isempty(swhom)) {
                 whom = kill_whom_from_string(swhom);
                 if (whom < 0)
@@ -271,6 +324,39 @@ void machine_finalize(Machine *m, bool kill_rest) {
         machine_remove(m, true, kill_rest);
 }
 
+int machine_unregister_request(Machine *m) {
+        if (m->class == MACHINE_HOST)
+                return -EOPNOTSUPP;
+        machine_unregister(m);
+        return 0;
+}
+
 void machine_unregister(Machine *m) {
         machine_remove(m, true, false);
+}
+
+int manager_add_host_machine(Manager *manager) {
+        _cleanup_free_ char *id = NULL;
+        Machine *m;
+
+        /* systemd-machined's ".host": the host itself, class host, PID 1 as its leader, "/" as its
+         * root. Never saved, announced, watched, stopped or signalled: only looked at and entered. */
+        int r = machine_new(manager, ".host", &m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the host as machine .host: %m");
+        m->class = MACHINE_HOST;
+        m->state = MACHINE_RUNNING;
+        m->root_directory = strdup("/");
+        if (!m->root_directory) {
+                machine_free(m);
+                return log_oom();
+        }
+        (void) pidref_set_pid(&m->leader, 1);
+        if (read_file_at(AT_FDCWD, "/etc/machine-id", 64, &id, NULL) >= 0) {
+                id[strcspn(id, "\n")] = 0;
+                (void) id128_from_string(id, &m->id);
+        }
+        m->timestamp_realtime = now_usec(CLOCK_REALTIME);
+        m->timestamp_monotonic = now_usec(CLOCK_MONOTONIC);
+        return 0;
 }

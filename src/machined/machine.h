@@ -73,6 +73,7 @@ typedef struct Machine {
         bool announced;        /* MachineNew was sent */
 
         sd_event_source *leader_source;
+        sd_event_source *terminate_timer; /* Terminate asked the supervisor to halt; kill when it fires */
 
         /* A registration whose reply waits for the backend (systemd's job), on either transport. */
         PendingReply create_reply;
@@ -96,7 +97,10 @@ int machine_start(Machine *m, const ScopeRequest *req, Failure *f);
  * answers the pending create call; on failure answers it with the error and frees the machine. */
 void machine_start_done(Machine *m, int error, const char *message);
 
-/* Kills everything in the machine; it goes away once the leader is gone. */
+/* Ends the machine; it goes away once the leader is gone. A supervisor that halts its guest
+ * (spawn, systemd-nspawn) gets SIGTERM and config.terminate_timeout_usec to do it, then (or on a
+ * second call) everything in the machine is killed; any other machine is killed at once, and
+ * one without a leader or unit is unregistered. */
 int machine_terminate(Machine *m);
 int machine_kill(Machine *m, KillWhom whom, int signo);
 /* Kill as the bindings ask for it: whom NULL or "" is "all"; -EINVAL for a bad whom or signal or
@@ -107,9 +111,16 @@ int machine_kill_request(Machine *m, const char *whom, int64_t signo, Failure *f
 void machine_finalize(Machine *m, bool kill_rest);
 /* Unregister: forget the machine but leave its processes running. Frees m. */
 void machine_unregister(Machine *m);
+/* Unregister on a client's request: -EOPNOTSUPP for .host. */
+int machine_unregister_request(Machine *m);
+/* Adds ".host", the host as a machine of class host (as systemd-machined has it). */
+int manager_add_host_machine(Manager *manager);
 
 /* Live facts about the machine, read from the leader's namespaces. */
 int machine_get_os_release(Machine *m, char ***ret);
+/* An O_RDONLY fd of the machine's root directory ("/" for .host): -EOPNOTSUPP for VMs, -ESRCH if
+ * the leader is gone, -ENOENT without a leader. */
+int machine_open_root_directory(Machine *m);
 /* -EOPNOTSUPP for VMs, -ENXIO for mappings that are not a simple shift. */
 int machine_get_uid_shift(Machine *m, uid_t *ret);
 

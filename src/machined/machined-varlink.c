@@ -9,6 +9,7 @@
 
 #include "cgroup-util.h"
 #include "log.h"
+#include "machine-copy.h"
 #include "machine-spec.h"
 #include "machine.h"
 #include "machined-varlink.h"
@@ -43,6 +44,15 @@ static const char interface_description[] =
         "\tunit: ?string,\n\tsubgroup: ?string,\n\ttimestamp: ?Timestamp,\n\tvSockCid: ?int,\n"
         "\tsshAddress: ?string,\n\tsshPrivateKeyPath: ?string,\n\taddresses: ?[]Address,\n"
         "\tOSRelease: ?[]string,\n\tUIDShift: ?int,\n\tUID: ?int\n)\n\n"
+        "# Copy files or directories from the machine to the host\n"
+        "method CopyFrom(\n\tname: ?string,\n\tpid: ?ProcessId,\n\tallowInteractiveAuthentication: ?bool,\n"
+        "\tsource: string,\n\tdestination: ?string,\n\treplace: ?bool\n) -> ()\n\n"
+        "# Copy files or directories from the host into the machine\n"
+        "method CopyTo(\n\tname: ?string,\n\tpid: ?ProcessId,\n\tallowInteractiveAuthentication: ?bool,\n"
+        "\tsource: string,\n\tdestination: ?string,\n\treplace: ?bool\n) -> ()\n\n"
+        "# Bind mount a file or directory of the host into the machine\n"
+        "method BindMount(\n\tname: ?string,\n\tpid: ?ProcessId,\n\tallowInteractiveAuthentication: ?bool,\n"
+        "\tsource: string,\n\tdestination: ?string,\n\treadOnly: ?bool,\n\tmkdir: ?bool\n) -> ()\n\n"
         "error NoSuchMachine()\n"
         "error MachineExists()\n"
         "error NoPrivateNetworking()\n"
@@ -129,7 +139,7 @@ static int lookup_machine(VarlinkCall *call, Manager *m, struct json_object *p, 
                 return r;
         if (name) {
                 const char *n = json_object_get_string(name);
-                if (!machine_name_is_valid(n)) {
+                if (!machine_name_is_valid(n) && !streq(n, ".host")) {
                         varlink_reply_failure(call, ERROR_CONTEXT_LOOKUP, -EINVAL, NULL);
                         return -EINVAL;
                 }
@@ -174,13 +184,19 @@ static void add_string(struct json_object *o, const char *key, const char *value
                 json_object_object_add(o, key, json_object_new_string(value));
 }
 
-static void add_metadata(struct json_object *o, Machine *m) {
+/* acquireMetadata=yes fails the call when the os-release cannot be read (a machine without
+ * one: NoOSReleaseInformation, a VM: NotSupported), as systemd-machined does; "graceful" leaves
+ * out what cannot be read. */
+static int add_metadata(struct json_object *o, Machine *m, bool graceful) {
         _cleanup_strv_free_ char **os = NULL;
         _cleanup_free_ MachineAddress *addrs = NULL;
         size_t n = 0;
         uid_t shift;
 
-        if (machine_get_os_release(m, &os) >= 0) {
+        int r = machine_get_os_release(m, &os);
+        if (r < 0 && !graceful)
+                return r;
+        if (r >= 0) {
                 struct json_object *a = json_object_new_array();
                 for (char **e = os; a && *e; e++)
                         json_object_array_add(a, json_object_new_string(*e));
@@ -207,14 +223,22 @@ static void add_metadata(struct json_object *o, Machine *m) {
                 }
                 json_object_object_add(o, "addresses", a);
         }
+        return 0;
 }
 
-static struct json_object *machine_json(Machine *m, bool metadata) {
+typedef enum AcquireMetadata {
+        METADATA_NO,
+        METADATA_YES,
+        METADATA_GRACEFUL,
+} AcquireMetadata;
+
+/* -ENOMEM, or with METADATA_YES the os-release's error. */
+static int machine_json(Machine *m, AcquireMetadata metadata, struct json_object **ret) {
         struct json_object *o = json_object_new_object(), *ts = json_object_new_object();
         if (!o || !ts) {
                 json_object_put(o);
                 json_object_put(ts);
-                return NULL;
+                return -ENOMEM;
         }
         json_object_object_add(o, "name", json_object_new_string(m->name));
         if (!id128_is_null(&m->id)) {
@@ -240,16 +264,32 @@ static struct json_object *machine_json(Machine *m, bool metadata) {
         add_string(o, "sshAddress", m->ssh_address);
         add_string(o, "sshPrivateKeyPath", m->ssh_private_key_path);
         json_object_object_add(o, "UID", json_object_new_int64(m->uid));
-        if (metadata)
-                add_metadata(o, m);
-        return o;
+        if (metadata != METADATA_NO) {
+                int r = add_metadata(o, m, metadata == METADATA_GRACEFUL);
+                if (r < 0) {
+                        json_object_put(o);
+                        return r;
+                }
+        }
+        *ret = o;
+        return 0;
+}
+
+static int reply_machine(VarlinkCall *call, Machine *m, AcquireMetadata metadata, bool notify) {
+        struct json_object *o;
+        int r = machine_json(m, metadata, &o);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return varlink_reply_failure(call, ERROR_CONTEXT_OS_RELEASE, r, NULL), -ECANCELED;
+        return notify ? varlink_call_notify(call, o) : varlink_call_reply(call, o);
 }
 
 static int vl_list(VarlinkCall *call, struct json_object *p, void *userdata) {
         Manager *m = userdata;
         struct json_object *meta;
         Machine *machine;
-        bool metadata = false;
+        AcquireMetadata metadata = METADATA_NO;
         int r;
 
         r = field(call, p, "acquireMetadata", json_type_string, &meta);
@@ -259,15 +299,17 @@ static int vl_list(VarlinkCall *call, struct json_object *p, void *userdata) {
                 const char *s = json_object_get_string(meta);
                 if (!streq(s, "no") && !streq(s, "yes") && !streq(s, "graceful"))
                         return varlink_call_error_invalid_parameter(call, "acquireMetadata");
-                metadata = !streq(s, "no");
+                metadata = streq(s, "yes") ? METADATA_YES : streq(s, "graceful") ? METADATA_GRACEFUL : METADATA_NO;
         }
         r = lookup_machine(call, m, p, &machine);
         if (r == -EINVAL || r == -ENXIO)
                 return 0;
         if (r < 0)
                 return r;
-        if (machine)
-                return varlink_call_reply(call, machine_json(machine, metadata));
+        if (machine) {
+                r = reply_machine(call, machine, metadata, false);
+                return r == -ECANCELED ? 0 : r;
+        }
 
         if (!m->machines)
                 return varlink_reply_failure(call, ERROR_CONTEXT_LOOKUP, -ENXIO, NULL);
@@ -275,10 +317,9 @@ static int vl_list(VarlinkCall *call, struct json_object *p, void *userdata) {
                 return varlink_call_error(call, VARLINK_ERROR_EXPECTED_MORE, NULL);
         /* All but the last as "continues" replies. */
         LIST_FOREACH(machines, machine, m->machines) {
-                struct json_object *o = machine_json(machine, metadata);
-                if (!o)
-                        return -ENOMEM;
-                r = machine->machines_next ? varlink_call_notify(call, o) : varlink_call_reply(call, o);
+                r = reply_machine(call, machine, metadata, machine->machines_next);
+                if (r == -ECANCELED)
+                        return 0;
                 if (r < 0)
                         return r;
         }
@@ -296,7 +337,8 @@ static int get_string(VarlinkCall *call, struct json_object *p, const char *name
         return 0;
 }
 
-/* leader (a PID) and/or leaderProcessId (a ProcessId); neither or 0: the caller. */
+/* leader (a PID) and/or leaderProcessId (a ProcessId); neither or 0: no leader (the caller is
+ * usually a short-lived registration tool, so it is not taken as the leader). */
 static int read_register_leader(VarlinkCall *call, struct json_object *p, MachineSpec *s) {
         struct json_object *leader, *lpid, *v;
         int64_t pid = 0;
@@ -397,6 +439,7 @@ static int read_register(VarlinkCall *call, struct json_object *p, MachineSpec *
         if (r < 0)
                 return r;
         s->allocate_unit = allocate && json_object_get_boolean(allocate);
+        s->leader_optional = true;
         return 0;
 }
 
@@ -451,7 +494,9 @@ static int vl_unregister(VarlinkCall *call, struct json_object *p, void *userdat
                 return permission_denied(call);
         if (lookup_required(call, userdata, p, &machine) < 0)
                 return 0;
-        machine_unregister(machine);
+        int r = machine_unregister_request(machine);
+        if (r < 0)
+                return varlink_reply_failure(call, ERROR_CONTEXT_UNREGISTER, r, NULL);
         return varlink_call_reply(call, NULL);
 }
 
@@ -486,12 +531,83 @@ static int vl_kill(VarlinkCall *call, struct json_object *p, void *userdata) {
         return varlink_call_reply(call, NULL);
 }
 
+/* ---- CopyFrom, CopyTo, BindMount: operations ------------------------------------------------- */
+
+static void operation_done(void *call, const Failure *f, const void *result) {
+        if (f)
+                (void) varlink_reply_failure(call, ERROR_CONTEXT_OPERATION, f->error, f);
+        else
+                (void) varlink_call_reply(call, NULL);
+}
+
+/* source (mandatory), destination (default: source) and the booleans named in flags[]. */
+static int read_paths(VarlinkCall *call, struct json_object *p, const char **ret_src, const char **ret_dest,
+                      const char *const *flags, bool *ret_flags) {
+        if (get_string(call, p, "source", ret_src) < 0 || get_string(call, p, "destination", ret_dest) < 0)
+                return -EINVAL;
+        if (!*ret_src)
+                return varlink_call_error_invalid_parameter(call, "source"), -EINVAL;
+        if (!*ret_dest)
+                *ret_dest = *ret_src;
+        for (size_t i = 0; flags && flags[i]; i++) {
+                struct json_object *b;
+                if (field(call, p, flags[i], json_type_boolean, &b) < 0)
+                        return -EINVAL;
+                ret_flags[i] = b && json_object_get_boolean(b);
+        }
+        return 0;
+}
+
+static int operation_call(VarlinkCall *call, struct json_object *p, Manager *m, bool copy, bool to_machine) {
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
+        static const char *const copy_flags[] = { "replace", NULL }, *const bind_flags[] = { "readOnly", "mkdir", NULL };
+        const char *src, *dest;
+        bool flags[2] = {};
+        Machine *machine;
+        int r;
+
+        if (!is_root(call))
+                return permission_denied(call);
+        if (read_paths(call, p, &src, &dest, copy ? copy_flags : bind_flags, flags) < 0)
+                return 0;
+        if (lookup_required(call, m, p, &machine) < 0)
+                return 0;
+        PendingReply reply = { .complete = operation_done, .release = call_release, .call = varlink_call_ref(call) };
+        if (copy) {
+                CopyRequest req = { .to_machine = to_machine, .src = src, .dest = dest, .replace = flags[0] };
+                r = machine_copy(machine, &req, &reply, &f);
+        } else {
+                BindRequest req = { .src = src, .dest = dest, .read_only = flags[0], .mkdir = flags[1] };
+                r = machine_bind_mount(machine, &req, &reply, &f);
+        }
+        if (r < 0) {
+                pending_reply_done(&reply);
+                return varlink_reply_failure(call, ERROR_CONTEXT_OPERATION, r, &f);
+        }
+        return 0;
+}
+
+static int vl_copy_from(VarlinkCall *call, struct json_object *p, void *userdata) {
+        return operation_call(call, p, userdata, true, false);
+}
+
+static int vl_copy_to(VarlinkCall *call, struct json_object *p, void *userdata) {
+        return operation_call(call, p, userdata, true, true);
+}
+
+static int vl_bind_mount(VarlinkCall *call, struct json_object *p, void *userdata) {
+        return operation_call(call, p, userdata, false, false);
+}
+
 static const VarlinkMethod machine_methods[] = {
         { "List", vl_list },
         { "Register", vl_register },
         { "Unregister", vl_unregister },
         { "Terminate", vl_terminate },
         { "Kill", vl_kill },
+        { "CopyFrom", vl_copy_from },
+        { "CopyTo", vl_copy_to },
+        { "BindMount", vl_bind_mount },
         { NULL, NULL },
 };
 

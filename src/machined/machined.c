@@ -35,6 +35,10 @@ static void help(void) {
                "     --enabled-dir=PATH     Images started at daemon start (default: /etc/berth/enabled)\n"
                "     --spawn=PATH           The spawn binary for starting images (default: spawn next\n"
                "                            to machined, else from $PATH)\n"
+               "     --terminate-timeout=SEC\n"
+               "                            How long terminate waits for a machine's supervisor\n"
+               "                            (spawn, systemd-nspawn) to halt it before killing it\n"
+               "                            (default: 30)\n"
                "     --bus-address=ADDRESS  Connect to this bus instead of the system bus\n"
                "     --log-level=LEVEL      err, warning, notice, info or debug (default: info)\n"
                "\nSee the machined(8) man page for details.\n");
@@ -78,6 +82,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 ARG_LOG_DIR,
                 ARG_ENABLED_DIR,
                 ARG_SPAWN,
+                ARG_TERMINATE_TIMEOUT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -93,6 +98,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "log-dir", required_argument, NULL, ARG_LOG_DIR },
                 { "enabled-dir", required_argument, NULL, ARG_ENABLED_DIR },
                 { "spawn", required_argument, NULL, ARG_SPAWN },
+                { "terminate-timeout", required_argument, NULL, ARG_TERMINATE_TIMEOUT },
                 {},
         };
         int opt, r;
@@ -108,6 +114,14 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 case ARG_CGROUP_ROOT:
                         r = set_path(&c->cgroup_root, optarg, "--cgroup-root=", false);
                         break;
+                case ARG_TERMINATE_TIMEOUT: {
+                        unsigned sec;
+                        if (safe_atou(optarg, &sec) < 0 || sec == 0 || sec > 3600)
+                                return log_error_errno(EINVAL, "Invalid --terminate-timeout= '%s' (want seconds, 1 to 3600).", optarg);
+                        c->terminate_timeout_usec = (uint64_t) sec * 1000000ULL;
+                        r = 0;
+                        break;
+                }
                 case ARG_CGROUP_BACKEND:
                         c->backend = cgroup_backend_type_from_string(optarg);
                         if (c->backend < 0)
@@ -161,7 +175,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
 }
 
 static int config_defaults(ManagerConfig *c) {
-        *c = (ManagerConfig) { .varlink = true, .backend = CGROUP_BACKEND_AUTO };
+        *c = (ManagerConfig) { .varlink = true, .backend = CGROUP_BACKEND_AUTO,
+                               .terminate_timeout_usec = TERMINATE_TIMEOUT_USEC_DEFAULT };
         c->state_dir = strdup("/run/systemd/machines");
         c->runtime_dir = strdup("/run/systemd/machine");
         c->pool_path = strdup("/var/lib/machines");
@@ -229,6 +244,9 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 goto finish;
         r = manager_setup_cgroup(m);
+        if (r < 0)
+                goto finish;
+        r = manager_add_host_machine(m);
         if (r < 0)
                 goto finish;
         r = manager_load_state(m);

@@ -462,6 +462,12 @@ REDIRECT(method_get_machine_uid_shift, bus_machine_method_get_uid_shift)
 REDIRECT(method_open_machine_pty, bus_machine_method_open_pty)
 REDIRECT(method_open_machine_login, bus_machine_method_open_login)
 REDIRECT(method_open_machine_shell, bus_machine_method_open_shell)
+REDIRECT(method_bind_mount_machine, bus_machine_method_bind_mount)
+REDIRECT(method_open_machine_root_directory, bus_machine_method_open_root_directory)
+REDIRECT(method_copy_from_machine, bus_machine_method_copy_from)
+REDIRECT(method_copy_to_machine, bus_machine_method_copy_to)
+REDIRECT(method_copy_from_machine_with_flags, bus_machine_method_copy_from_with_flags)
+REDIRECT(method_copy_to_machine_with_flags, bus_machine_method_copy_to_with_flags)
 
 #define U SD_BUS_VTABLE_UNPRIVILEGED
 #define CREATE_ARGS "s", name, "ay", id, "s", service, "s", class, "u", leader, "s", root_directory
@@ -520,6 +526,19 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("OpenMachineShell",
                                 SD_BUS_ARGS("s", name, "s", user, "s", path, "as", args, "as", environment),
                                 SD_BUS_RESULT("h", pty, "s", pty_path), method_open_machine_shell, U),
+        SD_BUS_METHOD_WITH_ARGS("OpenMachineRootDirectory", SD_BUS_ARGS("s", name), SD_BUS_RESULT("h", fd),
+                                method_open_machine_root_directory, U),
+        SD_BUS_METHOD_WITH_ARGS("BindMountMachine",
+                                SD_BUS_ARGS("s", name, "s", source, "s", destination, "b", read_only, "b", mkdir),
+                                SD_BUS_NO_RESULT, method_bind_mount_machine, U),
+        SD_BUS_METHOD_WITH_ARGS("CopyFromMachine", SD_BUS_ARGS("s", name, "s", source, "s", destination), SD_BUS_NO_RESULT,
+                                method_copy_from_machine, U),
+        SD_BUS_METHOD_WITH_ARGS("CopyToMachine", SD_BUS_ARGS("s", name, "s", source, "s", destination), SD_BUS_NO_RESULT,
+                                method_copy_to_machine, U),
+        SD_BUS_METHOD_WITH_ARGS("CopyFromMachineWithFlags", SD_BUS_ARGS("s", name, "s", source, "s", destination, "t", flags),
+                                SD_BUS_NO_RESULT, method_copy_from_machine_with_flags, U),
+        SD_BUS_METHOD_WITH_ARGS("CopyToMachineWithFlags", SD_BUS_ARGS("s", name, "s", source, "s", destination, "t", flags),
+                                SD_BUS_NO_RESULT, method_copy_to_machine_with_flags, U),
         SD_BUS_METHOD_WITH_ARGS("GetMachineUIDShift", SD_BUS_ARGS("s", name), SD_BUS_RESULT("u", shift),
                                 method_get_machine_uid_shift, U),
 

@@ -40,7 +40,10 @@ typedef struct ManagerConfig {
         char *spawn_path;      /* NULL: "spawn" next to our binary, else in $PATH */
         CGroupBackendType backend;
         bool varlink;
+        uint64_t terminate_timeout_usec; /* Terminate: how long a supervisor has to halt the guest */
 } ManagerConfig;
+
+#define TERMINATE_TIMEOUT_USEC_DEFAULT (30ULL * 1000000ULL)
 
 void manager_config_done(ManagerConfig *c);
 

@@ -260,6 +260,15 @@ void operation_detach(Operation *o) {
         o->machine = NULL;
 }
 
+void operation_machine_gone(Operation *o) {
+        if (o->cancel_with_machine) {
+                if (o->pid > 0)
+                        (void) kill(o->pid, SIGKILL);
+                operation_fail(o, -ESRCH, "Machine went away");
+        }
+        operation_detach(o);
+}
+
 Operation *operation_free(Operation *o) {
         if (!o)
                 return NULL;

@@ -42,6 +42,7 @@ typedef struct Operation {
         char *text;            /* the reported text, kept for logs after the reply */
         /* Called when the helper was reaped (si_code/si_status as in siginfo_t); may be NULL. */
         void (*reaped)(struct Operation *o, int code, int status);
+        bool cancel_with_machine; /* a copy: killed and failed when the machine goes away */
         LIST_FIELDS(struct Operation, operations);
         LIST_FIELDS(struct Operation, machine_operations);
 } Operation;
@@ -67,6 +68,9 @@ int operation_set_timeout(Operation *o, uint64_t usec);
 void operation_reaped(Manager *manager, const siginfo_t *si);
 /* Forgets the machine (it went away); the child is still reaped when it exits. */
 void operation_detach(Operation *o);
+/* The machine went away: an operation with cancel_with_machine has its helper killed and its
+ * call failed with -ESRCH; every one is detached. */
+void operation_machine_gone(Operation *o);
 Operation *operation_free(Operation *o);
 
 /* The helper's side. Each sends one report; error < 0 is a failure (message: printf, %m is the

@@ -85,6 +85,8 @@ int machine_serialize(Machine *m, char **ret, size_t *ret_size) {
         r = r ?: append_assignment(f, "CLASS", machine_class_to_string(m->class));
         append_u64(f, "REALTIME", m->timestamp_realtime);
         append_u64(f, "MONOTONIC", m->timestamp_monotonic);
+        if (!pidref_is_set(&m->leader))
+                r = r ?: append_assignment(f, "NO_LEADER", "1");
         if (pidref_is_set(&m->leader)) {
                 append_u64(f, "LEADER", (uint64_t) m->leader.pid);
                 if (m->leader.fd_id)
@@ -128,6 +130,8 @@ int machine_save(Machine *m) {
         size_t size;
         int dirfd = m->manager->state_dir_fd;
 
+        if (m->class == MACHINE_HOST)
+                return 0; /* .host is made anew at every start */
         if (dirfd < 0)
                 return -EBADF;
         int r = machine_serialize(m, &data, &size);
@@ -333,10 +337,14 @@ static int load_one(Manager *manager, const char *name) {
         if (!n || !streq(n, name))
                 return -EBADMSG;
 
-        PidRef leader;
-        r = pidref_from_state(env, "LEADER", &leader);
+        /* NO_LEADER=1 (our key): registered without one over Varlink, kept until unregistered.
+         * Otherwise a missing LEADER means a truncated file, not a machine that went away. */
+        const char *no_leader = strv_env_get(env, "NO_LEADER");
+        bool leaderless = !strv_env_get(env, "LEADER") && no_leader && streq(no_leader, "1");
+        PidRef leader = PIDREF_NULL;
+        r = leaderless ? 0 : pidref_from_state(env, "LEADER", &leader);
         if (r == -ENOENT)
-                return -EBADMSG; /* no leader at all: truncated, not a machine that went away */
+                return -EBADMSG;
         if (r < 0) {
                 discard_state(manager, name, env);
                 return 0;
@@ -351,6 +359,11 @@ static int load_one(Manager *manager, const char *name) {
         r = machine_deserialize(m, env);
         if (r < 0)
                 goto fail;
+        if (leaderless) {
+                m->announced = true;
+                log_info("Adopted machine %s (no leader).", name);
+                return 0;
+        }
         if (manager->cgroup_ops->adopt(m) < 0)
                 log_warning("Cgroup of machine %s is gone, keeping the machine since its leader still runs.", name);
         r = machine_watch_leader(m);

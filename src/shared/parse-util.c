@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 
+#include "macro.h"
 #include "parse-util.h"
 
 int safe_atou64(const char *s, uint64_t *ret) {
@@ -173,4 +175,59 @@ bool path_is_normalized_absolute(const char *p) {
                 c += n;
         }
         return true;
+}
+
+static const struct {
+        const char *name;
+        unsigned long flag;
+        bool clear;
+} mount_flag_words[] = {
+        { "ro",            MS_RDONLY,      false }, { "rw",            MS_RDONLY,      true },
+        { "nosuid",        MS_NOSUID,      false }, { "suid",          MS_NOSUID,      true },
+        { "nodev",         MS_NODEV,       false }, { "dev",           MS_NODEV,       true },
+        { "noexec",        MS_NOEXEC,      false }, { "exec",          MS_NOEXEC,      true },
+        { "sync",          MS_SYNCHRONOUS, false }, { "async",         MS_SYNCHRONOUS, true },
+        { "noatime",       MS_NOATIME,     false }, { "atime",         MS_NOATIME,     true },
+        { "nodiratime",    MS_NODIRATIME,  false }, { "diratime",      MS_NODIRATIME,  true },
+        { "relatime",      MS_RELATIME,    false }, { "norelatime",    MS_RELATIME,    true },
+        { "strictatime",   MS_STRICTATIME, false }, { "nostrictatime", MS_STRICTATIME, true },
+        { "lazytime",      MS_LAZYTIME,    false }, { "nolazytime",    MS_LAZYTIME,    true },
+        { "dirsync",       MS_DIRSYNC,     false },
+        { "mand",          MS_MANDLOCK,    false }, { "nomand",        MS_MANDLOCK,    true },
+        { "silent",        MS_SILENT,      false }, { "loud",          MS_SILENT,      true },
+};
+
+int mount_options_split(const char *options, unsigned long *flags, char **ret_data) {
+        unsigned long f = *flags;
+        _cleanup_free_ char *copy = NULL, *data = NULL;
+        size_t n = 0;
+
+        if (options) {
+                copy = strdup(options);
+                data = calloc(1, strlen(options) + 1);
+                if (!copy || !data)
+                        return -ENOMEM;
+        }
+        for (char *save = NULL, *w = copy ? strtok_r(copy, ",", &save) : NULL; w; w = strtok_r(NULL, ",", &save)) {
+                bool matched = false;
+                for (size_t i = 0; i < ELEMENTSOF(mount_flag_words); i++)
+                        if (streq(w, mount_flag_words[i].name)) {
+                                if (mount_flag_words[i].clear)
+                                        f &= ~mount_flag_words[i].flag;
+                                else
+                                        f |= mount_flag_words[i].flag;
+                                matched = true;
+                                break;
+                        }
+                if (matched)
+                        continue;
+                if (n > 0)
+                        data[n++] = ',';
+                strcpy(data + n, w);
+                n += strlen(w);
+        }
+
+        *flags = f;
+        *ret_data = n > 0 ? TAKE_PTR(data) : NULL;
+        return 0;
 }

@@ -34,3 +34,9 @@ int id128_randomize(Id128 *ret);
 
 /* True if path is absolute and has no "." or ".." components. */
 bool path_is_normalized_absolute(const char *p);
+
+/* Splits a mount(8)-style option string: flag words (ro/rw, nosuid/suid, nodev/dev, noexec/exec,
+ * sync/async, noatime/atime, nodiratime/diratime, relatime/norelatime, strictatime/nostrictatime,
+ * lazytime/nolazytime, dirsync, mand/nomand, silent/loud) set or clear MS_* bits in *flags; every
+ * other word goes, in order, into *ret_data (NULL when none remain). Empty words are skipped. */
+int mount_options_split(const char *options, unsigned long *flags, char **ret_data);

@@ -70,9 +70,10 @@ static int append_scope_properties(sd_bus_message *m, const Args *a) {
         if (!description)
                 return -ENOMEM;
         r = sd_bus_message_open_container(m, 'a', "(sv)");
-        /* TerminateMachine stops the scope: its processes get KillSignal, and a systemd guest's
-         * PID 1 only re-executes on SIGTERM, holding the stop for the whole timeout (90 s seen
-         * on a systemd host). Terminating means killing; poweroff is the graceful way. */
+        /* A scope stop sends KillSignal to its processes, and a systemd guest's PID 1 only
+         * re-executes on SIGTERM, holding the stop for the whole timeout (90 s seen on a systemd
+         * host). The orderly way is our SIGTERM: machined's Terminate sends it to us (the
+         * supervisor) and stops the scope only when the guest did not halt in time. */
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Description", "s", description, "Delegate", "b", 1,
                                           "KillSignal", "i", SIGKILL);

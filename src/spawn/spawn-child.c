@@ -64,6 +64,9 @@ static int build_environment(const SpawnConfig *c, const UserRecord *u, char ***
                 return log_oom();
         if (strv_env_setf(&env, "NOTIFY_SOCKET", "/run/host/notify") < 0)
                 return log_oom();
+        for (char **e = c->res.host_env; e && *e; e++)
+                if (strv_env_set(&env, *e) < 0)
+                        return log_oom();
         for (char **e = c->res.init_env; e && *e; e++)
                 if (strv_env_set(&env, *e) < 0)
                         return log_oom();

@@ -168,7 +168,7 @@ static int plan_add_custom(MountPlan *p, const SpawnConfig *c) {
         for (size_t i = 0; r >= 0 && i < c->opt.n_mounts; i++) {
                 const CustomMount *m = c->opt.mounts + i;
                 if (m->type == CUSTOM_MOUNT_TMPFS)
-                        r = plan_add_fs(p, c, MOUNT_PHASE_EARLY, "tmpfs", m->destination, MS_NOSUID | MS_NODEV, m->options);
+                        r = plan_add_fs(p, c, MOUNT_PHASE_EARLY, "tmpfs", m->destination, m->flags, m->options);
                 else
                         r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
                                                        .source = m->source, .target = m->destination,

@@ -106,13 +106,21 @@ int custom_mount_parse_tmpfs(const char *spec, CustomMount *ret) {
         if (!path_is_normalized_absolute(f[0]))
                 return -EINVAL;
 
+        /* Flag words (nosuid, noexec, ro, ...) are mount flags, not tmpfs data: the kernel refuses
+         * them as data with EINVAL. */
+        unsigned long flags = MS_NOSUID | MS_NODEV;
+        _cleanup_free_ char *data = NULL;
+        r = mount_options_split(f[1] ?: "mode=0755", &flags, &data);
+        if (r < 0)
+                return r;
+
         CustomMount m = {
                 .type = CUSTOM_MOUNT_TMPFS,
                 .destination = strdup(f[0]),
-                .options = strdup(f[1] ? f[1] : "mode=0755"),
+                .options = TAKE_PTR(data),
+                .flags = flags,
         };
-        if (!m.destination || !m.options) {
-                free(m.destination);
+        if (!m.destination) {
                 free(m.options);
                 return -ENOMEM;
         }

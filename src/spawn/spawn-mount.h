@@ -16,7 +16,8 @@ typedef struct CustomMount {
         CustomMountType type;
         char *source;         /* bind: absolute host path, or "+path" relative to the tree */
         char *destination;    /* absolute path inside the container */
-        char *options;        /* tmpfs: mount data */
+        char *options;        /* tmpfs: mount data (NULL: none) */
+        unsigned long flags;  /* tmpfs: MS_* from the option string's flag words, default MS_NOSUID|MS_NODEV */
         bool read_only;
         bool recursive;
 } CustomMount;
@@ -25,7 +26,8 @@ void custom_mount_free_all(CustomMount *l, size_t n);
 
 /* "SRC[:DST[:OPTIONS]]" with "\:" escaping a colon; OPTIONS: rbind, norbind. */
 int custom_mount_parse_bind(const char *spec, bool read_only, CustomMount *ret);
-/* "PATH[:OPTIONS]", OPTIONS passed to tmpfs (default mode=0755). */
+/* "PATH[:OPTIONS]" (default mode=0755): flag words (ro, nosuid, noexec, ...) become flags, the
+ * rest is tmpfs data. */
 int custom_mount_parse_tmpfs(const char *spec, CustomMount *ret);
 int custom_mount_append(CustomMount **l, size_t *n, CustomMount *m);
 

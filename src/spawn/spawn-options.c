@@ -97,6 +97,7 @@ void spawn_resolved_done(SpawnResolved *r) {
         strv_free(r->command);
         free(r->init_path);
         strv_free(r->init_env);
+        strv_free(r->host_env);
         free(r->selinux_context);
         free(r->selinux_apifs_context);
         *r = (SpawnResolved) {
@@ -228,8 +229,8 @@ static const SpawnOptionDef option_table[] = {
         OPTION("personality", 0, ARG_PERSONALITY, "ARCH", SPAWN_FIELD_ISOLATION, "Architecture the payload sees (x86, x86-64)"),
         HEADING("Integration"),
         OPTION("resolv-conf", 0, ARG_RESOLV_CONF, "MODE", SPAWN_FIELD_RESOLV_CONF,
-               "off, copy-host, bind-host, replace-host, delete or\nauto (default)"),
-        OPTION("timezone", 0, ARG_TIMEZONE, "MODE", SPAWN_FIELD_TIMEZONE, "off, copy, bind, symlink, delete or auto (default)"),
+               "off, copy-host, bind-host, replace-host, delete or\nauto (default); help lists them"),
+        OPTION("timezone", 0, ARG_TIMEZONE, "MODE", SPAWN_FIELD_TIMEZONE, "off, copy, bind, symlink, delete or auto (default);\nhelp lists them"),
         HEADING("Input/Output"),
         OPTION("console", 0, ARG_CONSOLE, "MODE", SPAWN_FIELD_CONSOLE_MODE,
                "interactive, read-only, passive, pipe or autopipe\n(default: interactive on a terminal, else read-only)"),
@@ -297,6 +298,15 @@ int strdup_to(char **field, const char *value) {
         return 0;
 }
 
+/* MODE=help: the modes one per line, as nspawn prints them; spawn then exits 0. */
+static int dump_modes(const char *const *table, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                puts(table[i]);
+        return 1;
+}
+
+/* Returns 0 when the option was taken, > 0 when spawn is done (it printed what was asked for),
+ * < 0 on error (logged). */
 static int parse_one(SpawnOptions *c, int opt, const char *arg) {
         CustomMount m;
         int r;
@@ -402,6 +412,8 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
                 c->restart_on_reboot = true;
                 return 0;
         case ARG_RESOLV_CONF:
+                if (streq(arg, "help"))
+                        return dump_modes(resolv_conf_mode_table, ELEMENTSOF(resolv_conf_mode_table));
                 c->resolv_conf = resolv_conf_mode_from_string(arg);
                 if (c->resolv_conf < 0)
                         return log_error_errno(EINVAL, "Unknown --resolv-conf= mode '%s'.", arg);
@@ -424,6 +436,8 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
                         return log_error_errno(EINVAL, "Invalid SELinux context '%s' (want USER:ROLE:TYPE[:RANGE]).", arg);
                 return strdup_to(opt == 'Z' ? &c->selinux_context : &c->selinux_apifs_context, arg);
         case ARG_TIMEZONE:
+                if (streq(arg, "help"))
+                        return dump_modes(timezone_mode_table, ELEMENTSOF(timezone_mode_table));
                 c->timezone = timezone_mode_from_string(arg);
                 if (c->timezone < 0)
                         return log_error_errno(EINVAL, "Unknown --timezone= mode '%s'.", arg);
@@ -478,8 +492,8 @@ int spawn_options_parse_argv(SpawnOptions *o, int argc, char *argv[]) {
                         break;
                 default:
                         r = parse_one(o, opt, optarg);
-                        if (r < 0)
-                                return r;
+                        if (r != 0)
+                                return r < 0 ? r : 0;
                         const SpawnOptionDef *d = option_by_id(opt);
                         if (d && d->field >= 0)
                                 o->source[d->field] = SPAWN_SOURCE_COMMAND_LINE;

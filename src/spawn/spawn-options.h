@@ -170,6 +170,7 @@ typedef struct SpawnResolved {
         char *init_path;          /* -b: the init found in the tree */
         InitKind init_kind;
         char **init_env;          /* -b: KEY=VALUE arguments, passed as environment */
+        char **host_env;          /* container_host_id=... from the host's os-release */
         CGroupMode cgroup_layout; /* what the guest gets mounted on /sys/fs/cgroup */
         ConsoleMode console_mode; /* effective: autopipe and the default decided */
         int kill_signal;

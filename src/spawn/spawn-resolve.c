@@ -218,6 +218,36 @@ static int resolve_cgroup_layout(SpawnResolved *r) {
         return spawn_cgroup_pick_layout(r->directory, host, &r->cgroup_layout);
 }
 
+/* $container_host_*: the host's os-release identity, as nspawn passes it, so a guest can tell
+ * what it runs on. A host without os-release gives none of them. */
+static int resolve_host_env(SpawnResolved *r) {
+        static const struct {
+                const char *key, *var;
+        } vars[] = {
+                { "ID", "container_host_id" },
+                { "VERSION_ID", "container_host_version_id" },
+                { "BUILD_ID", "container_host_build_id" },
+                { "VARIANT_ID", "container_host_variant_id" },
+                { "IMAGE_ID", "container_host_image_id" },
+                { "IMAGE_VERSION", "container_host_image_version" },
+        };
+        _cleanup_strv_free_ char **osr = NULL;
+
+        int k = os_release_parse(AT_FDCWD, &osr);
+        if (k == -ENOMEM)
+                return log_oom();
+        if (k < 0) {
+                log_debug_errno(k, "Failed to read the host's os-release, not setting $container_host_*: %m");
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
+                const char *v = strv_env_get(osr, vars[i].key);
+                if (!isempty(v) && strv_env_setf(&r->host_env, vars[i].var, v) < 0)
+                        return log_oom();
+        }
+        return 0;
+}
+
 int spawn_resolve(const SpawnOptions *o, SpawnResolved *r) {
         int k;
 
@@ -245,6 +275,9 @@ int spawn_resolve(const SpawnOptions *o, SpawnResolved *r) {
                 return k;
         const char *sc = getenv("BERTH_SECCOMP");
         r->seccomp_disabled = !isempty(sc) && parse_boolean(sc) == 0;
+        k = resolve_host_env(r);
+        if (k < 0)
+                return k;
 
         if (o->boot) {
                 k = resolve_boot(o, r);

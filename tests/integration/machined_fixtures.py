@@ -681,7 +681,18 @@ def read_pty_until(fd, pattern, timeout=15.0):
 # ---------------------------------------------------------------------------------------------
 # machinectl from systemd-container, in a private mount namespace where /run/systemd/system exists
 
-def machinectl(bus, *args, timeout=DEFAULT_TIMEOUT, input=None):
+def env_with(base, changes):
+    env = dict(base)
+    for k, v in (changes or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return env
+
+
+def machinectl(bus, *args, timeout=DEFAULT_TIMEOUT, input=None, env=None):
+    """systemd's machinectl on BUS; ENV: variables to set, or with None to unset."""
     binary = ensure_tool("machinectl", "systemd-container")
     unshare = ensure_tool("unshare", "util-linux")
     # machinectl refuses to run unless sd_booted(), i.e. /run/systemd/system exists. Create it only
@@ -691,7 +702,7 @@ def machinectl(bus, *args, timeout=DEFAULT_TIMEOUT, input=None):
               '&& mkdir -p /run/systemd/system && exec "$@"')
     cp = subprocess.run([unshare, "-m", "--propagation", "private", "sh", "-c", script, "sh", binary, *args],
                         stdin=subprocess.DEVNULL if input is None else None, input=input,
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=bus.env(), timeout=timeout)
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env_with(bus.env(), env), timeout=timeout)
     cp.stdout = cp.stdout.decode(errors="replace")
     cp.stderr = cp.stderr.decode(errors="replace")
     return cp

@@ -130,6 +130,32 @@ def test_environment(tree):
     assert env.get("TERM"), env
 
 
+def test_container_host_variables(tree):
+    """$container_host_* carry the host's os-release identity, as nspawn sets them."""
+    osr = {}
+    for line in (host_os_release() or "").splitlines():
+        k, sep, v = line.partition("=")
+        if sep:
+            osr[k.strip()] = v.strip().strip('"\'')
+    env = report(tree)["env"]
+    for key, var in (("ID", "container_host_id"), ("VERSION_ID", "container_host_version_id"),
+                     ("BUILD_ID", "container_host_build_id"), ("VARIANT_ID", "container_host_variant_id"),
+                     ("IMAGE_ID", "container_host_image_id"), ("IMAGE_VERSION", "container_host_image_version")):
+        assert env.get(var) == (osr.get(key) or None), (var, env)
+    assert env.get("container_host_id"), env
+    # -E still wins.
+    env = report(tree, opts=["-E", "container_host_id=mine"])["env"]
+    assert env.get("container_host_id") == "mine"
+
+
+def test_resolv_conf_and_timezone_help():
+    for opt, modes in (("--resolv-conf=help", ["off", "copy-host", "bind-host", "replace-host", "delete", "auto"]),
+                       ("--timezone=help", ["off", "copy", "bind", "symlink", "delete", "auto"])):
+        cp = run_spawn([opt])
+        assert cp.returncode == 0, describe(cp)
+        assert cp.stdout.split() == modes, describe(cp)
+
+
 def test_host_environment_not_leaked(tree):
     r = report(tree, env=base_env(BERTH_LEAK_CHECK="secret"))
     assert "BERTH_LEAK_CHECK" not in r["env"], r["env"]

@@ -276,6 +276,20 @@ def test_tmpfs_with_options(tree_copy):
     assert st is not None and st["type"] == "dir" and st["mode"] == 0o700, st
 
 
+def test_tmpfs_flag_words_are_mount_flags(tree_copy):
+    # nosuid/noexec/rw are flags, not tmpfs data: the kernel refuses them as data (EINVAL).
+    opts = ["--tmpfs=/var:rw,nosuid,noexec"]
+    m = find_mount(report(tree_copy, opts=opts)["mounts"], "/var")
+    assert m is not None and m["fstype"] == "tmpfs", m
+    assert {"rw", "nosuid", "noexec", "nodev"} <= mount_options(m), m
+
+    opts = ["--tmpfs=/mnt/t:ro,mode=0700,dev,suid"]
+    m = find_mount(report(tree_copy, opts=opts)["mounts"], "/mnt/t")
+    o = mount_options(m)
+    assert "ro" in o and "nosuid" not in o and "nodev" not in o, m
+    assert stat_in(tree_copy, "/mnt/t", opts=opts)["mode"] == 0o700
+
+
 def test_tmpfs_over_existing_dir_hides_it(tree_copy):
     (tree_copy / "srv").mkdir()
     (tree_copy / "srv" / "hidden").write_text("x")

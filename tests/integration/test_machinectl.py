@@ -14,6 +14,7 @@ import subprocess
 import termios
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -106,7 +107,7 @@ class Containers:
         return p, name, leader
 
     def names(self):
-        return {str(m[0]) for m in self.machined.manager().ListMachines()}
+        return {str(m[0]) for m in self.machined.manager().ListMachines()} - {".host"}
 
     def wait_unregistered(self, name, timeout=10.0):
         deadline = time.monotonic() + timeout
@@ -207,10 +208,15 @@ def test_help_version_and_usage_errors(mctl_bin):
                          (["--json=yaml", "list"], "--json="),
                          (["-o", "xml", "list"], "Invalid output mode"),
                          (["--json=short", "terminate", "x"], "no JSON output"),
-                         (["--bogus"], "Invalid option --bogus")]:
+                         (["--bogus"], "Invalid option --bogus"),
+                         (["-n", "many", "status", "x"], "Invalid --lines= value 'many'"),
+                         (["--lines=-1", "status", "x"], "Invalid --lines= value")]:
         cp = c.run(*args)
         assert cp.returncode == 1 and cp.stdout == "", describe(cp)
         assert len(cp.stderr.splitlines()) == 1 and needle in cp.stderr, describe(cp)
+    # --output=help lists the modes -o takes, as systemd's machinectl does.
+    cp = c.run("--output=help")
+    assert cp.returncode == 0 and cp.stdout.split() == ["short", "json", "json-pretty"], describe(cp)
 
 
 def test_no_machined_on_the_bus(mctl_bin, machined_bus):
@@ -248,8 +254,20 @@ def test_list_shows_class_service_os(ctl, containers, machined_leaders):
         "api-vm     vm        qemu-ish -            - -",
         "bb-spawned container berth    busybox-test 1 -"]
 
-    # --all would add hidden machines (".host" on systemd); machined refuses names with a leading dot.
-    assert ctl.ok("list", "--all") == out
+    # --all adds the hidden ones: the host itself as ".host", of class host, as systemd's.
+    out_all = ctl.ok("list", "--all")
+    rows_all = table_rows(out_all)
+    assert rows_all[1][:3] == [".host", "host", "-"] and rows_all[2:] == rows[1:], out_all
+    assert out_all.endswith("\n\n3 machines listed.\n"), out_all
+    status = ctl.ok("status", ".host")
+    assert status.startswith(".host") and re.search(r"^\s+Leader: 1\b", status, re.M), status
+    assert re.search(r"^\s+Root: /$", status, re.M) and re.search(r"^\s+Class: host$", status, re.M), status
+    # A shell on the host, with the host's root.
+    with open("/etc/machine-id") as f:
+        host_id = f.read().strip()
+    assert ctl.ok("shell", ".host", "/bin/cat", "/etc/machine-id").strip() == host_id
+    cp = ctl.run("terminate", ".host")
+    assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1 and "host" in cp.stderr, describe(cp)
 
     # JSON: systemd's keys, null for what is empty.
     for args in (["-o", "json"], ["--output=json"], ["--json=short"], ["--json=pretty"], ["-o", "json-pretty"]):
@@ -286,6 +304,9 @@ def test_status_properties_and_process_tree(ctl, containers, busybox_tree):
     token = f"tok{uuid.uuid4().hex[:8]}"
     p, name, leader = containers.start("treetop", command=("hang", token, "2"))
     out = ctl.ok("status", name, env=ctl.env(COLUMNS="400"))
+    # -n/--lines (journal lines, as systemd's) is accepted.
+    assert ctl.ok("status", "-n", "5", name, env=ctl.env(COLUMNS="400")).splitlines()[2:5] == out.splitlines()[2:5]
+    assert ctl.ok("status", "--lines=0", name, env=ctl.env(COLUMNS="400")).splitlines()[0] == out.splitlines()[0]
     lines = out.splitlines()
     props = ctl.machined.properties(f"{MANAGER_PATH}/machine/treetop")
     assert lines[0] == f"treetop({props['Id'].hex()})", out
@@ -393,6 +414,13 @@ def test_images(ctl):
     assert dict(l.split("=", 1) for l in ctl.ok("show-image", "img1").splitlines())["Type"] == "directory"
     cp = ctl.run("image-status", "nope")
     assert cp.returncode == 1 and cp.stderr == "machinectl: No image 'nope' known.\n", describe(cp)
+    # Without a name: every image, the hidden .host only with --all.
+    out = ctl.ok("image-status")
+    assert re.findall(r"^(\S+)$", out, re.M) == ["disk", "img1"], out
+    assert "OS: Image OS" in out
+    assert re.findall(r"^(\S+)$", ctl.ok("image-status", "--all"), re.M) == [".host", "disk", "img1"]
+    data = json.loads(ctl.ok("image-status", "-o", "json"))
+    assert [d["Name"] for d in data] == ["disk", "img1"]
 
 
 def test_image_status_partitions(ctl, busybox_tree):
@@ -709,3 +737,126 @@ def test_booted_debian_poweroff(ctl, bookworm, boot):
     ctl.ok("poweroff", "deb2")
     assert b.exit_code(timeout=90) == 0, b.output()[-3000:]
     assert "deb2" not in ctl.ok("list", "--no-legend")
+
+
+# ---------------------------------------------------------------------------------------------
+# copy-to, copy-from
+
+def test_copy_to_and_from(ctl, containers, scratch):
+    p, name, leader = containers.start()
+    inside = Path(f"/proc/{leader}/root")
+    src = scratch / "tree"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "f").write_text("payload\n")
+    os.chmod(src / "sub" / "f", 0o640)
+    os.symlink("sub/f", src / "link")
+
+    ctl.ok("copy-to", name, str(src), "/tmp/copied")
+    assert (inside / "tmp/copied/sub/f").read_text() == "payload\n"
+    assert os.stat(inside / "tmp/copied/sub/f").st_mode & 0o7777 == 0o640
+    assert os.readlink(inside / "tmp/copied/link") == "sub/f"
+
+    # Onto something that exists: refused without --force, replaced with it.
+    cp = ctl.run("copy-to", name, str(src / "sub" / "f"), "/tmp/copied")
+    assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1 and "exists" in cp.stderr, describe(cp)
+    assert (inside / "tmp/copied/sub/f").exists()
+    ctl.ok("copy-to", "--force", name, str(src / "sub" / "f"), "/tmp/copied")
+    assert (inside / "tmp/copied").read_text() == "payload\n"
+
+    ctl.ok("copy-from", name, "/tmp/copied", str(scratch / "back"))
+    assert (scratch / "back").read_text() == "payload\n"
+    ctl.ok("copy-from", name, "/etc/os-release", str(scratch / "osr"))
+    assert "busybox-test" in (scratch / "osr").read_text()
+
+    # Bad input: a missing source, a relative path in the machine; nothing left behind.
+    for args, needle in ((["copy-from", name, "/nope", str(scratch / "nope")], "/nope"),
+                         (["copy-to", name, str(scratch / "missing"), "/tmp/missing"], "missing"),
+                         (["copy-from", name, "tmp/copied", str(scratch / "rel")], "absolute")):
+        cp = ctl.run(*args)
+        assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1 and needle in cp.stderr, describe(cp)
+    assert not (scratch / "nope").exists() and not (inside / "tmp/missing").exists()
+
+
+def test_copy_stays_inside_the_machine(ctl, containers, scratch):
+    """Paths in the machine are untrusted: a symlink or ".." there never leads to the host."""
+    p, name, leader = containers.start()
+    inside = Path(f"/proc/{leader}/root")
+    secret = scratch / "secret"
+    secret.mkdir()
+    (secret / "key").write_text("host secret\n")
+    os.symlink(str(secret), inside / "tmp/escape")  # absolute: the host's path, resolved in the machine
+    (scratch / "f").write_text("x\n")
+
+    for args in (["copy-from", name, "/tmp/escape/key", str(scratch / "stolen")],
+                 ["copy-from", name, "/../../../../" + str(secret / "key"), str(scratch / "stolen")],
+                 ["copy-to", name, str(scratch / "f"), "/tmp/escape/planted"],
+                 ["copy-to", name, str(scratch / "f"), "/../../../../" + str(secret / "planted")]):
+        cp = ctl.run(*args)
+        assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1, describe(cp)
+    assert not (scratch / "stolen").exists()
+    assert sorted(os.listdir(secret)) == ["key"]
+
+    # A symlink in a copied tree is copied as a symlink, not followed.
+    os.mkdir(inside / "tmp/d")
+    os.symlink(str(secret / "key"), inside / "tmp/d/k")
+    ctl.ok("copy-from", name, "/tmp/d", str(scratch / "d"))
+    assert os.path.islink(scratch / "d" / "k")
+
+
+def test_copy_with_systemd_machinectl(ctl, containers, scratch):
+    p, name, leader = containers.start()
+    inside = Path(f"/proc/{leader}/root")
+    (scratch / "in").write_text("from systemd's machinectl\n")
+    cp = machinectl(ctl.machined.bus, "copy-to", name, str(scratch / "in"), "/tmp/in")
+    assert cp.returncode == 0, cp.stderr
+    assert (inside / "tmp/in").read_text() == "from systemd's machinectl\n"
+    cp = machinectl(ctl.machined.bus, "copy-from", name, "/tmp/in", str(scratch / "out"))
+    assert cp.returncode == 0, cp.stderr
+    assert (scratch / "out").read_text() == "from systemd's machinectl\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# bind
+
+def test_bind(ctl, containers, scratch):
+    p, name, leader = containers.start()
+    inside = Path(f"/proc/{leader}/root")
+    src = scratch / "shared"
+    src.mkdir()
+    (src / "f").write_text("bound\n")
+
+    # Without --mkdir the destination must exist; nothing is created.
+    cp = ctl.run("bind", name, str(src), "/tmp/mnt/deep")
+    assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1 and "--mkdir" in cp.stderr, describe(cp)
+    assert not (inside / "tmp/mnt").exists()
+
+    ctl.ok("bind", "--mkdir", name, str(src), "/tmp/mnt/deep")
+    assert (inside / "tmp/mnt/deep/f").read_text() == "bound\n"
+    (inside / "tmp/mnt/deep/new").write_text("from the machine\n")
+    assert (src / "new").read_text() == "from the machine\n"
+    # The host never sees the mount.
+    assert not os.path.ismount(src)
+
+    ctl.ok("bind", "--mkdir", "--read-only", name, str(src), "/tmp/ro")
+    with pytest.raises(OSError) as e:
+        (inside / "tmp/ro/x").write_text("no\n")
+    assert e.value.errno == errno.EROFS
+
+    # A directory onto a file, a file onto a directory: refused, one line.
+    (inside / "tmp/file").write_text("x")
+    cp = ctl.run("bind", name, str(src), "/tmp/file")
+    assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1 and "not a directory" in cp.stderr, describe(cp)
+    cp = ctl.run("bind", name, str(src / "f"), "/tmp/ro")
+    assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1, describe(cp)
+    cp = ctl.run("bind", name, "relative", "/tmp/x")
+    assert cp.returncode == 1 and "absolute" in cp.stderr, describe(cp)
+
+    # A symlink in the machine pointing at a host path stays in the machine's root.
+    os.symlink(str(scratch / "hostdir"), inside / "tmp/esc")
+    ctl.run("bind", "--mkdir", name, str(src), "/tmp/esc/x")
+    assert not (scratch / "hostdir").exists()
+
+    # systemd's machinectl binds through the same method.
+    cp = machinectl(ctl.machined.bus, "bind", "--mkdir", name, str(src), "/tmp/theirs")
+    assert cp.returncode == 0, cp.stderr
+    assert (inside / "tmp/theirs/f").read_text() == "bound\n"

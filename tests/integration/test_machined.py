@@ -3,6 +3,7 @@
 python3-dbus, busctl, systemd's own machinectl and a Varlink client; machined_leaders are containers started
 with the real spawn binary in the busybox tree (spawn does not register itself yet)."""
 
+import errno
 import json
 import os
 import re
@@ -37,15 +38,18 @@ V262_MANAGER = {
     "UnregisterMachine": ("s", ""), "TerminateMachine": ("s", ""), "KillMachine": ("ssi", ""),
     "GetMachineAddresses": ("s", "a(iay)"), "GetMachineSSHInfo": ("s", "ss"), "GetMachineOSRelease": ("s", "a{ss}"),
     "OpenMachinePTY": ("s", "hs"), "OpenMachineLogin": ("s", "hs"), "OpenMachineShell": ("sssasas", "hs"),
-    "GetMachineUIDShift": ("s", "u"),
     "RemoveImage": ("s", ""), "RenameImage": ("ss", ""), "CloneImage": ("ssb", ""), "MarkImageReadOnly": ("sb", ""),
     "SetPoolLimit": ("t", ""), "SetImageLimit": ("st", ""), "CleanPool": ("s", "a(st)"),
+    "GetMachineUIDShift": ("s", "u"), "OpenMachineRootDirectory": ("s", "h"), "BindMountMachine": ("sssbb", ""),
+    "CopyFromMachine": ("sss", ""), "CopyToMachine": ("sss", ""), "CopyFromMachineWithFlags": ("ssst", ""),
+    "CopyToMachineWithFlags": ("ssst", ""),
 }
 V262_MANAGER_PROPERTIES = {"PoolPath": "s", "PoolUsage": "t", "PoolLimit": "t"}
 V262_MACHINE = {
     "Terminate": ("", ""), "Kill": ("si", ""), "GetAddresses": ("", "a(iay)"), "GetSSHInfo": ("", "ss"),
     "GetOSRelease": ("", "a{ss}"), "GetUIDShift": ("", "u"), "OpenPTY": ("", "hs"), "OpenLogin": ("", "hs"),
-    "OpenShell": ("ssasas", "hs"),
+    "OpenShell": ("ssasas", "hs"), "OpenRootDirectory": ("", "h"), "BindMount": ("ssbb", ""), "CopyFrom": ("ss", ""),
+    "CopyTo": ("ss", ""), "CopyFromWithFlags": ("sst", ""), "CopyToWithFlags": ("sst", ""),
 }
 V262_MACHINE_PROPERTIES = {
     "Name": "s", "Id": "ay", "Timestamp": "t", "TimestampMonotonic": "t", "Service": "s", "Unit": "s",
@@ -82,7 +86,8 @@ def register(machined, name, pid, service="test", cls="container", root=""):
 
 
 def list_machines(machined):
-    return sorted(unwrap(machined.manager().ListMachines()))
+    """The registered machines: all that ListMachines lists but the host (.host, always there)."""
+    return sorted(x for x in unwrap(machined.manager().ListMachines()) if x[0] != ".host")
 
 
 def machine_props(machined, name):
@@ -722,7 +727,7 @@ def test_shell_exit_status_and_environment(machined, machined_leaders):
     _, leader = machined_leaders.start()
     create(machined, "sh", leader)
 
-    def shell(user, path, args, env=()):
+    def shell(user, path, args, env=("TERM=xterm",)):
         fd, _ = m.OpenMachineShell("sh", user, path, dbus.Array(args, "s"), dbus.Array(list(env), "s"))
         master = fd.take()
         try:
@@ -730,7 +735,7 @@ def test_shell_exit_status_and_environment(machined, machined_leaders):
         finally:
             os.close(master)
 
-    out = shell("", "/bin/sh", ["/bin/sh", "-c", 'echo "out:$FOO:$(id -u):$(hostname)"; exit 7'], ["FOO=bar"])
+    out = shell("", "/bin/sh", ["/bin/sh", "-c", 'echo "out:$FOO:$(id -u):$(hostname)"; exit 7'], ["FOO=bar", "TERM=xterm"])
     assert b"out:bar:0:" in out, out
     end = OSC_END_RE.findall(out)
     assert end and end[-1][1] == b"failure" and end[-1][3] == b"7", out
@@ -741,9 +746,14 @@ def test_shell_exit_status_and_environment(machined, machined_leaders):
     assert end and end[-1][1] == b"interrupt" and end[-1][4] == b"SIGTERM", out
     out = shell("", "/bin/echo", [])  # empty args: argv is [path]
     assert OSC_END_RE.findall(out)[-1][3] == b"0"
+    # A client without a terminal (no TERM, or TERM=dumb) gets only what the command wrote.
+    for env in ([], ["TERM=dumb"]):
+        out = shell("", "/bin/sh", ["/bin/sh", "-c", 'echo "term:$TERM"; exit 4'], env)
+        assert b"\x1b]3008" not in out, (env, out)
+        assert out.replace(b"\r\n", b"\n") == b"term:" + (b"dumb" if env else b"vt220") + b"\n", out
 
     # Default: the user's login shell, interactively.
-    fd, _ = machined.machine("sh").OpenShell("tester", "", dbus.Array([], "s"), dbus.Array([], "s"))
+    fd, _ = machined.machine("sh").OpenShell("tester", "", dbus.Array([], "s"), dbus.Array(["TERM=xterm"], "s"))
     master = fd.take()
     try:
         os.write(master, b"echo me=$(id -un) home=$HOME; exit 3\n")
@@ -824,6 +834,11 @@ def test_machinectl(machined, machined_leaders, machined_signals):
     assert OSC_END_RE.search(cp.stdout.encode()).group(4) == b"0"
     cp = machinectl(bus, "shell", "mctl", "/bin/sh", "-c", "exit 5")
     assert OSC_END_RE.search(cp.stdout.encode()).group(4) == b"5", cp.stdout
+    # It passes its own TERM: with TERM=dumb or none "$(machinectl shell ...)" is just the output.
+    for term in ("dumb", None):
+        cp = machinectl(bus, "shell", "-q", "mctl", "/bin/echo", "hi", env={"TERM": term})
+        assert cp.returncode == 0, cp.stderr
+        assert "\x1b" not in cp.stdout and re.fullmatch(r"hi\r?\n", cp.stdout), (term, cp.stdout)
 
     # kill: SIGTERM to all processes. A container's PID 1 only gets the signals it handles.
     _, leader = machined_leaders.start(command=("trap", "TERM", "0"))
@@ -929,8 +944,8 @@ def test_varlink(machined, machined_leaders, machined_signals):
             == "org.varlink.service.InvalidParameter"
 
         everything = c.call("io.systemd.Machine.List", {}, more=True)
-        assert sorted(x["parameters"]["name"] for x in everything) == ["vl1", "vl2"]
-        assert [bool(x.get("continues")) for x in everything] == [True, False]
+        assert sorted(x["parameters"]["name"] for x in everything) == [".host", "vl1", "vl2"]
+        assert [bool(x.get("continues")) for x in everything] == [True, True, False]
 
         assert "error" not in c.call("io.systemd.Machine.Kill", {"name": "vl2", "whom": "leader", "signal": signal.SIGSTOP})[0]
         wait_for(lambda: proc_state(leader2) == "T", what="stopped by Varlink Kill")
@@ -943,7 +958,7 @@ def test_varlink(machined, machined_leaders, machined_signals):
         assert "error" not in c.call("io.systemd.Machine.Unregister", {"name": "vl1"})[0]
         machined_signals.wait("MachineRemoved", "vl1")
         assert c.call("io.systemd.Machine.Terminate", {"name": "vl1"})[0]["error"] == "io.systemd.Machine.NoSuchMachine"
-        assert c.call("io.systemd.Machine.List", {}, more=True)[0]["error"] == "io.systemd.Machine.NoSuchMachine"
+        assert [x["parameters"]["name"] for x in c.call("io.systemd.Machine.List", {}, more=True)] == [".host"]
     finally:
         c.close()
 
@@ -955,6 +970,145 @@ def test_varlink(machined, machined_leaders, machined_signals):
     s.sendall(b"{not json\0")
     assert s.recv(100) == b""
     s.close()
+
+
+def test_host_machine(machined):
+    """.host: the host as a machine of class host (PID 1, "/"), listed, looked at and entered, never
+    stopped, signalled or unregistered."""
+    m = machined.manager()
+    assert (".host", "host", "", f"{MANAGER_PATH}/machine/_2ehost") in [tuple(map(str, x)) for x in m.ListMachines()]
+    assert str(m.GetMachine(".host")) == f"{MANAGER_PATH}/machine/_2ehost"
+    assert str(m.GetMachineByPID(dbus.UInt32(1))) == f"{MANAGER_PATH}/machine/_2ehost"
+    p = machine_props(machined, ".host")
+    assert p["Name"] == ".host" and p["Class"] == "host" and p["Leader"] == 1 and p["RootDirectory"] == "/", p
+    with open("/etc/machine-id") as f:
+        assert p["Id"].hex() == f.read().strip()
+    assert unwrap(m.GetMachineOSRelease(".host")).get("ID") == host_os_release_id()
+    for call in (lambda: m.TerminateMachine(".host"), lambda: m.KillMachine(".host", "all", 15),
+                 lambda: m.KillMachine(".host", "leader", 0 + 18), lambda: m.UnregisterMachine(".host")):
+        assert dbus_error(call)[0] == "org.freedesktop.DBus.Error.NotSupported"
+    assert ".host" in [x[0] for x in unwrap(m.ListMachines())]
+
+    fd, _ = m.OpenMachineShell(".host", "", "/bin/sh", dbus.Array(["/bin/sh", "-c", "echo host:$(cat /etc/machine-id)"], "s"),
+                               dbus.Array([], "s"))
+    master = fd.take()
+    try:
+        out = read_pty_until_eof(master)
+    finally:
+        os.close(master)
+    assert ("host:" + p["Id"].hex()).encode() in out, out
+
+    c = VarlinkClient(machined.varlink_socket)
+    try:
+        r = c.call("io.systemd.Machine.List", {"name": ".host"})[0]["parameters"]
+        assert r["name"] == ".host" and r["class"] == "host" and r["leader"]["pid"] == 1, r
+        for method, params in (("Terminate", {"name": ".host"}), ("Kill", {"name": ".host", "signal": 15}),
+                               ("Unregister", {"name": ".host"})):
+            assert c.call(f"io.systemd.Machine.{method}", params)[0]["error"] == "io.systemd.Machine.NotSupported"
+    finally:
+        c.close()
+    assert not (machined.state_dir / ".host").exists()
+
+
+def test_copy_argument_checks(machined, machined_leaders, tmp_path):
+    _, leader = machined_leaders.start()
+    create(machined, "cp", leader)
+    m = machined.manager()
+    (tmp_path / "f").write_text("x")
+    assert dbus_error(m.CopyToMachineWithFlags, "cp", str(tmp_path / "f"), "/tmp/f", dbus.UInt64(2))[0] == INVALID_ARGS
+    assert dbus_error(m.CopyToMachine, "cp", "relative", "/tmp/f")[0] == INVALID_ARGS
+    assert dbus_error(m.CopyFromMachine, "cp", "/etc/os-release", "relative")[0] == INVALID_ARGS
+    assert dbus_error(m.CopyFromMachine, ".host", "/etc/os-release", str(tmp_path / "h"))[0] == \
+        "org.freedesktop.DBus.Error.NotSupported"
+    assert dbus_error(m.CopyFromMachine, "nope", "/a", "/b")[0] == ERR + "NoSuchMachine"
+    m.CopyToMachine("cp", str(tmp_path / "f"), "/tmp/f")
+    assert open(f"/proc/{leader}/root/tmp/f").read() == "x"
+    machined.machine("cp").CopyFromWithFlags("/tmp/f", str(tmp_path / "f"), dbus.UInt64(1))
+    assert not os.path.exists(tmp_path / "g")
+
+    # The machine's root as an fd.
+    fd = m.OpenMachineRootDirectory("cp").take()
+    try:
+        assert open(f"/proc/self/fd/{fd}/tmp/f").read() == "x"
+        assert os.path.samestat(os.fstat(fd), os.stat(f"/proc/{leader}/root"))
+    finally:
+        os.close(fd)
+    fd = machined.machine("cp").OpenRootDirectory().take()
+    os.close(fd)
+
+    # The Varlink counterparts.
+    c = VarlinkClient(machined.varlink_socket)
+    try:
+        (tmp_path / "v").write_text("over varlink\n")
+        assert "error" not in c.call("io.systemd.Machine.CopyTo", {"name": "cp", "source": str(tmp_path / "v"),
+                                                                   "destination": "/tmp/v"})[0]
+        assert open(f"/proc/{leader}/root/tmp/v").read() == "over varlink\n"
+        r = c.call("io.systemd.Machine.CopyTo", {"name": "cp", "source": str(tmp_path / "v"), "destination": "/tmp/v"})
+        assert r[0]["error"] == "io.systemd.System" and r[0]["parameters"]["errno"] == errno.EEXIST, r
+        assert "error" not in c.call("io.systemd.Machine.CopyTo", {"name": "cp", "source": str(tmp_path / "v"),
+                                                                   "destination": "/tmp/v", "replace": True})[0]
+        assert "error" not in c.call("io.systemd.Machine.CopyFrom", {"name": "cp", "source": "/tmp/v",
+                                                                     "destination": str(tmp_path / "w")})[0]
+        assert (tmp_path / "w").read_text() == "over varlink\n"
+        assert c.call("io.systemd.Machine.CopyFrom", {"name": "cp"})[0]["error"] == "org.varlink.service.InvalidParameter"
+        assert c.call("io.systemd.Machine.CopyFrom", {"name": ".host", "source": "/etc/hostname",
+                                                      "destination": str(tmp_path / "h")})[0]["error"] \
+            == "io.systemd.Machine.NotSupported"
+        assert "error" not in c.call("io.systemd.Machine.BindMount", {"name": "cp", "source": str(tmp_path),
+                                                                      "destination": "/tmp/b", "mkdir": True,
+                                                                      "readOnly": True})[0]
+        assert open(f"/proc/{leader}/root/tmp/b/v").read() == "over varlink\n"
+    finally:
+        c.close()
+
+
+def host_os_release_id():
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    if line.startswith("ID="):
+                        return line[3:].strip().strip('"')
+    return None
+
+
+def test_varlink_register_without_leader(machined, machined_signals):
+    """Register without a leader keeps the machine until Unregister (the registering tool is
+    short-lived and not the leader); acquireMetadata=yes fails where there is no os-release to read,
+    graceful does not."""
+    c = VarlinkClient(machined.varlink_socket)
+    try:
+        r = c.call("io.systemd.Machine.Register", {"name": "noleader", "class": "container", "service": "tool"})
+        assert "error" not in r[0], r
+        machined_signals.wait("MachineNew", "noleader")
+        time.sleep(0.5)  # the caller (this connection) is long done with its request
+        p = c.call("io.systemd.Machine.List", {"name": "noleader"})[0]["parameters"]
+        assert p["name"] == "noleader" and "leader" not in p and "unit" not in p, p
+        assert machine_props(machined, "noleader")["Leader"] == 0
+        assert c.call("io.systemd.Machine.List", {"name": "noleader", "acquireMetadata": "yes"})[0]["error"] \
+            == "io.systemd.Machine.NoOSReleaseInformation"
+        p = c.call("io.systemd.Machine.List", {"name": "noleader", "acquireMetadata": "graceful"})[0]["parameters"]
+        assert p["name"] == "noleader" and "OSRelease" not in p, p
+        # A restarted machined keeps it.
+        c.close()
+        machined.stop()
+        machined.start()
+        c = VarlinkClient(machined.varlink_socket)
+        assert c.call("io.systemd.Machine.List", {"name": "noleader"})[0]["parameters"]["name"] == "noleader"
+        # A unit needs processes to put in it.
+        r = c.call("io.systemd.Machine.Register", {"name": "noleader2", "class": "container", "allocateUnit": True})
+        assert r[0]["error"] == "org.varlink.service.InvalidParameter", r
+        assert "noleader2" not in [x[0] for x in list_machines(machined)]
+        assert "noleader" in [x[0] for x in list_machines(machined)]
+        assert "error" not in c.call("io.systemd.Machine.Unregister", {"name": "noleader"})[0]
+        machined_signals.wait("MachineRemoved", "noleader")
+        # Terminate ends one as well: nothing runs that could be stopped.
+        assert "error" not in c.call("io.systemd.Machine.Register", {"name": "noleader", "class": "vm"})[0]
+        assert "error" not in c.call("io.systemd.Machine.Terminate", {"name": "noleader"})[0]
+        assert c.call("io.systemd.Machine.List", {"name": "noleader"})[0]["error"] == "io.systemd.Machine.NoSuchMachine"
+    finally:
+        c.close()
+    assert not (machined.state_dir / "noleader").exists()
 
 
 def test_errors_agree_across_transports(machined, machined_leaders):

@@ -70,7 +70,8 @@ class Supervising:
         return dst
 
     def machines(self):
-        return {str(n): (str(c), str(s)) for n, c, s, _ in self.m.manager().ListMachines()}
+        # All but the host, which machined always lists as ".host".
+        return {str(n): (str(c), str(s)) for n, c, s, _ in self.m.manager().ListMachines() if str(n) != ".host"}
 
     def leader(self, name):
         return int(self.m.properties(machine_path(name))["Leader"])

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from boot_fixtures import Booted
+from boot_fixtures import Booted, boot, bookworm, bookworm_cache, notify, overlay_of  # noqa: F401 (fixtures)
 from conftest import IN_HELPER, describe, reap_zombie_children, run_spawn, spawn_cmd
-from machined_fixtures import BUS_NAME, cgroup_dirs, dbus_error, unit_escape
+from machined_fixtures import BUS_NAME, VarlinkClient, cgroup_dirs, dbus_error, unit_escape
 
 
 def start_registered(procs, machined, tree, name, *opts, command=("sleep-forever",)):
@@ -31,7 +31,7 @@ def start_registered(procs, machined, tree, name, *opts, command=("sleep-forever
 
 
 def machine_names(machined):
-    return {str(m[0]) for m in machined.manager().ListMachines()}
+    return {str(m[0]) for m in machined.manager().ListMachines()} - {".host"}  # the host is always listed
 
 
 def wait_unregistered(machined, name, timeout=5.0):
@@ -230,3 +230,59 @@ def test_same_name_again_right_after_exit(machined, busybox_tree):
                        env=machined.bus.env())
         assert cp.returncode == 0, f"run {i}: {describe(cp)}"
     wait_unregistered(machined, "again")
+
+
+# ---------------------------------------------------------------------------------------------
+# Terminate: the supervisor (spawn) halts the guest the way its init understands
+
+def test_terminate_halts_a_systemd_guest(machined, bookworm, boot):
+    """TerminateMachine reaches a systemd guest as SIGRTMIN+3 through spawn: it shuts down cleanly
+    and spawn exits 0, instead of the guest being killed."""
+    b = boot(bookworm, "--machine=sdterm", "--register=yes", env_extra={"DBUS_SYSTEM_BUS_ADDRESS": machined.bus.address})
+    b.wait_ready()
+    assert machined.properties(str(machined.manager().GetMachine("sdterm")),
+                               "org.freedesktop.machine1.Machine")["Supervisor"] == b.proc.pid
+    machined.manager().TerminateMachine("sdterm")
+    rc = b.exit_code(60)
+    out = b.output()
+    assert rc == 0, f"spawn exit {rc}; output:\n{out[-3000:]}"
+    assert "SIGRTMIN+3" in out and ("Halting system" in out or "Powering off" in out), out[-3000:]
+    assert "Reached target" in out and ("System Halt" in out or "Power-Off" in out), out[-3000:]
+    wait_unregistered(machined, "sdterm")
+
+
+def test_terminate_halts_a_busybox_guest_over_varlink(machined, tree_copy, procs):
+    (tree_copy / "etc" / "inittab").write_text("::sysinit:/bin/touch /run/booted\n::respawn:/bin/sleep 1000\n"
+                                               "::shutdown:/bin/echo busybox-shutdown-ran\n")
+    p = procs.track(subprocess.Popen(
+        spawn_cmd(["-D", tree_copy, "--machine=bbterm", "-b", "--register=yes", "--console=pipe"]),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=machined.bus.env()))
+    Booted(p, None, None).wait_file("/run/booted")
+    c = VarlinkClient(machined.varlink_socket)
+    try:
+        assert "error" not in c.call("io.systemd.Machine.Terminate", {"name": "bbterm"})[0]
+    finally:
+        c.close()
+    assert p.wait(timeout=30) == 0
+    assert b"busybox-shutdown-ran" in p.stdout.read()
+    wait_unregistered(machined, "bbterm")
+
+
+def test_terminate_kills_after_the_timeout(machined, busybox_tree, procs):
+    """A guest that ignores its halt request is killed once the timeout passes; a second
+    terminate kills at once."""
+    machined.stop()
+    machined.start("--terminate-timeout=1")
+    for name, again in (("stubborn", False), ("stubborn2", True)):
+        # PID 1 of a namespace ignores signals it has no handler for: SIGWINCH changes nothing.
+        p, leader = start_registered(procs, machined, busybox_tree, name, "--kill-signal=SIGWINCH")
+        start = time.monotonic()
+        machined.manager().TerminateMachine(name)
+        if again:
+            machined.manager().TerminateMachine(name)
+        p.wait(timeout=15)
+        took = time.monotonic() - start
+        assert p.returncode != 0
+        assert took < 0.9 if again else took >= 0.9, took
+        wait_unregistered(machined, name)
+    assert "did not halt within 1 s" in machined.log_text()

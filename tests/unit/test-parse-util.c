@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 
 #include "macro.h"
 #include "parse-util.h"
@@ -238,6 +240,29 @@ static void test_path_is_normalized_absolute(void) {
         CHECK(!path_is_normalized_absolute(NULL));
 }
 
+static void test_mount_options_split(void) {
+        unsigned long f = MS_NOSUID | MS_RDONLY;
+        char *d = NULL;
+
+        CHECK(mount_options_split("rw,noexec,mode=0755,nodev,size=1m,suid", &f, &d) == 0);
+        CHECK(f == (MS_NOEXEC | MS_NODEV));
+        CHECK_STREQ(d, "mode=0755,size=1m");
+        free(d);
+
+        f = 0;
+        CHECK(mount_options_split("ro,nosuid,,", &f, &d) == 0);
+        CHECK(f == (MS_RDONLY | MS_NOSUID));
+        CHECK(d == NULL);
+
+        f = MS_NODEV;
+        CHECK(mount_options_split(NULL, &f, &d) == 0);
+        CHECK(f == MS_NODEV && d == NULL);
+
+        CHECK(mount_options_split("uid=0,gid=5", &f, &d) == 0);
+        CHECK_STREQ(d, "uid=0,gid=5");
+        free(d);
+}
+
 int main(void) {
         test_safe_atou();
         test_parse_boolean();
@@ -246,5 +271,6 @@ int main(void) {
         test_id128();
         test_id128_randomize();
         test_path_is_normalized_absolute();
+        test_mount_options_split();
         return tap_finish();
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -117,7 +118,7 @@ static void test_parse_bind(void) {
         check_bind_fails("/a:/b:norbind:extra");
 }
 
-static void check_tmpfs(const char *spec, const char *dst, const char *opts) {
+static void check_tmpfs_flags(const char *spec, const char *dst, const char *opts, unsigned long flags) {
         CustomMount m = {};
         int r = custom_mount_parse_tmpfs(spec, &m);
 
@@ -127,10 +128,18 @@ static void check_tmpfs(const char *spec, const char *dst, const char *opts) {
         CHECK(m.type == CUSTOM_MOUNT_TMPFS);
         CHECK(m.source == NULL);
         CHECK_STREQ(m.destination, dst);
-        CHECK_STREQ(m.options, opts);
+        if (opts)
+                CHECK_STREQ(m.options, opts);
+        else
+                CHECK(m.options == NULL);
+        CHECK(m.flags == flags);
         free(m.source);
         free(m.destination);
         free(m.options);
+}
+
+static void check_tmpfs(const char *spec, const char *dst, const char *opts) {
+        check_tmpfs_flags(spec, dst, opts, MS_NOSUID | MS_NODEV);
 }
 
 static void check_tmpfs_fails(const char *spec) {
@@ -153,6 +162,10 @@ static void test_parse_tmpfs(void) {
         /* Options are the last field: taken verbatim, colons and all. */
         check_tmpfs("/t:a=b:c", "/t", "a=b:c");
         check_tmpfs("/t\\:x:mode=1777", "/t:x", "mode=1777");
+        /* Flag words are flags, not tmpfs data (the kernel refuses them there). */
+        check_tmpfs_flags("/var:rw,nosuid,noexec", "/var", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        check_tmpfs_flags("/t:ro,mode=0700,suid,dev,size=1m", "/t", "mode=0700,size=1m", MS_RDONLY);
+        check_tmpfs_flags("/t:exec,,strictatime", "/t", NULL, MS_NOSUID | MS_NODEV | MS_STRICTATIME);
 
         check_tmpfs_fails("rel");
         check_tmpfs_fails("");
