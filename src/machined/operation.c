@@ -27,35 +27,6 @@ typedef struct OperationReport {
 
 /* ---- the helper's side ------------------------------------------------------------------------ */
 
-void close_all_fds_except(const int *keep, size_t n) {
-        int sorted[8];
-        size_t k = 0;
-
-        for (size_t i = 0; i < n && k < ELEMENTSOF(sorted); i++)
-                if (keep[i] >= 3)
-                        sorted[k++] = keep[i];
-        for (size_t i = 1; i < k; i++)
-                for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
-                        int t = sorted[j];
-                        sorted[j] = sorted[j - 1];
-                        sorted[j - 1] = t;
-                }
-        unsigned from = 3;
-        for (size_t i = 0; i <= k; i++) {
-                unsigned last = i < k ? (unsigned) sorted[i] - 1 : UINT_MAX;
-                if (i < k && (unsigned) sorted[i] < from)
-                        continue;
-                if (last >= from && syscall(SYS_close_range, from, last, 0) < 0) {
-                        /* Kernels before 5.9: one by one, up to the fd limit. */
-                        long max = sysconf(_SC_OPEN_MAX);
-                        for (long fd = from; fd <= (long) last && fd < (max > 0 ? max : 65536); fd++)
-                                (void) close((int) fd);
-                }
-                if (i < k)
-                        from = (unsigned) sorted[i] + 1;
-        }
-}
-
 _noreturn_ void operation_report_failure(int report_fd, int error, const char *fmt, ...) {
         OperationReport report = { .error = error < 0 ? error : -error };
         va_list ap;
@@ -231,7 +202,7 @@ int operation_start(Manager *manager, Machine *m, const char *kind, OperationChi
         if (pid == 0) {
                 int keep[] = { pair[1], m ? m->leader.fd : -EBADF, log_get_fd() };
                 reset_all_signals();
-                close_all_fds_except(keep, ELEMENTSOF(keep));
+                (void) fd_close_all_except(keep, ELEMENTSOF(keep));
                 child(pair[1], userdata);
                 _exit(EXIT_FAILURE);
         }

@@ -77,6 +77,3 @@ Operation *operation_free(Operation *o);
  * error's text). */
 int operation_report_result(int report_fd, int fd, const char *text);
 _noreturn_ void operation_report_failure(int report_fd, int error, const char *fmt, ...) _printf_(3, 4);
-/* Closes every fd but the listed ones (and 0-2): a helper may live as long as what it
- * supervises, and must not keep machined's bus connection or sockets alive after machined exits. */
-void close_all_fds_except(const int *keep, size_t n);
