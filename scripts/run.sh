@@ -74,8 +74,12 @@ trap cleanup EXIT
 init_pid=
 for _ in $(seq 1 100); do
         for c in $(cat "/proc/$spawn_pid/task/$spawn_pid/children" 2>/dev/null); do
-                if [ "$(readlink "/proc/$c/ns/pid")" != "$(readlink "/proc/$spawn_pid/ns/pid")" ]; then
+                # spawn also has short-lived helpers (registration, cgroup janitor): one that
+                # is already gone has no namespace link, and is not the container.
+                ns=$(readlink "/proc/$c/ns/pid" 2>/dev/null) || continue
+                if [ -n "$ns" ] && [ "$ns" != "$(readlink "/proc/$spawn_pid/ns/pid")" ]; then
                         init_pid=$c
+                        break
                 fi
         done
         [ -n "$init_pid" ] && break
