@@ -38,7 +38,8 @@ def create(machined, name, pid, scope=()):
 
 
 def names(machined):
-    return sorted(str(x[0]) for x in machined.manager().ListMachines())
+    """The registered machines: everything ListMachines lists but the host (.host, always there)."""
+    return sorted(str(x[0]) for x in machined.manager().ListMachines() if str(x[0]) != ".host")
 
 
 def root_list_works(machined):
