@@ -148,6 +148,8 @@ enum {
 
 #define HEADING(h) { .heading = (h), .field = _SPAWN_FIELD_INVALID }
 #define OPTION(n, s, i, a, f, h) { .name = (n), .short_name = (s), .id = (i), .argument = (a), .field = (f), .help = (h) }
+#define OPTION_OPTIONAL_ARG(n, i, a, f, h) \
+        { .name = (n), .id = (i), .argument = (a), .argument_optional = true, .field = (f), .help = (h) }
 
 /* In --help's order. The settings-file keys join this table when settings files come. */
 static const SpawnOptionDef option_table[] = {
@@ -170,8 +172,8 @@ static const SpawnOptionDef option_table[] = {
                "Run on a throwaway copy: an overlay over the\ndirectory (upper layer in memory), a copy of an\n"
                "image; gone when the container is"),
         OPTION("template", 0, ARG_TEMPLATE, "DIR", SPAWN_FIELD_TEMPLATE, "Fill an absent or empty -D directory from DIR"),
-        OPTION("volatile", 0, ARG_VOLATILE, "MODE", SPAWN_FIELD_VOLATILE,
-               "yes: tmpfs root with /usr from the tree; state:\ntmpfs /var; overlay: tmpfs overlay over the tree"),
+        OPTION_OPTIONAL_ARG("volatile", ARG_VOLATILE, "MODE", SPAWN_FIELD_VOLATILE,
+               "yes (alone: the same): tmpfs root with /usr from the\ntree; state: tmpfs /var; overlay: tmpfs overlay\nover the tree"),
         OPTION("overlay", 0, ARG_OVERLAY, "LOWER[:LOWER...]:UPPER:DEST", SPAWN_FIELD_MOUNTS,
                "Mount an overlay on DEST (empty UPPER: in memory)"),
         OPTION("overlay-ro", 0, ARG_OVERLAY_RO, "LOWER[:LOWER...]:DEST", SPAWN_FIELD_MOUNTS, "Same, read-only"),
@@ -273,7 +275,7 @@ void spawn_options_help(FILE *f) {
                 }
                 int w = d->short_name ? fprintf(f, "  -%c --%s", d->short_name, d->name) : fprintf(f, "     --%s", d->name);
                 if (d->argument)
-                        w += fprintf(f, "=%s", d->argument);
+                        w += fprintf(f, d->argument_optional ? "[=%s]" : "=%s", d->argument);
                 if (w > HELP_COLUMN - 2) {
                         fputc('\n', f);
                         w = 0;
@@ -320,7 +322,8 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
                 c->ephemeral = true;
                 return 0;
         case ARG_VOLATILE:
-                c->volatile_mode = volatile_mode_from_string(arg);
+                /* As nspawn: --volatile alone means yes. */
+                c->volatile_mode = arg ? volatile_mode_from_string(arg) : VOLATILE_YES;
                 if (c->volatile_mode < 0)
                         return log_error_errno(EINVAL, "Unknown volatile mode '%s' (want yes, no, state or overlay).", arg);
                 return 0;
@@ -464,7 +467,8 @@ int spawn_options_parse_argv(SpawnOptions *o, int argc, char *argv[]) {
                 if (option_table[i].name)
                         options[n++] = (struct option) {
                                 .name = option_table[i].name,
-                                .has_arg = option_table[i].argument ? required_argument : no_argument,
+                                .has_arg = !option_table[i].argument ? no_argument :
+                                           option_table[i].argument_optional ? optional_argument : required_argument,
                                 .val = option_table[i].id,
                         };
         spawn_option_short_string(short_options, sizeof(short_options));

@@ -212,6 +212,7 @@ typedef struct SpawnOptionDef {
         char short_name;          /* 0: none */
         int id;                   /* getopt's return value: short_name or an ARG_* above 0xff */
         const char *argument;     /* metavariable in --help; NULL: the option takes no argument */
+        bool argument_optional;   /* --name alone is allowed too (--help shows --name[=ARG]) */
         const char *help;         /* "\n" separates lines of the description */
         SpawnField field;         /* what it sets; _SPAWN_FIELD_INVALID for --help, --version */
 } SpawnOptionDef;

@@ -80,9 +80,13 @@ def test_volatile(tree_copy, clean_host, mode, script, want):
 
 def test_volatile_yes(tree, clean_host):
     # A tmpfs root with only /usr of the tree: the helper lives in /usr/bin.
-    cp = run_spawn(["-D", tree, "--volatile=yes", "--console=pipe", "--register=no",
-                    "/usr/bin/berth-test-helper", "exit", "0"])
-    assert cp.returncode == 0, describe(cp)
+    for opt in ("--volatile=yes", "--volatile"):  # alone it means yes, as with nspawn
+        cp = run_spawn(["-D", tree, opt, "--console=pipe", "--register=no",
+                        "/usr/bin/berth-test-helper", "exit", "0"])
+        assert cp.returncode == 0, describe(cp)
+        # The root is a tmpfs: nothing of the tree but /usr.
+        cp = run_spawn(["-D", tree, opt, "--console=pipe", "--register=no", "/usr/bin/berth-test-helper", "ls", "/"])
+        assert cp.returncode == 0 and "bin" not in cp.stdout.split(), describe(cp)
 
 
 def test_overlay_rw_and_ro(tree, scratch, clean_host):

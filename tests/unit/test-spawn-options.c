@@ -533,10 +533,13 @@ static void test_option_table(void) {
                         CHECK(!t[j].name || (!streq(t[j].name, d->name) && t[j].id != d->id));
 
                 char want[128];
+                const char *eq = !d->argument ? "" : d->argument_optional ? "[=" : "=";
+                const char *close = d->argument_optional ? "]" : "";
+                CHECK(!d->argument_optional || (d->argument && !d->short_name));
                 if (d->short_name)
-                        snprintf(want, sizeof(want), "  -%c --%s%s%s", d->short_name, d->name, d->argument ? "=" : "", d->argument ?: "");
+                        snprintf(want, sizeof(want), "  -%c --%s%s%s%s", d->short_name, d->name, eq, d->argument ?: "", close);
                 else
-                        snprintf(want, sizeof(want), "     --%s%s%s", d->name, d->argument ? "=" : "", d->argument ?: "");
+                        snprintf(want, sizeof(want), "     --%s%s%s%s", d->name, eq, d->argument ?: "", close);
                 if (!help || !strstr(help, want))
                         printf("# --help lacks '%s'\n", want);
                 CHECK(help && strstr(help, want));
@@ -651,6 +654,14 @@ static void test_parse_argv_overlay(void) {
                 spawn_options_done(&c);
         }
         CHECK(volatile_mode_from_string("true") == VOLATILE_YES && volatile_mode_from_string("0") == VOLATILE_NO);
+
+        /* --volatile alone is yes, as with nspawn; the next word is not its argument. */
+        spawn_options_init(&c);
+        char *alone[] = { (char *) "spawn", (char *) "--volatile", (char *) "-D", (char *) "/t", NULL };
+        CHECK(parse(&c, alone) > 0);
+        CHECK(c.volatile_mode == VOLATILE_YES);
+        CHECK_STREQ(c.directory, "/t");
+        spawn_options_done(&c);
 }
 
 int main(void) {
