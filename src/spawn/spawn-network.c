@@ -8,10 +8,21 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "macro.h"
 #include "spawn-network.h"
+
+#ifndef BERTH_LIBEXECDIR
+#define BERTH_LIBEXECDIR "/usr/libexec/berth"
+#endif
+
+static void close_pair(int p[2]) {
+        safe_close(p[0]);
+        safe_close(p[1]);
+}
 
 int network_loopback_up(void) {
         struct ifreq ifr = {};
@@ -180,8 +191,76 @@ int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, p
         return r;
 }
 
+/* Next to spawn (a build tree, or an install with both in one directory), else in libexecdir;
+ * $BERTH_NAT_HELPER overrides both. */
+static int nat_helper_path(char *buf, size_t size) {
+        const char *e = getenv("BERTH_NAT_HELPER");
+        if (e && *e)
+                return snprintf(buf, size, "%s", e) < (int) size ? 0 : -ENAMETOOLONG;
+        ssize_t k = readlink("/proc/self/exe", buf, size - 1);
+        if (k > 0) {
+                buf[k] = '\0';
+                char *slash = strrchr(buf, '/');
+                if (slash && (size_t) (slash - buf) + sizeof("/spawn-nat") <= size) {
+                        strcpy(slash, "/spawn-nat");
+                        if (access(buf, X_OK) >= 0)
+                                return 0;
+                }
+        }
+        return snprintf(buf, size, "%s/spawn-nat", BERTH_LIBEXECDIR) < (int) size ? 0 : -ENAMETOOLONG;
+}
+
+int network_nat_start(SpawnNetwork *n) {
+        char helper[4096], subnet[INET_ADDRSTRLEN + 4], addr[INET_ADDRSTRLEN], ok[8] = {};
+        int ctl[2], status[2];
+
+        if (nat_helper_path(helper, sizeof(helper)) < 0)
+                return log_error_errno(ENAMETOOLONG, "Failed to find spawn-nat.");
+        struct in_addr net = { htonl(ntohl(n->host_addr.s_addr) & (UINT32_MAX << (32 - NETWORK_SUBNET_PREFIXLEN))) };
+        inet_ntop(AF_INET, &net, addr, sizeof(addr));
+        snprintf(subnet, sizeof(subnet), "%s/%u", addr, NETWORK_SUBNET_PREFIXLEN);
+        if (pipe2(ctl, O_CLOEXEC) < 0)
+                return log_error_errno(errno, "Failed to create a pipe: %m");
+        if (pipe2(status, O_CLOEXEC) < 0) {
+                close_pair(ctl);
+                return log_error_errno(errno, "Failed to create a pipe: %m");
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                close_pair(ctl);
+                close_pair(status);
+                return log_error_errno(errno, "Failed to fork: %m");
+        }
+        if (pid == 0) {
+                if (dup2(ctl[0], STDIN_FILENO) < 0 || dup2(status[1], STDOUT_FILENO) < 0)
+                        _exit(1);
+                /* Its own process group: a ^C or a kill of spawn's group must not take it along. */
+                (void) setpgid(0, 0);
+                execl(helper, "spawn-nat", n->host_ifname, subnet, (char *) NULL);
+                fprintf(stderr, "spawn: Failed to run %s: %s\n", helper, strerror(errno));
+                _exit(1);
+        }
+        safe_close(ctl[0]);
+        safe_close(status[1]);
+        n->nat_pid = pid;
+        n->nat_fd = ctl[1];
+        ssize_t k = read(status[0], ok, sizeof(ok) - 1);
+        safe_close(status[0]);
+        if (k < 2 || strncmp(ok, "ok", 2) != 0) {
+                network_veth_teardown(n);
+                return -EIO; /* spawn-nat said why */
+        }
+        return 0;
+}
+
 void network_veth_teardown(SpawnNetwork *n) {
         _cleanup_(netlink_closep) Netlink *nl = NULL;
+
+        if (n->nat_pid > 0) {
+                n->nat_fd = safe_close(n->nat_fd);
+                (void) waitpid(n->nat_pid, NULL, 0);
+                n->nat_pid = 0;
+        }
 
         if (n->host_ifindex <= 0)
                 return;

@@ -32,12 +32,17 @@ typedef struct SpawnNetwork {
         char host_ifname[IFNAMSIZ];
         int host_ifindex;          /* 0: nothing made */
         struct in_addr host_addr, container_addr;
+        pid_t nat_pid;             /* spawn-nat, which holds the masquerading rule while nat_fd is open */
+        int nat_fd;
 } SpawnNetwork;
 
-#define SPAWN_NETWORK_NULL ((SpawnNetwork) {})
+#define SPAWN_NETWORK_NULL ((SpawnNetwork) { .nat_fd = -1 })
 
 /* In the supervisor, before the child's inner phase: creates the pair with host0 in @pid's
  * network namespace and addresses both ends. On failure logs one line and leaves nothing. */
 int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, pid_t pid);
+/* Outbound masquerading for the container's /28 through spawn-nat (libnftables), which removes
+ * its rule when nat_fd closes, also when spawn is SIGKILLed. */
+int network_nat_start(SpawnNetwork *n);
 /* Removes the host side (and with it host0) if still there. */
 void network_veth_teardown(SpawnNetwork *n);

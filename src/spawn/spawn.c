@@ -351,6 +351,8 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
          * inner phase, so an init that configures nothing has a network. If spawn is SIGKILLed the
          * child dies of PDEATHSIG and its namespace takes host0 and with it ve-NAME along. */
         r = c->opt.network_veth ? network_veth_setup(&net, c->res.machine, c->opt.network_pool, pid) : 0;
+        if (r >= 0 && c->opt.network_veth)
+                r = network_nat_start(&net);
         if (r >= 0)
                 r = supervisor_place(c, &cg, pid, ret_registered);
         if (r >= 0) {

@@ -129,3 +129,63 @@ def test_bad_pool(tree, hostns, pool):
     lines = cp.stderr.strip().splitlines()
     assert len(lines) == 1 and "Invalid address pool" in lines[0], describe(cp)
     assert "ve-" not in links(hostns)
+
+
+def nft_ruleset(ns):
+    return subprocess.run(in_ns(ns, "nft", "list", "ruleset"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=10, check=True).stdout
+
+
+@pytest.fixture
+def outside(hostns):
+    """A third namespace standing in for the outside world, 10.99.0.2, reached from the host's
+    10.99.0.1; it has no route back to the pool, so only masqueraded traffic gets an answer."""
+    name = f"berth-test-{uuid.uuid4().hex[:8]}"
+    ip("netns", "add", name)
+    try:
+        ip("-n", hostns, "link", "add", "tb-up", "type", "veth", "peer", "name", "tb-out", "netns", name)
+        ip("-n", hostns, "addr", "add", "10.99.0.1/24", "dev", "tb-up")
+        ip("-n", hostns, "link", "set", "tb-up", "up")
+        ip("-n", name, "addr", "add", "10.99.0.2/24", "dev", "tb-out")
+        ip("-n", name, "link", "set", "tb-out", "up")
+        ip("-n", name, "link", "set", "lo", "up")
+        subprocess.run(in_ns(hostns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"), check=True, timeout=10)
+        yield name
+    finally:
+        ip("netns", "del", name, check=False)
+
+
+def test_masquerade_to_the_outside(tree, hostns, outside):
+    server = subprocess.Popen(in_ns(outside, "busybox", "nc", "-l", "-p", "8888"), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.3)
+        cp = run_in(hostns, tree, "-n", "/bin/sh", "-c",
+                    "ping -c1 -W3 10.99.0.2 && echo via-nat | nc -w 3 10.99.0.2 8888")
+        assert cp.returncode == 0, describe(cp) + "\n" + nft_ruleset(hostns)
+        out, _ = server.communicate(timeout=10)
+        assert "via-nat" in out
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert "berth" not in nft_ruleset(hostns)
+
+
+def test_sigkill_of_spawn_leaves_no_rule(tree, hostns):
+    p = subprocess.Popen(in_ns(hostns, SPAWN, "-q", "-D", tree, "--console=pipe", "-n", "/bin/sleep", "100"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=base_env())
+    for _ in range(100):
+        if "masquerade" in nft_ruleset(hostns):
+            break
+        time.sleep(0.05)
+    assert "masquerade" in nft_ruleset(hostns)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    for _ in range(100):
+        if "berth" not in nft_ruleset(hostns) and "ve-" not in links(hostns):
+            break
+        time.sleep(0.05)
+    assert "berth" not in nft_ruleset(hostns)
+    assert "ve-" not in links(hostns)
