@@ -6,9 +6,11 @@ set -euo pipefail
 # libmount, libblkid, libcap, libseccomp and libselinux are not linked yet (meson.build says
 # which issue brings each back); they stay here so that a prepared host needs nothing new then.
 build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libmount-dev libblkid-dev
-            libcap-dev libseccomp-dev libselinux1-dev libjson-c-dev zlib1g-dev liblzma-dev libzstd-dev)
+            libcap-dev libseccomp-dev libselinux1-dev libjson-c-dev zlib1g-dev liblzma-dev libzstd-dev
+            libmnl-dev libnftables-dev)
 test_pkgs=(busybox-static python3 python3-pytest python3-dbus util-linux bsdutils iproute2 procps
-           debootstrap dbus python3-gi systemd-container fdisk e2fsprogs squashfs-tools keyutils)
+           debootstrap dbus python3-gi systemd-container fdisk e2fsprogs squashfs-tools keyutils
+           nftables)
 run_pkgs=(debootstrap dbus)
 # The VM test tier (tests/vm/): builds a Debian 12 SELinux image and boots it under qemu (TCG).
 vm_pkgs=(qemu-system-x86 qemu-utils e2fsprogs policycoreutils selinux-utils selinux-policy-dev

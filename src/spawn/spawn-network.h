@@ -1,5 +1,48 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "spawn-netlink.h"
+
 /* Brings up "lo" in the current (fresh) network namespace. */
 int network_loopback_up(void);
+
+/* -n's addressing: each container takes the first /28 of the pool that overlaps no route of the
+ * host's; the host side is its first address, host0 the second, with a default route via the
+ * host side. */
+#define NETWORK_POOL_DEFAULT "10.200.0.0/16"
+#define NETWORK_SUBNET_PREFIXLEN 28u
+
+/* Parses "A.B.C.D/N" (N ≤ 28, host bits cleared). Either output may be NULL. */
+int network_pool_parse(const char *s, struct in_addr *ret_base, unsigned *ret_prefixlen);
+
+/* "ve-" + machine name; names over 15 characters keep their first 7 and end in 8 hex digits of
+ * a hash of the whole name, so two long names sharing a prefix still differ. */
+void network_veth_host_name(const char *machine, char ret[static IFNAMSIZ]);
+
+/* The first /28 of the pool overlapping none of @routes; -EADDRNOTAVAIL when none is free. */
+int network_pick_subnet(struct in_addr base, unsigned prefixlen, const Route4 *routes, size_t n_routes,
+                        struct in_addr *ret_subnet);
+
+typedef struct SpawnNetwork {
+        char host_ifname[IFNAMSIZ];
+        int host_ifindex;          /* 0: nothing made */
+        struct in_addr host_addr, container_addr;
+        pid_t nat_pid;             /* spawn-nat, which holds the masquerading rule while nat_fd is open */
+        int nat_fd;
+} SpawnNetwork;
+
+#define SPAWN_NETWORK_NULL ((SpawnNetwork) { .nat_fd = -1 })
+
+/* In the supervisor, before the child's inner phase: creates the pair with host0 in @pid's
+ * network namespace and addresses both ends. On failure logs one line and leaves nothing. */
+int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, pid_t pid);
+/* Outbound masquerading for the container's /28 through spawn-nat (libnftables), which removes
+ * its rule when nat_fd closes, also when spawn is SIGKILLed. */
+int network_nat_start(SpawnNetwork *n);
+/* Removes the host side (and with it host0) if still there. */
+void network_veth_teardown(SpawnNetwork *n);

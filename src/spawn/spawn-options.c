@@ -14,6 +14,7 @@
 #include "name-util.h"
 #include "signal-util.h"
 #include "spawn-cgroup.h"
+#include "spawn-network.h"
 #include "spawn-options.h"
 #include "spawn-selinux.h"
 #include "string-table.h"
@@ -81,6 +82,7 @@ void spawn_options_done(SpawnOptions *o) {
         strv_free(o->command);
         custom_mount_free_all(o->mounts, o->n_mounts);
         free(o->slice);
+        free(o->network_pool);
         free(o->selinux_context);
         free(o->selinux_apifs_context);
         isolation_options_done(&o->isolation);
@@ -134,6 +136,7 @@ enum {
         ARG_OVERLAY,
         ARG_OVERLAY_RO,
         ARG_PRIVATE_NETWORK,
+        ARG_NETWORK_POOL,
         ARG_KILL_SIGNAL,
         ARG_CONSOLE,
         ARG_PROPERTY,
@@ -197,6 +200,10 @@ static const SpawnOptionDef option_table[] = {
         HEADING("Networking"),
         OPTION("private-network", 0, ARG_PRIVATE_NETWORK, NULL, SPAWN_FIELD_PRIVATE_NETWORK,
                "Give the container its own network namespace with\nonly a loopback device"),
+        OPTION("network-veth", 'n', 'n', NULL, SPAWN_FIELD_NETWORK_VETH,
+               "Add a veth pair ve-NAME (host) / host0 (container),\naddressed from the pool, with a default route\n(implies --private-network)"),
+        OPTION("network-address-pool", 0, ARG_NETWORK_POOL, "CIDR", SPAWN_FIELD_NETWORK_POOL,
+               "IPv4 pool -n takes a free /28 from\n(default: 10.200.0.0/16)"),
         HEADING("Mounts"),
         OPTION("bind", 0, ARG_BIND, "SRC[:DST[:OPTS]]", SPAWN_FIELD_MOUNTS,
                "Bind-mount a host path (SRC starting with + is\nrelative to the tree; OPTS: rbind, norbind)"),
@@ -378,6 +385,14 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
         case ARG_PRIVATE_NETWORK:
                 c->private_network = true;
                 return 0;
+        case 'n':
+                c->network_veth = c->private_network = true;
+                return 0;
+        case ARG_NETWORK_POOL:
+                r = network_pool_parse(arg, NULL, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid address pool '%s': want an IPv4 A.B.C.D/N with N at most 28.", arg);
+                return strdup_to(&c->network_pool, arg);
         case ARG_KILL_SIGNAL:
                 r = signal_from_string(arg);
                 if (r < 0)

@@ -103,6 +103,8 @@ typedef enum SpawnField {
         SPAWN_FIELD_AS_PID2,
         SPAWN_FIELD_READ_ONLY,
         SPAWN_FIELD_PRIVATE_NETWORK,
+        SPAWN_FIELD_NETWORK_VETH,
+        SPAWN_FIELD_NETWORK_POOL,
         SPAWN_FIELD_QUIET,
         SPAWN_FIELD_SELINUX_CONTEXT,
         SPAWN_FIELD_SELINUX_APIFS_CONTEXT,
@@ -147,7 +149,9 @@ typedef struct SpawnOptions {
         bool restart_on_reboot;
         bool as_pid2;
         bool read_only;
-        bool private_network;
+        bool private_network;     /* also set by -n */
+        bool network_veth;        /* -n: a veth pair ve-NAME/host0, addressed from the pool */
+        char *network_pool;       /* --network-address-pool=CIDR, NULL: the default */
         bool quiet;
         char *selinux_context;        /* -Z: the payload's process label */
         char *selinux_apifs_context;  /* -L: the label of the API file systems we mount */

@@ -21,6 +21,7 @@
 #include "spawn-child.h"
 #include "spawn-console.h"
 #include "spawn-halt.h"
+#include "spawn-network.h"
 #include "spawn-register.h"
 #include "spawn-root.h"
 #include "spawn-sync.h"
@@ -304,6 +305,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         _cleanup_(mount_plan_done) MountPlan plan = MOUNT_PLAN_NULL;
         RootProvider root = ROOT_PROVIDER_NULL;
         SpawnCGroup cg = SPAWN_CGROUP_NULL;
+        SpawnNetwork net = SPAWN_NETWORK_NULL;
         Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF };
         siginfo_t si = {};
         int r;
@@ -345,7 +347,14 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         s.pidfd = pidfd;
         s.pid = pid;
 
-        r = supervisor_place(c, &cg, pid, ret_registered);
+        /* The child waits for SYNC_GO after its outer phase: host0 is up and addressed before its
+         * inner phase, so an init that configures nothing has a network. If spawn is SIGKILLed the
+         * child dies of PDEATHSIG and its namespace takes host0 and with it ve-NAME along. */
+        r = c->opt.network_veth ? network_veth_setup(&net, c->res.machine, c->opt.network_pool, pid) : 0;
+        if (r >= 0 && c->opt.network_veth)
+                r = network_nat_start(&net);
+        if (r >= 0)
+                r = supervisor_place(c, &cg, pid, ret_registered);
         if (r >= 0) {
                 r = sync_send(sync[0], SYNC_GO, 0, 0, NULL, -EBADF);
                 /* A child that is gone already has sent why: read on. */
@@ -375,6 +384,7 @@ finish:
         s.notify_fd = safe_close(s.notify_fd);
         /* Also on failure: the janitor removes whatever cgroups were created. */
         spawn_cgroup_finish(&cg);
+        network_veth_teardown(&net);
         root_provider_cleanup(&root);
         return r;
 }

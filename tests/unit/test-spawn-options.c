@@ -505,7 +505,7 @@ static void test_option_table(void) {
         size_t help_size = 0;
 
         spawn_option_short_string(shorts, sizeof(shorts));
-        CHECK_STREQ(shorts, "+hqbD:i:xau:E:M:Z:L:");
+        CHECK_STREQ(shorts, "+hqbD:i:xau:E:M:nZ:L:");
         FILE *f = open_memstream(&help, &help_size);
         CHECK(f != NULL);
         if (!f)

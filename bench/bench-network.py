@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""spawn -n /bin/true against systemd-nspawn -n /bin/true (and spawn --private-network, the cost
+of -n itself), round-robin, each run inside a network namespace this script makes and deletes.
+Usage: sudo /usr/bin/python3 bench/bench-network.py [--runs 30] [--build-dir build]"""
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--build-dir", default=str(REPO / "build"))
+    a = ap.parse_args()
+    build = Path(a.build_dir).resolve()
+    tmp = Path(tempfile.mkdtemp(prefix="berth-bench-net-"))
+    ns = f"berth-test-{uuid.uuid4().hex[:8]}"
+    tree = tmp / "benchnet"
+    subprocess.run(["bash", str(REPO / "tests/helpers/make-busybox-tree.sh"), str(tree),
+                    str(build / "berth-test-helper")], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    enter = ["nsenter", f"--net=/run/netns/{ns}"]
+    peers = {
+        "spawn -n": enter + [str(build / "spawn"), "-q", "--register=no", "-n", "-D", str(tree), "/bin/true"],
+        "spawn --private-network": enter + [str(build / "spawn"), "-q", "--register=no", "--private-network",
+                                            "-D", str(tree), "/bin/true"],
+        "systemd-nspawn -n": enter + ["systemd-nspawn", "-q", "--register=no", "-n", "-D", str(tree), "/bin/true"],
+    }
+    try:
+        times = {}
+        for name, cmd in list(peers.items()):
+            cp = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                timeout=60)
+            if cp.returncode != 0:
+                print(f"{name}: unavailable: {cp.stderr.decode(errors='replace').strip().splitlines()[:1]}")
+                if name.startswith("spawn"):
+                    return 1
+                del peers[name]
+            else:
+                times[name] = []
+        for i in range(a.runs):
+            order = list(peers.items())
+            order = order[i % len(order):] + order[:i % len(order)]
+            for name, cmd in order:
+                t0 = time.perf_counter_ns()
+                subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               timeout=60, check=True)
+                times[name].append((time.perf_counter_ns() - t0) / 1e6)
+        base = statistics.median(times["spawn -n"])
+        for name, t in times.items():
+            med = statistics.median(t)
+            print(f"{name:26s} median {med:8.1f} ms  min {min(t):8.1f} ms  ratio to spawn -n {med / base:5.2f}")
+    finally:
+        subprocess.run(["ip", "netns", "del", ns])
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* spawn-nat IFNAME SUBNET: masquerades SUBNET's traffic leaving by any interface but IFNAME, in a
+ * chain of its own (IFNAME) of the table "ip berth", until its stdin reaches EOF, then removes the
+ * chain. spawn keeps the write end of stdin, so the rules go when spawn goes, even by SIGKILL.
+ * It prints "ok" on stdout once the rules are in. A helper because libnftables (with libnftnl,
+ * libjansson, libgmp and libxtables) would double what spawn loads on every start. */
+#include <errno.h>
+#include <nftables/libnftables.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int nft_run(struct nft_ctx *ctx, const char *cmd) {
+        return nft_run_cmd_from_buffer(ctx, cmd) == 0 ? 0 : -1;
+}
+
+/* nft's identifiers take no quotes and few characters: name the chain by the interface in hex. */
+static void chain_name(const char *ifname, char *buf) {
+        buf += sprintf(buf, "c_");
+        for (; *ifname; ifname++)
+                buf += sprintf(buf, "%02x", (unsigned char) *ifname);
+}
+
+int main(int argc, char *argv[]) {
+        char chain[2 + 2 * 16 + 1];
+        char cmd[1024];
+        char buf[64];
+
+        if (argc != 3 || strlen(argv[1]) >= 16 || strpbrk(argv[1], "\"\\; \n") || strpbrk(argv[2], "\"\\; \n")) {
+                fprintf(stderr, "usage: spawn-nat IFNAME SUBNET\n");
+                return 2;
+        }
+        /* A ^C to spawn's process group must not cut the cleanup short: only EOF ends us. */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGPIPE, SIG_IGN);
+
+        chain_name(argv[1], chain);
+        struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        if (!ctx) {
+                fprintf(stderr, "spawn: Failed to set up nftables.\n");
+                return 1;
+        }
+        snprintf(cmd, sizeof(cmd),
+                 "add table ip berth\n"
+                 "add chain ip berth %3$s { type nat hook postrouting priority srcnat; }\n"
+                 "add rule ip berth %3$s ip saddr %2$s oifname != \"%1$s\" masquerade\n",
+                 argv[1], argv[2], chain);
+        if (nft_run(ctx, cmd) < 0) {
+                fprintf(stderr, "spawn: Failed to add the masquerading rule for %s.\n", argv[1]);
+                nft_ctx_free(ctx);
+                return 1;
+        }
+        (void) !write(STDOUT_FILENO, "ok\n", 3);
+        close(STDOUT_FILENO);
+
+        for (;;) {
+                ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+                if (n == 0 || (n < 0 && errno != EINTR))
+                        break;
+        }
+
+        snprintf(cmd, sizeof(cmd), "delete chain ip berth %s\n", chain);
+        int r = nft_run(ctx, cmd);
+        /* The table goes with its last chain ("delete table" would take the other containers'
+         * chains along, so look first). */
+        nft_ctx_buffer_output(ctx);
+        nft_ctx_buffer_error(ctx);
+        if (nft_run(ctx, "list table ip berth\n") == 0) {
+                const char *out = nft_ctx_get_output_buffer(ctx);
+                if (out && !strstr(out, "chain "))
+                        (void) nft_run(ctx, "delete table ip berth\n");
+        }
+        nft_ctx_free(ctx);
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* rtnetlink through libmnl: libmnl builds and parses the attribute streams (nesting, alignment,
+ * sequence checks), we only say what goes in. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "macro.h"
+#include "spawn-netlink.h"
+
+struct Netlink {
+        struct mnl_socket *sock;
+        unsigned portid;
+        unsigned seq;
+};
+
+static int netlink_bind(struct mnl_socket *sock, Netlink **ret) {
+        if (mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+                int r = negative_errno();
+                mnl_socket_close(sock);
+                return r;
+        }
+        Netlink *nl = calloc(1, sizeof(Netlink));
+        if (!nl) {
+                mnl_socket_close(sock);
+                return -ENOMEM;
+        }
+        nl->sock = sock;
+        nl->portid = mnl_socket_get_portid(sock);
+        nl->seq = (unsigned) time(NULL);
+        *ret = nl;
+        return 0;
+}
+
+int netlink_open(Netlink **ret) {
+        struct mnl_socket *sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        if (!sock)
+                return negative_errno();
+        return netlink_bind(sock, ret);
+}
+
+/* A netlink socket stays in the namespace it was created in: enter @netns_fd for the socket()
+ * call only. The supervisor is single-threaded, so nothing else runs in between. */
+int netlink_open_in(int netns_fd, Netlink **ret) {
+        _cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (self < 0)
+                return negative_errno();
+        if (setns(netns_fd, CLONE_NEWNET) < 0)
+                return negative_errno();
+        struct mnl_socket *sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        int saved = errno;
+        if (setns(self, CLONE_NEWNET) < 0)
+                abort(); /* stranded in the container's namespace: nothing safe is left to do */
+        if (!sock)
+                return -saved;
+        return netlink_bind(sock, ret);
+}
+
+Netlink *netlink_close(Netlink *nl) {
+        if (nl) {
+                mnl_socket_close(nl->sock);
+                free(nl);
+        }
+        return NULL;
+}
+
+static struct nlmsghdr *netlink_header(Netlink *nl, char *buf, uint16_t type, uint16_t flags) {
+        struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+        h->nlmsg_type = type;
+        h->nlmsg_flags = NLM_F_REQUEST | flags;
+        h->nlmsg_seq = ++nl->seq;
+        return h;
+}
+
+/* Sends @h and reads until its answer: the acknowledgement (or error) or, for a dump, its end.
+ * @cb sees every data message. */
+static int netlink_call(Netlink *nl, struct nlmsghdr *h, mnl_cb_t cb, void *data) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        ssize_t n;
+        int r;
+
+        /* NLM_F_DUMP's bits mean NLM_F_CREATE|NLM_F_EXCL on a NEW request: tell them apart by type. */
+        bool dump = h->nlmsg_type == RTM_GETROUTE;
+        if (!dump)
+                h->nlmsg_flags |= NLM_F_ACK;
+        if (mnl_socket_sendto(nl->sock, h, h->nlmsg_len) < 0)
+                return negative_errno();
+        for (;;) {
+                n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
+                if (n < 0)
+                        return negative_errno();
+                r = mnl_cb_run(buf, (size_t) n, h->nlmsg_seq, nl->portid, cb, data);
+                if (r < 0)
+                        return negative_errno();
+                if (r == MNL_CB_STOP)
+                        return 0;
+        }
+}
+
+int netlink_veth_create(Netlink *nl, const char *host_name, const char *peer_name, pid_t peer_pid) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+
+        mnl_attr_put_strz(h, IFLA_IFNAME, host_name);
+        struct nlattr *linkinfo = mnl_attr_nest_start(h, IFLA_LINKINFO);
+        mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
+        struct nlattr *data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
+        struct nlattr *peer = mnl_attr_nest_start(h, VETH_INFO_PEER);
+        /* The peer's attributes follow an ifinfomsg of its own. */
+        struct ifinfomsg *pifi = mnl_nlmsg_put_extra_header(h, sizeof(*pifi));
+        pifi->ifi_family = AF_UNSPEC;
+        mnl_attr_put_strz(h, IFLA_IFNAME, peer_name);
+        mnl_attr_put_u32(h, IFLA_NET_NS_PID, (uint32_t) peer_pid);
+        mnl_attr_nest_end(h, peer);
+        mnl_attr_nest_end(h, data);
+        mnl_attr_nest_end(h, linkinfo);
+        return netlink_call(nl, h, NULL, NULL);
+}
+
+static int link_index_cb(const struct nlmsghdr *h, void *data) {
+        const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+        *(int *) data = ifi->ifi_index;
+        return MNL_CB_OK;
+}
+
+int netlink_link_index(Netlink *nl, const char *name) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_GETLINK, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+        int ifindex = 0, r;
+
+        ifi->ifi_family = AF_UNSPEC;
+        mnl_attr_put_strz(h, IFLA_IFNAME, name);
+        /* A GETLINK answers with the link and no acknowledgement. */
+        h->nlmsg_flags &= ~NLM_F_ACK;
+        if (mnl_socket_sendto(nl->sock, h, h->nlmsg_len) < 0)
+                return negative_errno();
+        ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
+        if (n < 0)
+                return negative_errno();
+        r = mnl_cb_run(buf, (size_t) n, nl->seq, nl->portid, link_index_cb, &ifindex);
+        if (r < 0)
+                return negative_errno();
+        return ifindex > 0 ? ifindex : -ENODEV;
+}
+
+static int link_request(Netlink *nl, uint16_t type, int ifindex, unsigned flags, unsigned change) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, type, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = ifindex;
+        ifi->ifi_flags = flags;
+        ifi->ifi_change = change;
+        return netlink_call(nl, h, NULL, NULL);
+}
+
+int netlink_link_up(Netlink *nl, int ifindex) {
+        return link_request(nl, RTM_NEWLINK, ifindex, IFF_UP, IFF_UP);
+}
+
+int netlink_link_delete(Netlink *nl, int ifindex) {
+        return link_request(nl, RTM_DELLINK, ifindex, 0, 0);
+}
+
+int netlink_addr4_add(Netlink *nl, int ifindex, struct in_addr addr, unsigned prefixlen) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
+
+        ifa->ifa_family = AF_INET;
+        ifa->ifa_prefixlen = (uint8_t) prefixlen;
+        ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+        ifa->ifa_index = (unsigned) ifindex;
+        mnl_attr_put(h, IFA_LOCAL, sizeof(addr), &addr);
+        mnl_attr_put(h, IFA_ADDRESS, sizeof(addr), &addr);
+        if (prefixlen < 31) {
+                struct in_addr brd = { addr.s_addr | htonl(UINT32_MAX >> prefixlen) };
+                mnl_attr_put(h, IFA_BROADCAST, sizeof(brd), &brd);
+        }
+        return netlink_call(nl, h, NULL, NULL);
+}
+
+int netlink_route4_default(Netlink *nl, int ifindex, struct in_addr gateway) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
+
+        rtm->rtm_family = AF_INET;
+        rtm->rtm_table = RT_TABLE_MAIN;
+        rtm->rtm_protocol = RTPROT_STATIC;
+        rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+        rtm->rtm_type = RTN_UNICAST;
+        mnl_attr_put(h, RTA_GATEWAY, sizeof(gateway), &gateway);
+        mnl_attr_put_u32(h, RTA_OIF, (uint32_t) ifindex);
+        return netlink_call(nl, h, NULL, NULL);
+}
+
+typedef struct RouteDump {
+        Route4 *routes;
+        size_t n;
+        int error;
+} RouteDump;
+
+static int route_dump_cb(const struct nlmsghdr *h, void *data) {
+        RouteDump *d = data;
+        const struct rtmsg *rtm = mnl_nlmsg_get_payload(h);
+        const struct nlattr *a;
+        Route4 route = { .prefixlen = rtm->rtm_dst_len };
+
+        if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len == 0)
+                return MNL_CB_OK;
+        mnl_attr_for_each(a, h, sizeof(*rtm))
+                if (mnl_attr_get_type(a) == RTA_DST && mnl_attr_get_payload_len(a) == sizeof(struct in_addr))
+                        memcpy(&route.dst, mnl_attr_get_payload(a), sizeof(route.dst));
+        Route4 *p = realloc(d->routes, (d->n + 1) * sizeof(Route4));
+        if (!p) {
+                d->error = -ENOMEM;
+                return MNL_CB_ERROR;
+        }
+        d->routes = p;
+        d->routes[d->n++] = route;
+        return MNL_CB_OK;
+}
+
+int netlink_route4_dump(Netlink *nl, Route4 **ret, size_t *ret_n) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_GETROUTE, NLM_F_DUMP);
+        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
+        RouteDump d = {};
+
+        rtm->rtm_family = AF_INET;
+        rtm->rtm_table = RT_TABLE_UNSPEC;
+        int r = netlink_call(nl, h, route_dump_cb, &d);
+        if (r < 0 || d.error < 0) {
+                free(d.routes);
+                return d.error < 0 ? d.error : r;
+        }
+        *ret = d.routes;
+        *ret_n = d.n;
+        return 0;
+}

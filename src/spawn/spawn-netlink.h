@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* rtnetlink requests over libmnl, each returning -errno from the kernel's acknowledgement. A
+ * Netlink is bound to the network namespace it was opened in (netlink_open_in() opens one in
+ * another namespace without leaving ours for longer than the socket() call). */
+typedef struct Netlink Netlink;
+
+int netlink_open(Netlink **ret);
+int netlink_open_in(int netns_fd, Netlink **ret);
+Netlink *netlink_close(Netlink *nl);
+static inline void netlink_closep(Netlink **nl) {
+        if (*nl)
+                netlink_close(*nl);
+}
+
+/* A veth pair: @host_name here, @peer_name moved at creation into the network namespace of
+ * @peer_pid. Returns -EEXIST when either name is taken here. */
+int netlink_veth_create(Netlink *nl, const char *host_name, const char *peer_name, pid_t peer_pid);
+int netlink_link_index(Netlink *nl, const char *name);
+int netlink_link_up(Netlink *nl, int ifindex);
+int netlink_link_delete(Netlink *nl, int ifindex);
+int netlink_addr4_add(Netlink *nl, int ifindex, struct in_addr addr, unsigned prefixlen);
+int netlink_route4_default(Netlink *nl, int ifindex, struct in_addr gateway);
+
+/* The IPv4 destinations of every route in every table (the default route excluded), as
+ * network-order address and prefix length pairs, for the pool to avoid. */
+typedef struct Route4 {
+        struct in_addr dst;
+        unsigned prefixlen;
+} Route4;
+int netlink_route4_dump(Netlink *nl, Route4 **ret, size_t *ret_n);
