@@ -9,7 +9,8 @@ start of the peer's process to the guest's READY=1, which both peers forward to 
 --notify-ready=yes; halt time from SIGTERM to the peer's exit. The peers alternate, the starting
 peer rotates each iteration. With --image both peers boot, with -i IMG --read-only, a GPT image
 of the tree built once and cached next to it (named after the tree's identity), in a mount namespace
-with the /run/udev/control socket nspawn wants for -i (benchlib.enter_fake_udev_namespace). Also measures the peak RSS (VmHWM) of both supervisors during one boot.
+with the /run/udev/control socket nspawn wants for -i (benchlib.enter_fake_udev_namespace). Also
+measures the peak RSS (VmHWM) of both supervisors during one boot.
 Must run as root. Standard library only. See bench/README.md.
 
 The benchmark reports; it does not gate: a missed goal is printed as MISS but the exit code stays 0.
@@ -384,6 +385,19 @@ def has_ready(datagram):
     return any(line == "READY=1" for line in datagram.decode(errors="replace").split("\n"))
 
 
+def drain_for_ready(sock, messages):
+    """Reads what is queued on SOCK without waiting, into MESSAGES; the time READY=1 was read, or None."""
+    sock.setblocking(False)
+    try:
+        while True:
+            data = sock.recv(65536)
+            messages.append(data.decode(errors="replace"))
+            if has_ready(data):
+                return time.perf_counter_ns()
+    except BlockingIOError:
+        return None
+
+
 def boot_once(state, name, target, rundir, args, poll_rss=False, keep_log_as=None):
     """Boots TARGET once with peer NAME (a tree on a fresh overlay), waits for READY=1, sends SIGTERM and
     waits for the exit. Returns a dict with boot_ns, halt_ns, exit_code, ok, error, log_tail and, with
@@ -461,15 +475,7 @@ def boot_once(state, name, target, rundir, args, poll_rss=False, keep_log_as=Non
                     break
             if (pidfd >= 0 and pidfd in r) or (pidfd < 0 and proc.poll() is not None):
                 # Exited: a READY=1 sent just before the exit may still be queued.
-                sock.setblocking(False)
-                try:
-                    while t_ready is None:
-                        data = sock.recv(65536)
-                        messages.append(data.decode(errors="replace"))
-                        if has_ready(data):
-                            t_ready = time.perf_counter_ns()
-                except BlockingIOError:
-                    pass
+                t_ready = drain_for_ready(sock, messages)
                 if t_ready is None:
                     proc.wait()
                     res["exit_code"] = proc.returncode
@@ -608,6 +614,87 @@ def exit_for_pending_signal():
 # ---------------------------------------------------------------------------------------------------
 
 
+def peer_stats(runs, skipped, target):
+    """Per peer: its command, the statistics of its measured successful boots, and all its runs."""
+    per_peer = {}
+    for n in runs:
+        measured = [r for r in runs[n] if not r["warmup"]]
+        good = [r for r in measured if r["ok"]]
+        per_peer[n] = {
+            "label": PEER_LABELS[n],
+            "cmd": target.command(n, os.path.join("OVERLAY", MACHINE)),
+            "boot": benchlib.stats_ms([r["boot_ns"] for r in good]),
+            "halt": benchlib.stats_ms([r["halt_ns"] for r in good]),
+            "failures": len(measured) - len(good),
+            "skipped": skipped.get(n),
+            "runs": runs[n],
+        }
+    return per_peer
+
+
+def print_times(args, peers, per_peer, skipped, r_boot, r_halt, result):
+    """The boot and halt table and the ratios against the goals; records the goals in RESULT."""
+    log()
+    log(f"Boot (process start -> READY=1) and halt (SIGTERM -> exit), {args.runs} boots per peer "
+        f"({args.warmup} warm-up discarded), alternating; kernel {platform.release()}, "
+        f"{os.cpu_count()} CPUs")
+    hdr = (f"  {'peer':<16} {'boot median':>11} {'p10':>8} {'p90':>8}   "
+           f"{'halt median':>11} {'p10':>8} {'p90':>8} {'failed':>7}")
+    log(hdr + "    (ms)")
+    log("  " + "-" * (len(hdr) - 2))
+    for n in ("spawn", "nspawn"):
+        if n in peers:
+            p = per_peer[n]
+            b, h = p["boot"] or {}, p["halt"] or {}
+            log(f"  {PEER_LABELS[n]:<16} {fmt_ms(b.get('median_ms')):>11} {fmt_ms(b.get('p10_ms')):>8} "
+                f"{fmt_ms(b.get('p90_ms')):>8}   {fmt_ms(h.get('median_ms')):>11} "
+                f"{fmt_ms(h.get('p10_ms')):>8} {fmt_ms(h.get('p90_ms')):>8} {p['failures']:>7}")
+        else:
+            log(f"  {PEER_LABELS[n]:<16} {'unavailable: ' + skipped.get(n, '?')}")
+    log()
+    log("Ratios spawn / systemd-nspawn (medians) and goals")
+    goals = {}
+    for what, ratio, limit in (("boot", r_boot, GOAL_BOOT_RATIO), ("halt", r_halt, GOAL_HALT_RATIO)):
+        goal = f"spawn {what} <= {limit:.1f}x systemd-nspawn"
+        if ratio is None:
+            goals[what] = {"goal": goal, "ratio": None, "result": "N/A",
+                           "reason": skipped.get("nspawn", "no successful nspawn boot")}
+            log(f"  {what}  =    n/a   {'goal: ' + goal:<40} N/A")
+        else:
+            ok = ratio <= limit
+            goals[what] = {"goal": goal, "ratio": ratio, "result": goal_word(ok)}
+            log(f"  {what}  = {ratio:6.2f}   {'goal: ' + goal:<40} {goal_word(ok)}")
+    result["goals"] = goals
+    result["ratios"] = {"boot_spawn_over_nspawn": r_boot, "halt_spawn_over_nspawn": r_halt}
+
+
+def print_rss(rss):
+    """The supervisors' peak RSS during the extra boot."""
+    log()
+    log("Supervisor peak RSS during one boot and halt (VmHWM of the started process; no goal)")
+    log(f"  {'peer':<16} {'VmHWM KB':>9} {'VmRSS KB':>9} {'polls':>6} {'exit':>5}")
+    for n, r in rss.items():
+        hwm, prss = r.get("peak_vmhwm_kb"), r.get("peak_vmrss_kb")
+        ec = r["exit_code"] if r["exit_code"] is not None else "-"
+        log(f"  {PEER_LABELS[n]:<16} {hwm if hwm is not None else '-':>9} "
+            f"{prss if prss is not None else '-':>9} {r['polls']:>6} {ec:>5}"
+            + ("" if r["ok"] else f"  (failed: {r['error']})"))
+
+
+def summary_line(args, peers, b_spawn, h_spawn, b_nspawn, h_nspawn, r_boot, r_halt):
+    """The last line of the output."""
+    if b_nspawn is not None and h_nspawn is not None:
+        nspawn_part = f"nspawn boot {b_nspawn:.1f} ms / halt {h_nspawn:.1f} ms"
+    elif "nspawn" in peers:
+        nspawn_part = "nspawn failed in every measured boot"
+    else:
+        nspawn_part = "nspawn unavailable"
+    ratio_part = (f"ratios {r_boot:.2f} / {r_halt:.2f}" if r_boot is not None and r_halt is not None
+                  else "ratios n/a")
+    return (f"bench-boot{' --image' if args.image else ''}: spawn boot {b_spawn:.1f} ms / halt {h_spawn:.1f} ms, "
+            f"{nspawn_part}, {ratio_part}")
+
+
 def prepare_target(state, spawn, image, allow_install, result):
     """The cached tree, and with IMAGE its cached image; logs what will be booted."""
     tree, created = ensure_tree(state, allow_install)
@@ -732,19 +819,7 @@ def main():
                          for n, r in rss.items()}
 
         # ---- statistics ----
-        per_peer = {}
-        for n in runs:
-            measured = [r for r in runs[n] if not r["warmup"]]
-            good = [r for r in measured if r["ok"]]
-            per_peer[n] = {
-                "label": PEER_LABELS[n],
-                "cmd": target.command(n, os.path.join("OVERLAY", MACHINE)),
-                "boot": benchlib.stats_ms([r["boot_ns"] for r in good]),
-                "halt": benchlib.stats_ms([r["halt_ns"] for r in good]),
-                "failures": len(measured) - len(good),
-                "skipped": skipped.get(n),
-                "runs": runs[n],
-            }
+        per_peer = peer_stats(runs, skipped, target)
         result["peers"] = per_peer
 
         def med(n, what):
@@ -759,62 +834,15 @@ def main():
         r_halt = h_spawn / h_nspawn if h_nspawn else None
 
         # ---- report ----
-        log()
-        log(f"Boot (process start -> READY=1) and halt (SIGTERM -> exit), {args.runs} boots per peer "
-            f"({args.warmup} warm-up discarded), alternating; kernel {platform.release()}, "
-            f"{os.cpu_count()} CPUs")
-        hdr = (f"  {'peer':<16} {'boot median':>11} {'p10':>8} {'p90':>8}   "
-               f"{'halt median':>11} {'p10':>8} {'p90':>8} {'failed':>7}")
-        log(hdr + "    (ms)")
-        log("  " + "-" * (len(hdr) - 2))
-        for n in ("spawn", "nspawn"):
-            if n in peers:
-                p = per_peer[n]
-                b, h = p["boot"] or {}, p["halt"] or {}
-                log(f"  {PEER_LABELS[n]:<16} {fmt_ms(b.get('median_ms')):>11} {fmt_ms(b.get('p10_ms')):>8} "
-                    f"{fmt_ms(b.get('p90_ms')):>8}   {fmt_ms(h.get('median_ms')):>11} "
-                    f"{fmt_ms(h.get('p10_ms')):>8} {fmt_ms(h.get('p90_ms')):>8} {p['failures']:>7}")
-            else:
-                log(f"  {PEER_LABELS[n]:<16} {'unavailable: ' + skipped.get(n, '?')}")
-        log()
-        log("Ratios spawn / systemd-nspawn (medians) and goals")
-        goals = {}
-        for what, ratio, limit in (("boot", r_boot, GOAL_BOOT_RATIO), ("halt", r_halt, GOAL_HALT_RATIO)):
-            goal = f"spawn {what} <= {limit:.1f}x systemd-nspawn"
-            if ratio is None:
-                goals[what] = {"goal": goal, "ratio": None, "result": "N/A",
-                               "reason": skipped.get("nspawn", "no successful nspawn boot")}
-                log(f"  {what}  =    n/a   {'goal: ' + goal:<40} N/A")
-            else:
-                ok = ratio <= limit
-                goals[what] = {"goal": goal, "ratio": ratio, "result": goal_word(ok)}
-                log(f"  {what}  = {ratio:6.2f}   {'goal: ' + goal:<40} {goal_word(ok)}")
-        result["goals"] = goals
-        result["ratios"] = {"boot_spawn_over_nspawn": r_boot, "halt_spawn_over_nspawn": r_halt}
-        log()
-        log("Supervisor peak RSS during one boot and halt (VmHWM of the started process; no goal)")
-        log(f"  {'peer':<16} {'VmHWM KB':>9} {'VmRSS KB':>9} {'polls':>6} {'exit':>5}")
-        for n, r in rss.items():
-            hwm, prss = r.get("peak_vmhwm_kb"), r.get("peak_vmrss_kb")
-            ec = r["exit_code"] if r["exit_code"] is not None else "-"
-            log(f"  {PEER_LABELS[n]:<16} {hwm if hwm is not None else '-':>9} "
-                f"{prss if prss is not None else '-':>9} {r['polls']:>6} {ec:>5}"
-                + ("" if r["ok"] else f"  (failed: {r['error']})"))
+        print_times(args, peers, per_peer, skipped, r_boot, r_halt, result)
+        print_rss(rss)
 
         failed = [n for n in per_peer if per_peer[n]["failures"]]
         if failed:
             warn("some measured boots failed and were left out of the statistics: "
                  + ", ".join(f"{PEER_LABELS[n]} {per_peer[n]['failures']}x" for n in failed))
 
-        if b_nspawn is not None and h_nspawn is not None:
-            nspawn_part = f"nspawn boot {b_nspawn:.1f} ms / halt {h_nspawn:.1f} ms"
-        elif "nspawn" in peers:
-            nspawn_part = "nspawn failed in every measured boot"
-        else:
-            nspawn_part = "nspawn unavailable"
-        ratio_part = (f"ratios {r_boot:.2f} / {r_halt:.2f}" if r_boot is not None and r_halt is not None
-                      else "ratios n/a")
-        summary = f"bench-boot{' --image' if args.image else ''}: spawn boot {b_spawn:.1f} ms / halt {h_spawn:.1f} ms, {nspawn_part}, {ratio_part}"
+        summary = summary_line(args, peers, b_spawn, h_spawn, b_nspawn, h_nspawn, r_boot, r_halt)
         result["summary"] = summary
     except RuntimeError as e:
         die(str(e))
