@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Boot and halt time of a Debian 12 tree under berth's spawn and under systemd-nspawn.
+"""Boot and halt time of a Debian 12 tree, or of a disk image of it (--image), under berth's spawn
+and under systemd-nspawn.
 
 Each boot runs on a fresh overlayfs over the cached debootstrap tree (/var/cache/berth/debian-bookworm,
 created when missing), so both peers boot the same pristine tree. Boot time is measured from the
 start of the peer's process to the guest's READY=1, which both peers forward to $NOTIFY_SOCKET with
 --notify-ready=yes; halt time from SIGTERM to the peer's exit. The peers alternate, the starting
-peer rotates each iteration. Also measures the peak RSS (VmHWM) of both supervisors during one boot.
+peer rotates each iteration. With --image both peers boot, with -i IMG --read-only, a GPT image
+of the tree built once and cached next to it (named after the tree's identity), in a mount namespace
+with the /run/udev/control socket nspawn wants for -i (benchlib.enter_fake_udev_namespace). Also
+measures the peak RSS (VmHWM) of both supervisors during one boot.
 Must run as root. Standard library only. See bench/README.md.
 
 The benchmark reports; it does not gate: a missed goal is printed as MISS but the exit code stays 0.
@@ -14,6 +18,8 @@ Non-zero exit codes mean the benchmark itself could not run (not root, spawn mis
 """
 
 import argparse
+import glob
+import hashlib
 import os
 import platform
 import select
@@ -38,6 +44,9 @@ DEBOOTSTRAP_MIRROR = "http://deb.debian.org/debian"
 # The overlay's merged directory: spawn and systemd-nspawn both derive the machine name from it, so
 # every boot of either peer runs as machine "benchboot".
 MACHINE = "benchboot"
+
+# --image: the same option for both peers, so that neither writes to the cached image.
+IMAGE_RO_OPT = "--read-only"
 
 GOAL_BOOT_RATIO = 0.9  # spawn boot median <= 0.9x systemd-nspawn's
 GOAL_HALT_RATIO = 1.0  # spawn halt median <= 1.0x systemd-nspawn's
@@ -123,6 +132,53 @@ def ensure_tree(state, allow_install):
         f.write(f"debootstrap --variant=minbase --include={DEBOOTSTRAP_INCLUDE} {DEBOOTSTRAP_SUITE}\n")
     os.rename(tmp, path)
     state.debootstrap_tmp = None
+    return path, True
+
+
+def image_path_for(tree):
+    """The cached image's name carries a key of the tree's identity (its inode, and its marker's
+    inode and mtime): a tree made anew by debootstrap gets a new image, a stale one is never booted."""
+    t = os.stat(tree)
+    m = os.stat(os.path.join(tree, TREE_MARKER))
+    key = hashlib.sha256(f"{t.st_dev}:{t.st_ino}:{m.st_ino}:{m.st_mtime_ns}".encode()).hexdigest()[:12]
+    return os.path.join(CACHE_DIR, f"{TREE_NAME}.{key}.raw")
+
+
+def tree_bytes(tree):
+    """Disk usage of TREE, for the size of the image's root partition."""
+    total = 0
+    for root, dirs, files in os.walk(tree):
+        for n in dirs + files:
+            try:
+                total += os.lstat(os.path.join(root, n)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+def ensure_image(state, tree):
+    """A GPT image with one root partition holding TREE (ext4 by mke2fs -d, no loop device), built
+    when the cached one is missing; images of earlier trees are deleted. Returns (path, created)."""
+    path = image_path_for(tree)
+    if os.path.isfile(path):
+        return path, False
+    for tool in ("sfdisk", "mke2fs"):
+        if not shutil.which(tool):
+            die(f"{tool} not found (scripts/deps.sh test installs fdisk and e2fsprogs)")
+    # Half as much again as the tree, plus room for ext4's journal and inode tables.
+    size = (tree_bytes(tree) * 3 // 2 + 128 * benchlib.MiB) // benchlib.MiB * benchlib.MiB
+    log(f"Building the cached image {path} ({size // benchlib.MiB} MiB root partition) ...")
+    tmp = f"{path}.tmp.{os.getpid()}"
+    state.image_tmp = tmp
+    try:
+        benchlib.write_gpt_image(tmp, [(benchlib.GPT_ROOT_X86_64, size, tree)])
+    except subprocess.CalledProcessError as e:
+        die(f"building the image failed: {' '.join(e.cmd[:1])} exited with {e.returncode}")
+    os.rename(tmp, path)
+    state.image_tmp = None
+    for old in glob.glob(os.path.join(CACHE_DIR, f"{TREE_NAME}.*.raw")):
+        if old != path:
+            os.unlink(old)
     return path, True
 
 
@@ -298,27 +354,60 @@ class State:
         self.known = {}  # pid -> (starttime, pidns) of descendants seen so far
         self.overlays = []
         self.debootstrap_tmp = None
+        self.image_tmp = None
 
 
-def peer_command(name, spawn, merged):
-    if name == "spawn":
-        return [spawn, "-q", "-D", merged, "-b", "--notify-ready=yes", "--console=read-only"]
-    return ["systemd-nspawn", "-q", "--register=no", "--keep-unit", "-D", merged, "-b",
-            "--notify-ready=yes", "--console=read-only"]
+class Target:
+    """What is booted: the cached tree (each boot on a fresh overlay over it) or, with IMAGE, that
+    image of it, booted as it is with IMAGE_RO_OPT."""
+
+    def __init__(self, spawn, tree, image=None):
+        self.spawn = spawn
+        self.tree = tree
+        self.image = image
+
+    def command(self, name, merged):
+        """Peer NAME's command line; MERGED is the overlay's merged directory (tree mode only)."""
+        tail = ["-b", "--notify-ready=yes", "--console=read-only"]
+        if self.image:
+            # The image's name is no machine name; both peers get the overlay's one.
+            where = ["-M", MACHINE, "-i", self.image, IMAGE_RO_OPT]
+            own = ["--register=no"]
+        else:
+            where = ["-D", merged]
+            own = []
+        if name == "spawn":
+            return [self.spawn, "-q"] + own + where + tail
+        return ["systemd-nspawn", "-q", "--register=no", "--keep-unit"] + where + tail
 
 
 def has_ready(datagram):
     return any(line == "READY=1" for line in datagram.decode(errors="replace").split("\n"))
 
 
-def boot_once(state, name, spawn, lower, rundir, args, poll_rss=False, keep_log_as=None):
-    """Boots the tree once with peer NAME on a fresh overlay, waits for READY=1, sends SIGTERM and
+def drain_for_ready(sock, messages):
+    """Reads what is queued on SOCK without waiting, into MESSAGES; the time READY=1 was read, or None."""
+    sock.setblocking(False)
+    try:
+        while True:
+            data = sock.recv(65536)
+            messages.append(data.decode(errors="replace"))
+            if has_ready(data):
+                return time.perf_counter_ns()
+    except BlockingIOError:
+        return None
+
+
+def boot_once(state, name, target, rundir, args, poll_rss=False, keep_log_as=None):
+    """Boots TARGET once with peer NAME (a tree on a fresh overlay), waits for READY=1, sends SIGTERM and
     waits for the exit. Returns a dict with boot_ns, halt_ns, exit_code, ok, error, log_tail and, with
     POLL_RSS, the peak VmHWM/VmRSS of the started process."""
     os.mkdir(rundir)
     res = {"peer": name, "ok": False, "boot_ns": None, "halt_ns": None, "exit_code": None, "error": None}
-    ovl = Overlay(lower, os.path.join(rundir, "ovl"))
-    state.overlays.append(ovl)
+    ovl = None
+    if not target.image:
+        ovl = Overlay(target.tree, os.path.join(rundir, "ovl"))
+        state.overlays.append(ovl)
     sock_path = os.path.join(rundir, "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
     sock.bind(sock_path)
@@ -326,7 +415,7 @@ def boot_once(state, name, spawn, lower, rundir, args, poll_rss=False, keep_log_
     env = dict(os.environ, NOTIFY_SOCKET=sock_path)
     for k in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_PID", "WATCHDOG_USEC"):
         env.pop(k, None)
-    cmd = peer_command(name, spawn, ovl.merged)
+    cmd = target.command(name, ovl.merged if ovl else None)
     res["cmd"] = cmd
     proc = None
     pidfd = -1
@@ -386,15 +475,7 @@ def boot_once(state, name, spawn, lower, rundir, args, poll_rss=False, keep_log_
                     break
             if (pidfd >= 0 and pidfd in r) or (pidfd < 0 and proc.poll() is not None):
                 # Exited: a READY=1 sent just before the exit may still be queued.
-                sock.setblocking(False)
-                try:
-                    while t_ready is None:
-                        data = sock.recv(65536)
-                        messages.append(data.decode(errors="replace"))
-                        if has_ready(data):
-                            t_ready = time.perf_counter_ns()
-                except BlockingIOError:
-                    pass
+                t_ready = drain_for_ready(sock, messages)
                 if t_ready is None:
                     proc.wait()
                     res["exit_code"] = proc.returncode
@@ -449,8 +530,9 @@ def boot_once(state, name, spawn, lower, rundir, args, poll_rss=False, keep_log_
             if res["ok"]:
                 res["ok"] = False
                 res["error"] = f"left processes behind after exit: {', '.join(killed)}"
-        left = ovl.remove()
-        state.overlays.remove(ovl)
+        left = ovl.remove() if ovl else mounts_under(rundir)
+        if ovl:
+            state.overlays.remove(ovl)
         if left:
             res["leftover_mounts"] = left
     res["notify_messages"] = messages
@@ -511,6 +593,12 @@ def cleanup(state):
     if state.debootstrap_tmp:
         remove_tree_safely(state.debootstrap_tmp)
         state.debootstrap_tmp = None
+    if state.image_tmp:
+        try:
+            os.unlink(state.image_tmp)
+        except FileNotFoundError:
+            pass
+        state.image_tmp = None
     leftover = benchlib.remove_workdir(state.workdir)
     state.workdir = None
     _in_cleanup = False
@@ -526,6 +614,102 @@ def exit_for_pending_signal():
 # ---------------------------------------------------------------------------------------------------
 
 
+def peer_stats(runs, skipped, target):
+    """Per peer: its command, the statistics of its measured successful boots, and all its runs."""
+    per_peer = {}
+    for n in runs:
+        measured = [r for r in runs[n] if not r["warmup"]]
+        good = [r for r in measured if r["ok"]]
+        per_peer[n] = {
+            "label": PEER_LABELS[n],
+            "cmd": target.command(n, os.path.join("OVERLAY", MACHINE)),
+            "boot": benchlib.stats_ms([r["boot_ns"] for r in good]),
+            "halt": benchlib.stats_ms([r["halt_ns"] for r in good]),
+            "failures": len(measured) - len(good),
+            "skipped": skipped.get(n),
+            "runs": runs[n],
+        }
+    return per_peer
+
+
+def print_times(args, peers, per_peer, skipped, r_boot, r_halt, result):
+    """The boot and halt table and the ratios against the goals; records the goals in RESULT."""
+    log()
+    log(f"Boot (process start -> READY=1) and halt (SIGTERM -> exit), {args.runs} boots per peer "
+        f"({args.warmup} warm-up discarded), alternating; kernel {platform.release()}, "
+        f"{os.cpu_count()} CPUs")
+    hdr = (f"  {'peer':<16} {'boot median':>11} {'p10':>8} {'p90':>8}   "
+           f"{'halt median':>11} {'p10':>8} {'p90':>8} {'failed':>7}")
+    log(hdr + "    (ms)")
+    log("  " + "-" * (len(hdr) - 2))
+    for n in ("spawn", "nspawn"):
+        if n in peers:
+            p = per_peer[n]
+            b, h = p["boot"] or {}, p["halt"] or {}
+            log(f"  {PEER_LABELS[n]:<16} {fmt_ms(b.get('median_ms')):>11} {fmt_ms(b.get('p10_ms')):>8} "
+                f"{fmt_ms(b.get('p90_ms')):>8}   {fmt_ms(h.get('median_ms')):>11} "
+                f"{fmt_ms(h.get('p10_ms')):>8} {fmt_ms(h.get('p90_ms')):>8} {p['failures']:>7}")
+        else:
+            log(f"  {PEER_LABELS[n]:<16} {'unavailable: ' + skipped.get(n, '?')}")
+    log()
+    log("Ratios spawn / systemd-nspawn (medians) and goals")
+    goals = {}
+    for what, ratio, limit in (("boot", r_boot, GOAL_BOOT_RATIO), ("halt", r_halt, GOAL_HALT_RATIO)):
+        goal = f"spawn {what} <= {limit:.1f}x systemd-nspawn"
+        if ratio is None:
+            goals[what] = {"goal": goal, "ratio": None, "result": "N/A",
+                           "reason": skipped.get("nspawn", "no successful nspawn boot")}
+            log(f"  {what}  =    n/a   {'goal: ' + goal:<40} N/A")
+        else:
+            ok = ratio <= limit
+            goals[what] = {"goal": goal, "ratio": ratio, "result": goal_word(ok)}
+            log(f"  {what}  = {ratio:6.2f}   {'goal: ' + goal:<40} {goal_word(ok)}")
+    result["goals"] = goals
+    result["ratios"] = {"boot_spawn_over_nspawn": r_boot, "halt_spawn_over_nspawn": r_halt}
+
+
+def print_rss(rss):
+    """The supervisors' peak RSS during the extra boot."""
+    log()
+    log("Supervisor peak RSS during one boot and halt (VmHWM of the started process; no goal)")
+    log(f"  {'peer':<16} {'VmHWM KB':>9} {'VmRSS KB':>9} {'polls':>6} {'exit':>5}")
+    for n, r in rss.items():
+        hwm, prss = r.get("peak_vmhwm_kb"), r.get("peak_vmrss_kb")
+        ec = r["exit_code"] if r["exit_code"] is not None else "-"
+        log(f"  {PEER_LABELS[n]:<16} {hwm if hwm is not None else '-':>9} "
+            f"{prss if prss is not None else '-':>9} {r['polls']:>6} {ec:>5}"
+            + ("" if r["ok"] else f"  (failed: {r['error']})"))
+
+
+def summary_line(args, peers, b_spawn, h_spawn, b_nspawn, h_nspawn, r_boot, r_halt):
+    """The last line of the output."""
+    if b_nspawn is not None and h_nspawn is not None:
+        nspawn_part = f"nspawn boot {b_nspawn:.1f} ms / halt {h_nspawn:.1f} ms"
+    elif "nspawn" in peers:
+        nspawn_part = "nspawn failed in every measured boot"
+    else:
+        nspawn_part = "nspawn unavailable"
+    ratio_part = (f"ratios {r_boot:.2f} / {r_halt:.2f}" if r_boot is not None and r_halt is not None
+                  else "ratios n/a")
+    return (f"bench-boot{' --image' if args.image else ''}: spawn boot {b_spawn:.1f} ms / halt {h_spawn:.1f} ms, "
+            f"{nspawn_part}, {ratio_part}")
+
+
+def prepare_target(state, spawn, image, allow_install, result):
+    """The cached tree, and with IMAGE its cached image; logs what will be booted."""
+    tree, created = ensure_tree(state, allow_install)
+    result["tree"] = {"path": tree, "created": created}
+    log(f"Tree: {tree}{' (created)' if created else ''}")
+    if not image:
+        log(f"  each boot on a fresh overlayfs, machine name {MACHINE}")
+        return Target(spawn, tree)
+    path, created = ensure_image(state, tree)
+    result["image"] = {"path": path, "created": created, "option": IMAGE_RO_OPT}
+    log(f"Image: {path}{' (created)' if created else ''}; booted with -i IMAGE {IMAGE_RO_OPT}, "
+        f"machine name {MACHINE}")
+    return Target(spawn, tree, path)
+
+
 def main():
     ap = argparse.ArgumentParser(description="Benchmark boot (to READY=1) and halt time of a Debian 12 "
                                  "tree under spawn and systemd-nspawn (run as root).")
@@ -535,6 +719,9 @@ def main():
                     help="seconds to wait for the exit after SIGTERM (default: 60)")
     ap.add_argument("--install-peers", action="store_true",
                     help="apt-get install systemd-container (and debootstrap) if missing (also if CI=true)")
+    ap.add_argument("--image", action="store_true",
+                    help=f"boot a GPT image of the tree (built once, cached next to it) with -i IMG "
+                         f"{IMAGE_RO_OPT} instead of the tree on an overlay")
     ap.add_argument("--keep-logs", metavar="DIR", help="copy each boot's console log into DIR")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     args = ap.parse_args()
@@ -567,13 +754,11 @@ def main():
     result = {
         "host": benchlib.host_info(pid1=read_comm(1)),
         "params": {"runs": args.runs, "warmup": args.warmup, "build_dir": build,
-                   "boot_timeout_s": args.boot_timeout, "halt_timeout_s": args.halt_timeout},
+                   "boot_timeout_s": args.boot_timeout, "halt_timeout_s": args.halt_timeout,
+                   "image": args.image},
     }
     try:
-        lower, created = ensure_tree(state, allow_install)
-        result["tree"] = {"path": lower, "created": created}
-        log(f"Tree: {lower}{' (created)' if created else ''}; each boot on a fresh overlayfs, "
-            f"machine name {MACHINE}")
+        target = prepare_target(state, spawn, args.image, allow_install, result)
 
         peers = ["spawn"]
         skipped = {}
@@ -584,6 +769,9 @@ def main():
             skipped["nspawn"] = reason
             log(f"  systemd-nspawn: skipped ({reason})")
         result["skipped_peers"] = skipped
+        if args.image:
+            # Both peers in it, nspawn's udev check passing in it: the same ground for both.
+            benchlib.enter_fake_udev_namespace()
 
         state.workdir = tempfile.mkdtemp(prefix="berth-bench-boot.")
         total = args.warmup + args.runs
@@ -598,7 +786,7 @@ def main():
                     continue  # dropped after a failed warm-up
                 seq += 1
                 keep = (os.path.join(args.keep_logs, f"{i + 1:02d}-{n}.log") if args.keep_logs else None)
-                r = boot_once(state, n, spawn, lower, os.path.join(state.workdir, f"{seq:03d}-{n}"), args,
+                r = boot_once(state, n, target, os.path.join(state.workdir, f"{seq:03d}-{n}"), args,
                               keep_log_as=keep)
                 r["iteration"] = i + 1
                 r["warmup"] = i < args.warmup
@@ -622,7 +810,7 @@ def main():
         for n in peers:
             seq += 1
             keep = os.path.join(args.keep_logs, f"rss-{n}.log") if args.keep_logs else None
-            r = boot_once(state, n, spawn, lower, os.path.join(state.workdir, f"{seq:03d}-{n}-rss"), args,
+            r = boot_once(state, n, target, os.path.join(state.workdir, f"{seq:03d}-{n}-rss"), args,
                           poll_rss=True, keep_log_as=keep)
             rss[n] = r
             if not r["ok"]:
@@ -631,19 +819,7 @@ def main():
                          for n, r in rss.items()}
 
         # ---- statistics ----
-        per_peer = {}
-        for n in runs:
-            measured = [r for r in runs[n] if not r["warmup"]]
-            good = [r for r in measured if r["ok"]]
-            per_peer[n] = {
-                "label": PEER_LABELS[n],
-                "cmd": peer_command(n, spawn, os.path.join("OVERLAY", MACHINE)),
-                "boot": benchlib.stats_ms([r["boot_ns"] for r in good]),
-                "halt": benchlib.stats_ms([r["halt_ns"] for r in good]),
-                "failures": len(measured) - len(good),
-                "skipped": skipped.get(n),
-                "runs": runs[n],
-            }
+        per_peer = peer_stats(runs, skipped, target)
         result["peers"] = per_peer
 
         def med(n, what):
@@ -658,62 +834,15 @@ def main():
         r_halt = h_spawn / h_nspawn if h_nspawn else None
 
         # ---- report ----
-        log()
-        log(f"Boot (process start -> READY=1) and halt (SIGTERM -> exit), {args.runs} boots per peer "
-            f"({args.warmup} warm-up discarded), alternating; kernel {platform.release()}, "
-            f"{os.cpu_count()} CPUs")
-        hdr = (f"  {'peer':<16} {'boot median':>11} {'p10':>8} {'p90':>8}   "
-               f"{'halt median':>11} {'p10':>8} {'p90':>8} {'failed':>7}")
-        log(hdr + "    (ms)")
-        log("  " + "-" * (len(hdr) - 2))
-        for n in ("spawn", "nspawn"):
-            if n in peers:
-                p = per_peer[n]
-                b, h = p["boot"] or {}, p["halt"] or {}
-                log(f"  {PEER_LABELS[n]:<16} {fmt_ms(b.get('median_ms')):>11} {fmt_ms(b.get('p10_ms')):>8} "
-                    f"{fmt_ms(b.get('p90_ms')):>8}   {fmt_ms(h.get('median_ms')):>11} "
-                    f"{fmt_ms(h.get('p10_ms')):>8} {fmt_ms(h.get('p90_ms')):>8} {p['failures']:>7}")
-            else:
-                log(f"  {PEER_LABELS[n]:<16} {'unavailable: ' + skipped.get(n, '?')}")
-        log()
-        log("Ratios spawn / systemd-nspawn (medians) and goals")
-        goals = {}
-        for what, ratio, limit in (("boot", r_boot, GOAL_BOOT_RATIO), ("halt", r_halt, GOAL_HALT_RATIO)):
-            goal = f"spawn {what} <= {limit:.1f}x systemd-nspawn"
-            if ratio is None:
-                goals[what] = {"goal": goal, "ratio": None, "result": "N/A",
-                               "reason": skipped.get("nspawn", "no successful nspawn boot")}
-                log(f"  {what}  =    n/a   {'goal: ' + goal:<40} N/A")
-            else:
-                ok = ratio <= limit
-                goals[what] = {"goal": goal, "ratio": ratio, "result": goal_word(ok)}
-                log(f"  {what}  = {ratio:6.2f}   {'goal: ' + goal:<40} {goal_word(ok)}")
-        result["goals"] = goals
-        result["ratios"] = {"boot_spawn_over_nspawn": r_boot, "halt_spawn_over_nspawn": r_halt}
-        log()
-        log("Supervisor peak RSS during one boot and halt (VmHWM of the started process; no goal)")
-        log(f"  {'peer':<16} {'VmHWM KB':>9} {'VmRSS KB':>9} {'polls':>6} {'exit':>5}")
-        for n, r in rss.items():
-            hwm, prss = r.get("peak_vmhwm_kb"), r.get("peak_vmrss_kb")
-            ec = r["exit_code"] if r["exit_code"] is not None else "-"
-            log(f"  {PEER_LABELS[n]:<16} {hwm if hwm is not None else '-':>9} "
-                f"{prss if prss is not None else '-':>9} {r['polls']:>6} {ec:>5}"
-                + ("" if r["ok"] else f"  (failed: {r['error']})"))
+        print_times(args, peers, per_peer, skipped, r_boot, r_halt, result)
+        print_rss(rss)
 
         failed = [n for n in per_peer if per_peer[n]["failures"]]
         if failed:
             warn("some measured boots failed and were left out of the statistics: "
                  + ", ".join(f"{PEER_LABELS[n]} {per_peer[n]['failures']}x" for n in failed))
 
-        if b_nspawn is not None and h_nspawn is not None:
-            nspawn_part = f"nspawn boot {b_nspawn:.1f} ms / halt {h_nspawn:.1f} ms"
-        elif "nspawn" in peers:
-            nspawn_part = "nspawn failed in every measured boot"
-        else:
-            nspawn_part = "nspawn unavailable"
-        ratio_part = (f"ratios {r_boot:.2f} / {r_halt:.2f}" if r_boot is not None and r_halt is not None
-                      else "ratios n/a")
-        summary = f"bench-boot: spawn boot {b_spawn:.1f} ms / halt {h_spawn:.1f} ms, {nspawn_part}, {ratio_part}"
+        summary = summary_line(args, peers, b_spawn, h_spawn, b_nspawn, h_nspawn, r_boot, r_halt)
         result["summary"] = summary
     except RuntimeError as e:
         die(str(e))
@@ -723,7 +852,7 @@ def main():
         sys.exit(code)
     finally:
         # Also on die() (SystemExit) and on unexpected exceptions.
-        if state.workdir or state.live or state.overlays or state.debootstrap_tmp:
+        if state.workdir or state.live or state.overlays or state.debootstrap_tmp or state.image_tmp:
             leftover = cleanup(state)
         exit_for_pending_signal()
 

@@ -15,67 +15,28 @@ most 3 ms over spawn's.
 """
 
 import argparse
-import ctypes
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
 
 import benchlib
 from benchlib import die, goal_word, log
 
 GOAL_RATIO_NSPAWN = 5.0
 GOAL_EPHEMERAL_MS = 3.0
-CLONE_NEWNS = 0x00020000
-MiB = 1024 * 1024
+MiB = benchlib.MiB
 
-ROOT_X86_64 = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709"
 HOME = "933ac7e1-2eb4-4f13-b844-0e14e2aef915"
 SRV = "3b8f8425-20e0-4f3b-907f-1a25a76f98e8"
 
 
 def make_image(path, tree, workdir):
-    """A DPS image: root (the tree), home and srv (small ext4), written by sfdisk and mke2fs -d."""
+    """A DPS image: root (the tree), home (with /home/user) and srv, small ext4 file systems."""
     home = os.path.join(workdir, "home")
     os.makedirs(os.path.join(home, "user"))
-    parts = [(ROOT_X86_64, 16 * MiB, tree), (HOME, 4 * MiB, home), (SRV, 4 * MiB, None)]
-    script = ["label: gpt"]
-    start = MiB
-    for guid, size, _ in parts:
-        script.append(f"start={start // 512}, size={size // 512}, type={guid}")
-        start += size
-    with open(path, "wb") as f:
-        f.truncate(start + MiB)
-    subprocess.run(["sfdisk", "-q", path], input="\n".join(script).encode() + b"\n", check=True,
-                   stdout=subprocess.DEVNULL)
-    start = MiB
-    for _, size, src in parts:
-        cmd = ["mke2fs", "-q", "-F", "-t", "ext4", "-E", f"offset={start}"] + (["-d", src] if src else [])
-        subprocess.run(cmd + [path, f"{size // 1024}k"], check=True, stdout=subprocess.DEVNULL)
-        start += size
-
-
-def private_udev_control():
-    """Our own mount namespace with a listening /run/udev/control, for nspawn's udev check."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNS) != 0:
-        die(f"unshare(CLONE_NEWNS): {os.strerror(ctypes.get_errno())}")
-    subprocess.run(["mount", "--make-rslave", "/"], check=True)
-    os.makedirs("/run/udev", exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run/udev"], check=True)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    s.bind("/run/udev/control")
-    s.listen(64)
-
-    def accept_forever():
-        while True:
-            c, _ = s.accept()
-            c.close()
-
-    threading.Thread(target=accept_forever, daemon=True).start()
-    return s
+    benchlib.write_gpt_image(path, [(benchlib.GPT_ROOT_X86_64, 16 * MiB, tree), (HOME, 4 * MiB, home),
+                                    (SRV, 4 * MiB, None)])
 
 
 def supports_ephemeral(spawn):
@@ -108,7 +69,7 @@ def main():
             die(err)
         img = os.path.join(workdir, "bench.raw")
         make_image(img, tree, workdir)
-        private_udev_control()
+        benchlib.enter_fake_udev_namespace()
 
         base = [spawn, "-q", "--console=pipe", "--register=no"]
         cmds = {

@@ -168,6 +168,65 @@ def host_info(**extra):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Disk images (bench-image.py, bench-boot.py --image)
+
+MiB = 1024 * 1024
+GPT_ROOT_X86_64 = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709"
+CLONE_NEWNS = 0x00020000
+
+
+def write_gpt_image(path, partitions):
+    """A GPT image at PATH, built without loop devices: sfdisk writes the table, then mke2fs -E
+    offset=... fills each ext4 partition, from a directory with -d when one is given.
+    PARTITIONS: (type GUID, size in bytes, directory or None) in disk order, each aligned to 1 MiB."""
+    table = ["label: gpt"]
+    offsets = []
+    pos = MiB
+    for guid, size, _ in partitions:
+        table.append(f"start={pos // 512}, size={size // 512}, type={guid}")
+        offsets.append(pos)
+        pos += size
+    with open(path, "wb") as f:
+        f.truncate(pos + MiB)  # room for the backup table
+    subprocess.run(["sfdisk", "-q", path], input=("\n".join(table) + "\n").encode(), check=True,
+                   stdout=subprocess.DEVNULL)
+    for (_, size, content), offset in zip(partitions, offsets):
+        mkfs = ["mke2fs", "-q", "-F", "-t", "ext4", "-E", f"offset={offset}"]
+        if content:
+            mkfs += ["-d", content]
+        subprocess.run(mkfs + [path, f"{size // 1024}k"], check=True, stdout=subprocess.DEVNULL)
+
+
+def enter_fake_udev_namespace():
+    """Moves this process into a mount namespace of its own (a slave of the host's) with a tmpfs on
+    /run/udev and a listening /run/udev/control: systemd-nspawn 252 refuses -i on a host without
+    udev, and that socket is all it checks. A thread accepts and closes connections. Must run
+    before any other thread exists (unshare(CLONE_NEWNS) fails in a threaded process). On the host
+    at most an empty /run/udev appears, when there was none. Returns the listening socket."""
+    import ctypes
+    import socket
+    import threading
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNS) != 0:
+        die(f"unshare(CLONE_NEWNS): {os.strerror(ctypes.get_errno())}")
+    subprocess.run(["mount", "--make-rslave", "/"], check=True)
+    os.makedirs("/run/udev", exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run/udev"], check=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind("/run/udev/control")
+    listener.listen(64)
+
+    def accept_and_close():
+        while True:
+            conn, _ = listener.accept()
+            conn.close()
+
+    threading.Thread(target=accept_and_close, daemon=True).start()
+    return listener
+
+
+# ---------------------------------------------------------------------------------------------------
 # Processes (only ever our own, by PID)
 
 
