@@ -254,3 +254,28 @@ void userns_range_unlock(const char *dir, uint32_t base, int fd) {
                 (void) unlink(path);
         close(fd);
 }
+
+int userns_write_maps(pid_t pid, uint32_t base, uint32_t size) {
+        char path[64], line[64];
+
+        snprintf(line, sizeof(line), "0 %" PRIu32 " %" PRIu32 "\n", base, size);
+        for (const char *const *f = (const char *const[]) { "uid_map", "gid_map", NULL }; *f; f++) {
+                int fd;
+                ssize_t n;
+
+                snprintf(path, sizeof(path), "/proc/%d/%s", (int) pid, *f);
+                fd = open(path, O_WRONLY | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                n = write(fd, line, strlen(line));
+                if (n < 0) {
+                        int e = errno;
+                        close(fd);
+                        return -e;
+                }
+                close(fd);
+                if ((size_t) n != strlen(line))
+                        return -EIO;
+        }
+        return 0;
+}

@@ -84,3 +84,7 @@ int userns_host_ids_load(const char *root, uint32_t **ret_ids, size_t *ret_n);
 int userns_range_lock(const char *dir, uint32_t base, int *ret_fd);
 /* Releases the lock taken above and removes its file. */
 void userns_range_unlock(const char *dir, uint32_t base, int fd);
+
+/* The supervisor's half of -U: maps 0..size-1 of pid's user namespace onto base.. for UIDs and
+ * GIDs alike (setgroups stays allowed: the writer is privileged). */
+int userns_write_maps(pid_t pid, uint32_t base, uint32_t size);
