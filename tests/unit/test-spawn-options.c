@@ -676,13 +676,16 @@ static void test_parse_argv_overlay(void) {
 static void test_parse_argv_private_users(void) {
         SpawnOptions c;
 
+        spawn_options_init(&c);
         CHECK(parse(&c, ARGV("-D", "/t", "true")) > 0);
         CHECK(c.private_users.mode == USERNS_NO && c.private_users_ownership == USERNS_OWNERSHIP_OFF);
         spawn_options_done(&c);
+        spawn_options_init(&c);
         CHECK(parse(&c, ARGV("-UD/t", "true")) > 0);
         CHECK(c.private_users.mode == USERNS_PICK && c.private_users.size == 65536);
         CHECK(c.source[SPAWN_FIELD_PRIVATE_USERS] == SPAWN_SOURCE_COMMAND_LINE);
         spawn_options_done(&c);
+        spawn_options_init(&c);
         CHECK(parse(&c, ARGV("-U", "--private-users=1048576:1000", "--private-users-ownership=map")) > 0);
         CHECK(c.private_users.mode == USERNS_FIXED && c.private_users.base == 1048576 && c.private_users.size == 1000);
         CHECK(c.private_users_ownership == USERNS_OWNERSHIP_MAP);
