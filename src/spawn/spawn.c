@@ -304,6 +304,8 @@ static int supervisor_place(const SpawnConfig *c, SpawnCGroup *cg, pid_t pid, bo
                                 r = spawn_cgroup_attach(cg, pid);
                 }
         }
+        if (r >= 0 && c->res.userns)
+                r = spawn_cgroup_delegate(pid, c->res.uid_shift, c->res.uid_shift);
         return r;
 }
 

@@ -165,3 +165,12 @@ def test_host_files_unchanged_and_root_cannot_write_them(tree_copy):
     assert "refused" in cp.stdout, cp.stdout
     st2 = os.stat(tree_copy / "etc" / "passwd")
     assert (st2.st_uid, st2.st_size) == (st.st_uid, st.st_size)
+
+
+def test_cgroup_delegated_to_container_root(tree):
+    cp = run_spawn(["-D", tree, "--console=pipe", "--register=no", "-U", "/bin/sh", "-c",
+                    "stat -c '%u' /sys/fs/cgroup/cgroup.procs 2>/dev/null || stat -c '%u' /sys/fs/cgroup/systemd/cgroup.procs;"
+                    " d=/sys/fs/cgroup; [ -e $d/cgroup.controllers ] || d=/sys/fs/cgroup/systemd;"
+                    " mkdir $d/sub && rmdir $d/sub && echo delegated"])
+    assert cp.returncode == 0, describe(cp)
+    assert cp.stdout.split() == ["0", "delegated"], cp.stdout
