@@ -174,3 +174,19 @@ def test_cgroup_delegated_to_container_root(tree):
                     " mkdir $d/sub && rmdir $d/sub && echo delegated"])
     assert cp.returncode == 0, describe(cp)
     assert cp.stdout.split() == ["0", "delegated"], cp.stdout
+
+
+def test_registered_machine_uid_shift(machined, busybox_tree, procs):
+    """machined's GetMachineUIDShift reads the leader's uid_map: the base spawn picked."""
+    from test_register import start_registered, wait_unregistered
+    p, leader = start_registered(procs, machined, busybox_tree, "userns-reg", "-U")
+    deadline = time.monotonic() + 5
+    while status_ids(leader)["Uid"][0] == 0:  # it crosses into its user namespace after registering
+        assert time.monotonic() < deadline, "the leader never entered its user namespace"
+        time.sleep(0.02)
+    base = status_ids(leader)["Uid"][0]
+    assert base == name_base("userns-reg"), base
+    assert int(machined.manager().GetMachineUIDShift("userns-reg")) == base
+    p.terminate()
+    p.wait(timeout=DEFAULT_TIMEOUT)
+    wait_unregistered(machined, "userns-reg")
