@@ -229,7 +229,7 @@ static const SpawnOptionDef option_table[] = {
                "User namespace: no, pick (free range), yes (the\ntree owner's), identity, or BASE[:SIZE]"),
         OPTION(NULL, 'U', 'U', NULL, SPAWN_FIELD_PRIVATE_USERS, "Same as --private-users=pick"),
         OPTION("private-users-ownership", 0, ARG_PRIVATE_USERS_OWNERSHIP, "MODE", SPAWN_FIELD_PRIVATE_USERS,
-               "How the tree's files fit the range: off (as they are)"),
+               "How the tree's files fit the range: off (as they\nare), chown (shift them once), auto (= chown)"),
         /* Issue 10; parsed by isolation_parse_option(). */
         OPTION("system-call-filter", 0, ARG_SYSTEM_CALL_FILTER, "[~]LIST", SPAWN_FIELD_ISOLATION,
                "Also allow (or with ~, refuse) these system calls or\n@groups (systemd's names; see 'help')"),

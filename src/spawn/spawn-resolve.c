@@ -268,6 +268,9 @@ static int claim_fixed_range(SpawnResolved *r, const uint32_t *ids, size_t n) {
         return 0;
 }
 
+static int resolve_userns_range(const SpawnOptions *o, SpawnResolved *r, const struct stat *tree,
+                                const uint32_t *ids, size_t n);
+
 /* -U and --private-users=: the range the container's IDs map onto, locked for its lifetime. */
 static int resolve_userns(const SpawnOptions *o, SpawnResolved *r) {
         const UsernsSpec *u = &o->private_users;
@@ -278,9 +281,8 @@ static int resolve_userns(const SpawnOptions *o, SpawnResolved *r) {
 
         if (u->mode == USERNS_NO)
                 return 0;
-        if (o->private_users_ownership != USERNS_OWNERSHIP_OFF)
-                return log_error_errno(EOPNOTSUPP, "--private-users-ownership=%s is not supported yet (only off).",
-                                       userns_ownership_to_string(o->private_users_ownership));
+        if (o->private_users_ownership == USERNS_OWNERSHIP_MAP)
+                return log_error_errno(EOPNOTSUPP, "--private-users-ownership=map is not supported yet (off, chown or auto).");
         if (stat(r->directory, &st) < 0)
                 return log_error_errno(errno, "Failed to look at %s: %m", r->directory);
         k = userns_host_ids_load(NULL, &ids, &n);
@@ -289,19 +291,37 @@ static int resolve_userns(const SpawnOptions *o, SpawnResolved *r) {
 
         r->userns = true;
         r->uid_range = u->size ?: USERNS_RANGE_SIZE;
+        k = resolve_userns_range(o, r, &st, ids, n);
+        if (k < 0)
+                return k;
+        /* auto: idmapped mounts are not there yet, so auto chowns. */
+        if (o->private_users_ownership == USERNS_OWNERSHIP_OFF || u->mode == USERNS_IDENTITY)
+                return 0;
+        k = userns_shift_tree(r->directory, r->uid_shift);
+        if (k < 0)
+                return log_error_errno(k, "Failed to shift the ownership of %s to UID range %" PRIu32 ": %m",
+                                       r->directory, r->uid_shift);
+        return 0;
+}
+
+static int resolve_userns_range(const SpawnOptions *o, SpawnResolved *r, const struct stat *tree,
+                                const uint32_t *ids, size_t n) {
+        const UsernsSpec *u = &o->private_users;
+        int k;
+
         switch (u->mode) {
         case USERNS_IDENTITY:
                 r->uid_shift = 0;  /* deliberate: the host's IDs as they are */
                 return 0;
         case USERNS_TREE:
-                r->uid_shift = (uint32_t) st.st_uid;
+                r->uid_shift = (uint32_t) tree->st_uid;
                 return claim_fixed_range(r, ids, n);
         case USERNS_FIXED:
                 r->uid_shift = u->base;
                 return claim_fixed_range(r, ids, n);
         case USERNS_PICK:
                 r->uid_range = USERNS_RANGE_SIZE;
-                k = userns_pick(r->machine, st.st_uid, ids, n, lock_range, r, &r->uid_shift);
+                k = userns_pick(r->machine, tree->st_uid, ids, n, lock_range, r, &r->uid_shift);
                 if (k == -EBUSY)
                         return log_error_errno(k, "No free UID range for the container.");
                 if (k < 0)

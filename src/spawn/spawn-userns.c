@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -278,4 +279,46 @@ int userns_write_maps(pid_t pid, uint32_t base, uint32_t size) {
                         return -EIO;
         }
         return 0;
+}
+
+/* nftw() passes no userdata: the walk's state, for one walk at a time (spawn does one). */
+static uint32_t shift_base;
+static int shift_error;
+
+static int shift_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        (void) ftw;
+        if (type == FTW_NS || type == FTW_DNR) {
+                shift_error = -EACCES;
+                return 1;
+        }
+        uid_t uid = shift_base + (st->st_uid & 0xFFFF);
+        gid_t gid = shift_base + (st->st_gid & 0xFFFF);
+        if (st->st_uid == uid && st->st_gid == gid)
+                return 0;
+        if (lchown(path, uid, gid) < 0) {
+                shift_error = -errno;
+                return 1;
+        }
+        /* chown() drops the set-user-ID and set-group-ID bits; the tree keeps them. */
+        if (!S_ISLNK(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)) && chmod(path, st->st_mode & 07777) < 0) {
+                shift_error = -errno;
+                return 1;
+        }
+        return 0;
+}
+
+int userns_shift_tree(const char *dir, uint32_t base) {
+        struct stat st;
+
+        if (lstat(dir, &st) < 0)
+                return -errno;
+        /* The root directory says which range the tree is in: shifted already, nothing to do. */
+        if (st.st_uid == base && st.st_gid == base)
+                return 0;
+        shift_base = base;
+        shift_error = 0;
+        /* Depth first, so the root directory changes last: an interrupted shift is redone. */
+        if (nftw(dir, shift_one, 64, FTW_PHYS | FTW_MOUNT | FTW_DEPTH) < 0)
+                return -errno;
+        return shift_error;
 }

@@ -88,3 +88,8 @@ void userns_range_unlock(const char *dir, uint32_t base, int fd);
 /* The supervisor's half of -U: maps 0..size-1 of pid's user namespace onto base.. for UIDs and
  * GIDs alike (setgroups stays allowed: the writer is privileged). */
 int userns_write_maps(pid_t pid, uint32_t base, uint32_t size);
+
+/* --private-users-ownership=chown: every file of dir (not crossing mounts) to base + its ID modulo
+ * 65536, the root directory last; a no-op when the root directory is base's already, which is
+ * how a shifted tree is recognised (as systemd-nspawn does). ACLs are left as they are. */
+int userns_shift_tree(const char *dir, uint32_t base);

@@ -190,3 +190,31 @@ def test_registered_machine_uid_shift(machined, busybox_tree, procs):
     p.terminate()
     p.wait(timeout=DEFAULT_TIMEOUT)
     wait_unregistered(machined, "userns-reg")
+
+
+def test_ownership_chown_round_trips(tree_copy):
+    os.chmod(tree_copy / "bin" / "busybox", 0o4755)
+    args = ["-D", tree_copy, "--console=pipe", "--register=no", "-U", "--private-users-ownership=chown", "/bin/sh", "-c",
+            "cat /proc/self/uid_map; stat -c '%u %g' /etc/passwd; echo x >> /etc/motd && echo wrote"]
+    cp = run_spawn(args)
+    assert cp.returncode == 0, describe(cp)
+    lines = cp.stdout.split("\n")
+    base = int(lines[0].split()[1])
+    assert lines[1:3] == ["0 0", "wrote"], cp.stdout
+    st = os.stat(tree_copy / "etc" / "passwd")
+    assert (st.st_uid, st.st_gid) == (base, base)
+    assert os.stat(tree_copy / "bin" / "busybox").st_mode & 0o7777 == 0o4755, "the set-user-ID bit was lost"
+    assert os.stat(tree_copy).st_uid == base
+    # Again, without asking for a shift: the tree owner's range is picked, nothing changes.
+    cp = run_spawn(args[:5] + args[6:])
+    assert cp.returncode == 0, describe(cp)
+    assert int(cp.stdout.split()[1]) == base, cp.stdout
+    assert os.stat(tree_copy / "etc" / "passwd").st_uid == base
+
+
+def test_ownership_map_refused_cleanly(tree):
+    before = locks()
+    cp = run_spawn(["-D", tree, "--register=no", "-U", "--private-users-ownership=map", "/bin/true"])
+    assert cp.returncode != 0 and len(cp.stderr.strip().splitlines()) == 1, describe(cp)
+    assert locks() == before
+    no_leftovers(tree)
