@@ -485,10 +485,6 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
                 if (!selinux_context_is_valid(arg))
                         return log_error_errno(EINVAL, "Invalid SELinux context '%s' (want USER:ROLE:TYPE[:RANGE]).", arg);
                 return strdup_to(opt == 'Z' ? &c->selinux_context : &c->selinux_apifs_context, arg);
-        case 'U':
-        case ARG_PRIVATE_USERS:
-        case ARG_PRIVATE_USERS_OWNERSHIP:
-                return parse_private_users(c, opt, arg);
         case ARG_TIMEZONE:
                 if (streq(arg, "help"))
                         return dump_modes(timezone_mode_table, ELEMENTSOF(timezone_mode_table));
@@ -544,6 +540,14 @@ int spawn_options_parse_argv(SpawnOptions *o, int argc, char *argv[]) {
                         if (r <= 0)
                                 return r;
                         o->source[SPAWN_FIELD_ISOLATION] = SPAWN_SOURCE_COMMAND_LINE;
+                        break;
+                case 'U':
+                case ARG_PRIVATE_USERS:
+                case ARG_PRIVATE_USERS_OWNERSHIP:
+                        r = parse_private_users(o, opt, optarg);
+                        if (r < 0)
+                                return r;
+                        o->source[SPAWN_FIELD_PRIVATE_USERS] = SPAWN_SOURCE_COMMAND_LINE;
                         break;
                 default:
                         r = parse_one(o, opt, optarg);
