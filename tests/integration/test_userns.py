@@ -218,3 +218,20 @@ def test_ownership_map_refused_cleanly(tree):
     assert cp.returncode != 0 and len(cp.stderr.strip().splitlines()) == 1, describe(cp)
     assert locks() == before
     no_leftovers(tree)
+
+
+# What test_isolation.py marks xfail without a user namespace: -U closes it (judged from the host).
+def test_userns_refuses_proc_sys_remount_and_fresh_procfs(tree):
+    from test_isolation import probe, read_host
+    before = read_host("/proc/sys/kernel/core_pattern")
+    r = probe(tree, "try-mount", "none", "/proc/sys", "-", "bind-remount-rw", opts=["-U", "--register=no"])
+    assert r["mount"] != 0, r
+    r = probe(tree, "try-mount", "proc", "/tmp/p", "proc", "rw", opts=["-U", "--register=no"])
+    assert read_host("/proc/sys/kernel/core_pattern") == before
+    assert r["mount"] != 0, r
+
+
+def test_userns_refuses_sysfs_remount_with_private_network(tree):
+    from test_isolation import probe
+    r = probe(tree, "try-mount", "none", "/sys", "-", "remount-rw", opts=["-U", "--register=no", "--private-network"])
+    assert r["mount"] != 0, r
