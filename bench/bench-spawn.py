@@ -36,7 +36,10 @@ RSS_POLL_S = 0.020
 RSS_SLEEP_S = 2
 
 # Debian packages that provide the optional peers.
-PEER_PACKAGES = {"nspawn": ("systemd-nspawn", "systemd-container"), "bwrap": ("bwrap", "bubblewrap")}
+PEER_PACKAGES = {"nspawn": ("systemd-nspawn", "systemd-container"),
+                 "nspawn_userns": ("systemd-nspawn", "systemd-container"), "bwrap": ("bwrap", "bubblewrap")}
+# spawn -U against spawn (issue 10): creating the user namespace and writing its maps.
+GOAL_RATIO_USERNS = 1.5
 
 # The machine name of the registered row: fixed, so that each run must wait until the previous one
 # has left the registry (untimed), as bench-register.py does.
@@ -56,8 +59,11 @@ def peer_commands(spawn, tree):
         "spawn_nofilter": [spawn, "-D", tree, "-q", "--console=pipe", "--register=no", "/bin/true"],
         "spawn_reg": [spawn, "-D", tree, "-q", "--console=pipe", "--register=yes", "-M", REGISTERED_NAME,
                       "/bin/true"],
+        # -U: a user namespace with a picked range (goal: <= GOAL_RATIO_USERNS x spawn).
+        "spawn_userns": [spawn, "-D", tree, "-q", "--console=pipe", "--register=no", "-U", "/bin/true"],
         "unshare": ["unshare", "-m", "-p", "-u", "-i", "-f", "chroot", tree, "/bin/true"],
         "nspawn": ["systemd-nspawn", "--register=no", "--keep-unit", "-q", "-D", tree, "/bin/true"],
+        "nspawn_userns": ["systemd-nspawn", "--register=no", "--keep-unit", "-q", "-U", "-D", tree, "/bin/true"],
         "bwrap": ["bwrap", "--unshare-all", "--share-net", "--bind", tree, "/",
                   "--proc", "/proc", "--dev", "/dev", "/bin/true"],
     }
@@ -67,8 +73,10 @@ PEER_LABELS = {
     "spawn": "spawn",
     "spawn_nofilter": "spawn, no syscall filter",
     "spawn_reg": "spawn --register=yes",
+    "spawn_userns": "spawn -U",
     "unshare": "unshare+chroot",
     "nspawn": "systemd-nspawn",
+    "nspawn_userns": "systemd-nspawn -U",
     "bwrap": "bwrap",
 }
 
@@ -299,7 +307,12 @@ def main():
             if not ok:
                 die(f"{PEER_LABELS[name]} failed on this host (exit {rc}): {' '.join(cmds[name])}\n{err}")
         notes = {}
-        for name in ("nspawn", "bwrap"):
+        ok, rc, err = check_once(cmds["spawn_userns"])
+        if not ok:
+            skipped["spawn_userns"] = f"test run failed with exit {rc}: {err.strip()[:200]}"
+            del cmds["spawn_userns"]
+            log(f"  {PEER_LABELS['spawn_userns']}: skipped ({skipped['spawn_userns']})")
+        for name in ("nspawn", "nspawn_userns", "bwrap"):
             avail, reason = ensure_peer_binary(name, allow_install)
             if avail:
                 ok, rc, err = check_once(cmds[name])
@@ -338,6 +351,7 @@ def main():
 
         m_spawn, m_spawn_reg, m_unshare, m_nspawn, m_bwrap, m_nofilter = (
             benchlib.median_ms(peers, n) for n in ("spawn", "spawn_reg", "unshare", "nspawn", "bwrap", "spawn_nofilter"))
+        m_userns, m_nspawn_userns = (benchlib.median_ms(peers, n) for n in ("spawn_userns", "nspawn_userns"))
         if m_spawn is None or m_unshare is None:
             die("spawn or unshare+chroot failed in every measured run")
         r_unshare = m_spawn / m_unshare
@@ -367,7 +381,8 @@ def main():
         log()
         log(f"Start-up latency, command start -> exit, {args.runs} runs per peer "
             f"({args.warmup} warm-up discarded); kernel {platform.release()}, {os.cpu_count()} CPUs")
-        benchlib.latency_table(peers, ("spawn", "spawn_nofilter", "spawn_reg", "unshare", "nspawn", "bwrap"),
+        benchlib.latency_table(peers, ("spawn", "spawn_nofilter", "spawn_reg", "spawn_userns", "unshare", "nspawn",
+                                       "nspawn_userns", "bwrap"),
                                PEER_LABELS, skipped, 26)
         log()
         log("Ratios (medians) and goals")
@@ -395,6 +410,15 @@ def main():
                                             "ms": cost, "result": goal_word(ok)}
             log(f"  filter cost (ms)         = {cost:6.2f}   "
                 f"{'goal: spawn - spawn without filter <= %.1f ms' % GOAL_FILTER_MS:<48} {goal_word(ok)}")
+        if m_userns is not None:
+            r_userns = m_userns / m_spawn
+            ok = r_userns <= GOAL_RATIO_USERNS
+            goals["userns_vs_spawn"] = {"goal": f"spawn -U <= {GOAL_RATIO_USERNS}x spawn", "ratio": r_userns,
+                                        "result": goal_word(ok)}
+            log(f"  spawn -U / spawn         = {r_userns:6.2f}   "
+                f"{'goal: spawn -U <= %.1fx spawn' % GOAL_RATIO_USERNS:<48} {goal_word(ok)}")
+        if m_nspawn_userns is not None and m_userns is not None:
+            log(f"  systemd-nspawn -U / spawn -U = {m_nspawn_userns / m_userns:6.2f}   (no goal)")
         if r_bwrap is not None:
             log(f"  bwrap / spawn            = {r_bwrap:6.2f}   (no goal)")
         if r_reg is not None:

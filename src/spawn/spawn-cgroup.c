@@ -525,3 +525,32 @@ int spawn_cgroup_mount_v1(int rootfd, bool with_unified) {
         }
         return 0;
 }
+
+/* -U: the container's root gets its cgroup (the directory and the files a delegate writes), as
+ * systemd delegates a cgroup to an unprivileged manager; only where it can use it, the cgroup2
+ * hierarchy and the named systemd one. The devices and other v1 controllers stay the host's. */
+int spawn_cgroup_delegate(pid_t pid, uid_t uid, gid_t gid) {
+        static const char *const files[] = { "", "/cgroup.procs", "/cgroup.subtree_control", "/cgroup.threads", "/tasks" };
+        CGroupHierarchy *hs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = cg_enumerate(pid, &hs, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to enumerate the container's cgroups: %m");
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                if (!hs[i].unified && !streq(hs[i].controllers, "name=systemd"))
+                        continue;
+                for (size_t f = 0; f < ELEMENTSOF(files); f++) {
+                        char p[PATH_MAX];
+                        if (snprintf(p, sizeof(p), "%s%s%s", hs[i].mount_point, hs[i].path, files[f]) >= (int) sizeof(p))
+                                continue;
+                        if (chown(p, uid, gid) < 0 && errno != ENOENT) {
+                                r = log_error_errno(errno, "Failed to hand cgroup %s to the container's root: %m", p);
+                                break;
+                        }
+                }
+        }
+        cg_hierarchies_free(hs, n);
+        return r < 0 ? r : 0;
+}

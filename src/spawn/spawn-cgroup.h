@@ -30,6 +30,8 @@ int spawn_cgroup_setup(SpawnCGroup *cg, const SpawnConfig *c);
 int spawn_cgroup_setup_registered(SpawnCGroup *cg, const SpawnConfig *c, pid_t pid);
 /* Moves pid (the container's PID 1) into every container cgroup. */
 int spawn_cgroup_attach(SpawnCGroup *cg, pid_t pid);
+/* -U: chowns pid's cgroup in the cgroup2 and name=systemd hierarchies to uid:gid. Logs errors. */
+int spawn_cgroup_delegate(pid_t pid, uid_t uid, gid_t gid);
 /* Lets the janitor clean up and waits for it. */
 void spawn_cgroup_finish(SpawnCGroup *cg);
 

@@ -78,15 +78,27 @@ static int build_environment(const SpawnConfig *c, const UserRecord *u, char ***
 }
 
 /* Makes the container's console the payload's controlling terminal and stdio. */
-static int setup_stdio(const SpawnConfig *c) {
-        if (setsid() < 0)
+static int open_console(const SpawnConfig *c) {
+        if (c->res.console_mode == CONSOLE_PIPE)
+                return -EBADF;
+        int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        return fd < 0 ? log_error_errno(errno, "Failed to open the container's console: %m") : fd;
+}
+
+/* fd: the console opened before (-U: before the user namespace, where the host's pty may be
+ * nobody's), or -EBADF to open it here; taken either way. */
+static int setup_stdio(const SpawnConfig *c, int fd) {
+        if (setsid() < 0) {
+                safe_close(fd);
                 return log_error_errno(errno, "Failed to start a new session: %m");
+        }
         if (c->res.console_mode == CONSOLE_PIPE)
                 return 0;
 
-        int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (fd < 0)
-                return log_error_errno(errno, "Failed to open the container's console: %m");
+                fd = open_console(c);
+        if (fd < 0)
+                return fd;
         if (ioctl(fd, TIOCSCTTY, 0) < 0) {
                 safe_close(fd);
                 return log_error_errno(errno, "Failed to make the console the controlling terminal: %m");
@@ -289,6 +301,36 @@ static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd, SeccompPr
         return 0;
 }
 
+/* -U: a user namespace of the container's own, entered as late as possible, because everything
+ * before it needs the host's privileges (the hostname and loopback device of namespaces the host's
+ * user namespace owns, pivot_root, rlimits and the OOM score). The supervisor writes our ID maps;
+ * then we are root of the new namespace and take new mount, UTS and IPC namespaces it owns, so the
+ * container's root may mount and set its hostname there. Creating the namespace resets the
+ * bounding set to full: the caller limits it after this. */
+static int child_enter_userns(const ChildContext *ctx) {
+        _cleanup_close_ int unexpected = -EBADF;
+        SyncMessage msg;
+        int r;
+
+        if (unshare(CLONE_NEWUSER) < 0)
+                return log_error_errno(errno, "Failed to create a user namespace: %m");
+        r = sync_send(ctx->sync_fd, SYNC_USERNS, 0, 0, NULL, -EBADF);
+        if (r < 0)
+                return log_error_errno(r, "Failed to ask the supervisor for ID maps: %m");
+        r = sync_receive(ctx->sync_fd, &msg, &unexpected);
+        if (r <= 0 || msg.type != SYNC_USERNS_MAPPED)
+                return r < 0 ? r : -EPIPE; /* the supervisor failed and said why */
+
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                return log_error_errno(errno, "Failed to become root of the user namespace: %m");
+        /* A change of credentials cleared it. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                return log_error_errno(errno, "Failed to set parent death signal: %m");
+        if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
+                return log_error_errno(errno, "Failed to create namespaces in the user namespace: %m");
+        return 0;
+}
+
 /* The inner phase. Starts in: every namespace of the container (mount, PID, UTS, IPC, cgroup,
  * maybe network) as PID 1, root credentials with every capability, the mount tree complete
  * below rootfd but the host's root still "/", stdio the supervisor's. Ends by exec'ing the
@@ -315,12 +357,21 @@ static int child_inner_phase(const ChildContext *ctx, int rootfd, const SeccompP
         if (r < 0)
                 return r;
 
-        r = capability_bounding_set_limit(capability_options_bounding(&c->opt.isolation.caps, c->opt.private_network));
-        if (r < 0)
-                return log_error_errno(r, "Failed to limit capabilities: %m");
         r = isolation_apply_process_limits(&c->opt.isolation);
         if (r < 0)
                 return r;
+        _cleanup_close_ int console_fd = -EBADF;
+        if (c->res.userns) {
+                console_fd = open_console(c);
+                if (console_fd < 0 && console_fd != -EBADF)
+                        return console_fd;
+                r = child_enter_userns(ctx);
+                if (r < 0)
+                        return r;
+        }
+        r = capability_bounding_set_limit(capability_options_bounding(&c->opt.isolation.caps, c->opt.private_network));
+        if (r < 0)
+                return log_error_errno(r, "Failed to limit capabilities: %m");
         /* A policy of the user's own (which may refuse what spawn does above) only now. Still
          * root with CAP_SYS_ADMIN, so no_new_privs stays the user's choice; the filter allows
          * what is left to do. */
@@ -349,7 +400,7 @@ static int child_inner_phase(const ChildContext *ctx, int rootfd, const SeccompP
                         return r;
         }
 
-        r = setup_stdio(c);
+        r = setup_stdio(c, TAKE_FD(console_fd));
         if (r < 0)
                 return r;
 

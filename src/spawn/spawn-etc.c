@@ -261,5 +261,11 @@ int run_host_setup(const SpawnConfig *c, int rootfd, int *ret_notify_fd) {
         r = write_file_at(fd, "container-uuid", buf, 0444);
         if (r < 0)
                 return log_error_errno(r, "Failed to write /run/host/container-uuid: %m");
-        return notify_socket_create(fd, ret_notify_fd);
+        r = notify_socket_create(fd, ret_notify_fd);
+        if (r < 0)
+                return r;
+        /* -U: the guest's root sends from its user namespace, where the host's root owns nothing. */
+        if (c->res.userns && fchownat(fd, "notify", c->res.uid_shift, c->res.uid_shift, AT_SYMLINK_NOFOLLOW) < 0)
+                return log_error_errno(errno, "Failed to hand the notify socket to the container's root: %m");
+        return 0;
 }

@@ -2,6 +2,7 @@
 /* The mount plan: what the container gets mounted, in which order and phase, as data. No
  * syscalls here; spawn-mount.c executes it. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -78,14 +79,24 @@ static int plan_add(MountPlan *p, MountEntry e) {
         return 0;
 }
 
-/* OPTIONS plus -L's label. Only tmpfs and devpts: mqueue, sysfs and proc take no context=, their
- * labels come from the policy (genfscon). */
+/* OPTIONS plus -L's label, and with a user namespace the container's root as owner. Only tmpfs
+ * and devpts: mqueue, sysfs and proc take no context=, their labels come from the policy
+ * (genfscon); they take no uid= either (proc and sysfs show the owners the kernel gives them). */
 static int apifs_options(const SpawnConfig *c, const char *fstype, const char *options, char **ret) {
+        bool tmpfs = streq(fstype, "tmpfs"), devpts = streq(fstype, "devpts");
+        const char *label = (tmpfs || devpts) ? c->res.selinux_apifs_context : NULL;
+        char ids[64] = "";
+
         *ret = NULL;
-        if (!c->res.selinux_apifs_context || (!streq(fstype, "tmpfs") && !streq(fstype, "devpts")))
+        /* The last uid=/gid= wins: devpts's gid=5 (tty) becomes the container's tty group. */
+        if (c->res.userns && (tmpfs || devpts))
+                snprintf(ids, sizeof(ids), "uid=%" PRIu32 ",gid=%" PRIu32, c->res.uid_shift,
+                         c->res.uid_shift + (devpts ? 5 : 0));
+        if (!label && !*ids)
                 return 0;
         /* Quoted: an MCS range has commas, which would otherwise split the option. */
-        *ret = strjoin(options ?: "", options ? "," : "", "context=\"", c->res.selinux_apifs_context, "\"");
+        *ret = strjoin(options ?: "", options && *ids ? "," : "", ids,
+                       label ? (options || *ids ? ",context=\"" : "context=\"") : "", label ?: "", label ? "\"" : "");
         return *ret ? 0 : -ENOMEM;
 }
 

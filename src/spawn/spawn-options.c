@@ -94,6 +94,8 @@ void spawn_resolved_done(SpawnResolved *r) {
         free(r->image);
         free(r->origin);
         safe_close(r->image_lock_fd);
+        if (r->userns_lock_fd >= 0)
+                userns_range_unlock(USERNS_LOCK_DIR, r->uid_shift, r->userns_lock_fd);
         free(r->machine);
         free(r->hostname);
         strv_free(r->command);
@@ -107,13 +109,14 @@ void spawn_resolved_done(SpawnResolved *r) {
                 .init_kind = _INIT_KIND_INVALID,
                 .cgroup_layout = _CGROUP_MODE_INVALID,
                 .image_lock_fd = -EBADF,
+                .userns_lock_fd = -EBADF,
         };
 }
 
 void spawn_config_init(SpawnConfig *c) {
         spawn_options_init(&c->opt);
         /* No fd yet: spawn_resolved_done() would close whatever fd 0 is, our stdin. */
-        c->res = (SpawnResolved) { .image_lock_fd = -EBADF };
+        c->res = (SpawnResolved) { .image_lock_fd = -EBADF, .userns_lock_fd = -EBADF };
         spawn_resolved_done(&c->res);
 }
 
@@ -147,6 +150,8 @@ enum {
         ARG_REGISTER,
         ARG_KEEP_UNIT,
         ARG_SLICE,
+        ARG_PRIVATE_USERS,
+        ARG_PRIVATE_USERS_OWNERSHIP,
 };
 
 #define HEADING(h) { .heading = (h), .field = _SPAWN_FIELD_INVALID }
@@ -220,6 +225,11 @@ static const SpawnOptionDef option_table[] = {
                "SELinux process label of the payload (or init)"),
         OPTION("selinux-apifs-context", 'L', 'L', "CONTEXT", SPAWN_FIELD_SELINUX_APIFS_CONTEXT,
                "SELinux label of the API file systems (/dev, /run,\n/tmp, /dev/shm, /dev/pts, --tmpfs=)"),
+        OPTION("private-users", 0, ARG_PRIVATE_USERS, "MODE", SPAWN_FIELD_PRIVATE_USERS,
+               "User namespace: no, pick (free range), yes (the\ntree owner's), identity, or BASE[:SIZE]"),
+        OPTION(NULL, 'U', 'U', NULL, SPAWN_FIELD_PRIVATE_USERS, "Same as --private-users=pick"),
+        OPTION("private-users-ownership", 0, ARG_PRIVATE_USERS_OWNERSHIP, "MODE", SPAWN_FIELD_PRIVATE_USERS,
+               "How the tree's files fit the range: off (as they\nare), chown (shift them once), auto (= chown)"),
         /* Issue 10; parsed by isolation_parse_option(). */
         OPTION("system-call-filter", 0, ARG_SYSTEM_CALL_FILTER, "[~]LIST", SPAWN_FIELD_ISOLATION,
                "Also allow (or with ~, refuse) these system calls or\n@groups (systemd's names; see 'help')"),
@@ -258,7 +268,7 @@ void spawn_option_short_string(char *buf, size_t size) {
                 buf[n++] = '+';
         for (size_t i = 0; i < ELEMENTSOF(option_table); i++) {
                 const SpawnOptionDef *d = option_table + i;
-                if (!d->name || !d->short_name || n + 3 > size)
+                if (d->heading || !d->short_name || n + 3 > size)
                         continue;
                 buf[n++] = d->short_name;
                 if (d->argument)
@@ -280,7 +290,9 @@ void spawn_options_help(FILE *f) {
                         fprintf(f, "\n%s%s", d->heading, *d->heading ? ":\n" : "");
                         continue;
                 }
-                int w = d->short_name ? fprintf(f, "  -%c --%s", d->short_name, d->name) : fprintf(f, "     --%s", d->name);
+                /* A short option without a long name (-U, as nspawn's) stands alone. */
+                int w = !d->name ? fprintf(f, "  -%c", d->short_name)
+                        : d->short_name ? fprintf(f, "  -%c --%s", d->short_name, d->name) : fprintf(f, "     --%s", d->name);
                 if (d->argument)
                         w += fprintf(f, d->argument_optional ? "[=%s]" : "=%s", d->argument);
                 if (w > HELP_COLUMN - 2) {
@@ -312,6 +324,26 @@ static int dump_modes(const char *const *table, size_t n) {
         for (size_t i = 0; i < n; i++)
                 puts(table[i]);
         return 1;
+}
+
+/* -U, --private-users=, --private-users-ownership=. */
+static int parse_private_users(SpawnOptions *c, int opt, const char *arg) {
+        int r;
+
+        if (opt == 'U') {
+                c->private_users = (UsernsSpec) { .mode = USERNS_PICK, .size = USERNS_RANGE_SIZE };
+                return 0;
+        }
+        if (opt == ARG_PRIVATE_USERS) {
+                r = userns_spec_parse(arg, &c->private_users);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid --private-users= value '%s' (want no, yes, pick, identity or BASE[:SIZE]).", arg);
+                return 0;
+        }
+        c->private_users_ownership = userns_ownership_from_string(arg);
+        if (c->private_users_ownership < 0)
+                return log_error_errno(EINVAL, "Invalid --private-users-ownership= value '%s' (want off, chown, map or auto).", arg);
+        return 0;
 }
 
 /* Returns 0 when the option was taken, > 0 when spawn is done (it printed what was asked for),
@@ -467,7 +499,7 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
 
 static const SpawnOptionDef *option_by_id(int id) {
         for (size_t i = 0; i < ELEMENTSOF(option_table); i++)
-                if (option_table[i].name && option_table[i].id == id)
+                if (!option_table[i].heading && option_table[i].id == id)
                         return option_table + i;
         return NULL;
 }
@@ -508,6 +540,14 @@ int spawn_options_parse_argv(SpawnOptions *o, int argc, char *argv[]) {
                         if (r <= 0)
                                 return r;
                         o->source[SPAWN_FIELD_ISOLATION] = SPAWN_SOURCE_COMMAND_LINE;
+                        break;
+                case 'U':
+                case ARG_PRIVATE_USERS:
+                case ARG_PRIVATE_USERS_OWNERSHIP:
+                        r = parse_private_users(o, opt, optarg);
+                        if (r < 0)
+                                return r;
+                        o->source[SPAWN_FIELD_PRIVATE_USERS] = SPAWN_SOURCE_COMMAND_LINE;
                         break;
                 default:
                         r = parse_one(o, opt, optarg);

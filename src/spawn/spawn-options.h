@@ -12,6 +12,7 @@
 #include "spawn-mount.h"
 #include "spawn-volatile.h"
 #include "spawn-register.h"
+#include "spawn-userns.h"
 
 typedef enum ConsoleMode {
         CONSOLE_INTERACTIVE,
@@ -113,6 +114,7 @@ typedef enum SpawnField {
         SPAWN_FIELD_VOLATILE,
         SPAWN_FIELD_TEMPLATE,
         SPAWN_FIELD_ISOLATION,
+        SPAWN_FIELD_PRIVATE_USERS,
         _SPAWN_FIELD_MAX,
         _SPAWN_FIELD_INVALID = -EINVAL,
 } SpawnField;
@@ -155,6 +157,8 @@ typedef struct SpawnOptions {
         bool quiet;
         char *selinux_context;        /* -Z: the payload's process label */
         char *selinux_apifs_context;  /* -L: the label of the API file systems we mount */
+        UsernsSpec private_users;     /* -U, --private-users= (issue 10); mode USERNS_NO by default */
+        UsernsOwnership private_users_ownership; /* --private-users-ownership= */
         IsolationOptions isolation;   /* syscall filter, capabilities, limits, devices (issue 10) */
         SpawnSource source[_SPAWN_FIELD_MAX];
 } SpawnOptions;
@@ -183,6 +187,10 @@ typedef struct SpawnResolved {
         char *selinux_context;        /* -Z, NULL where SELinux is off and $BERTH_SELINUX_OPTIONAL */
         char *selinux_apifs_context;  /* -L, likewise */
         bool seccomp_disabled;        /* $BERTH_SECCOMP=0, as $SYSTEMD_SECCOMP=0: benchmarks only */
+        bool userns;              /* the container gets a user namespace: 0 inside is uid_shift outside */
+        uint32_t uid_shift;       /* the range's base (uid and gid alike) */
+        uint32_t uid_range;       /* its size */
+        int userns_lock_fd;       /* pick/BASE: the range's lock under USERNS_LOCK_DIR; -EBADF otherwise */
 } SpawnResolved;
 
 /* Where -M NAME finds image NAME when neither -D nor -i is given (as systemd-nspawn). */

@@ -5,6 +5,7 @@
  * the result. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,89 @@ static int resolve_host_env(SpawnResolved *r) {
         return 0;
 }
 
+static int lock_range(uint32_t base, void *userdata) {
+        SpawnResolved *r = userdata;
+        return userns_range_lock(USERNS_LOCK_DIR, base, &r->userns_lock_fd);
+}
+
+/* A fixed range must not hold a host user's or group's ID nor be another container's. */
+static int claim_fixed_range(SpawnResolved *r, const uint32_t *ids, size_t n) {
+        if (userns_range_overlaps(r->uid_shift, r->uid_range, ids, n))
+                return log_error_errno(EBUSY, "UID range %" PRIu32 ":%" PRIu32 " overlaps the host's users or groups.",
+                                       r->uid_shift, r->uid_range);
+        int k = lock_range(r->uid_shift, r);
+        if (k < 0)
+                return log_error_errno(k, "Failed to lock UID range %" PRIu32 ": %m", r->uid_shift);
+        if (k > 0)
+                return log_error_errno(EBUSY, "UID range %" PRIu32 ":%" PRIu32 " is in use by another container.",
+                                       r->uid_shift, r->uid_range);
+        return 0;
+}
+
+static int resolve_userns_range(const SpawnOptions *o, SpawnResolved *r, const struct stat *tree,
+                                const uint32_t *ids, size_t n);
+
+/* -U and --private-users=: the range the container's IDs map onto, locked for its lifetime. */
+static int resolve_userns(const SpawnOptions *o, SpawnResolved *r) {
+        const UsernsSpec *u = &o->private_users;
+        _cleanup_free_ uint32_t *ids = NULL;
+        size_t n = 0;
+        struct stat st;
+        int k;
+
+        if (u->mode == USERNS_NO)
+                return 0;
+        if (o->private_users_ownership == USERNS_OWNERSHIP_MAP)
+                return log_error_errno(EOPNOTSUPP, "--private-users-ownership=map is not supported yet (off, chown or auto).");
+        if (stat(r->directory, &st) < 0)
+                return log_error_errno(errno, "Failed to look at %s: %m", r->directory);
+        k = userns_host_ids_load(NULL, &ids, &n);
+        if (k < 0)
+                return log_error_errno(k, "Failed to read the host's users and groups: %m");
+
+        r->userns = true;
+        r->uid_range = u->size ?: USERNS_RANGE_SIZE;
+        k = resolve_userns_range(o, r, &st, ids, n);
+        if (k < 0)
+                return k;
+        /* auto: idmapped mounts are not there yet, so auto chowns. */
+        if (o->private_users_ownership == USERNS_OWNERSHIP_OFF || u->mode == USERNS_IDENTITY)
+                return 0;
+        k = userns_shift_tree(r->directory, r->uid_shift);
+        if (k < 0)
+                return log_error_errno(k, "Failed to shift the ownership of %s to UID range %" PRIu32 ": %m",
+                                       r->directory, r->uid_shift);
+        return 0;
+}
+
+static int resolve_userns_range(const SpawnOptions *o, SpawnResolved *r, const struct stat *tree,
+                                const uint32_t *ids, size_t n) {
+        const UsernsSpec *u = &o->private_users;
+        int k;
+
+        switch (u->mode) {
+        case USERNS_IDENTITY:
+                r->uid_shift = 0;  /* deliberate: the host's IDs as they are */
+                return 0;
+        case USERNS_TREE:
+                r->uid_shift = (uint32_t) tree->st_uid;
+                return claim_fixed_range(r, ids, n);
+        case USERNS_FIXED:
+                r->uid_shift = u->base;
+                return claim_fixed_range(r, ids, n);
+        case USERNS_PICK:
+                r->uid_range = USERNS_RANGE_SIZE;
+                k = userns_pick(r->machine, tree->st_uid, ids, n, lock_range, r, &r->uid_shift);
+                if (k == -EBUSY)
+                        return log_error_errno(k, "No free UID range for the container.");
+                if (k < 0)
+                        return log_error_errno(k, "Failed to lock a UID range: %m");
+                return 0;
+        default:
+                return log_error_errno(EINVAL, "Unknown user namespace mode.");
+        }
+}
+
 int spawn_resolve(const SpawnOptions *o, SpawnResolved *r) {
         int k;
 
@@ -265,6 +349,9 @@ int spawn_resolve(const SpawnOptions *o, SpawnResolved *r) {
         if (k < 0)
                 return k;
         k = verify_mount_sources(o);
+        if (k < 0)
+                return k;
+        k = resolve_userns(o, r);
         if (k < 0)
                 return k;
         k = resolve_selinux(o, r);

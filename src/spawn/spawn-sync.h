@@ -11,6 +11,8 @@ typedef enum SyncMessageType {
         SYNC_NOTIFY_FD,           /* child → supervisor: the bound notify socket, as SCM_RIGHTS */
         SYNC_LOG,                 /* child → supervisor: a message to print (warning, notice) */
         SYNC_FAILED,              /* child → supervisor: setup failed with error; the child exits */
+        SYNC_USERNS,              /* child → supervisor: I have a new user namespace, write my ID maps */
+        SYNC_USERNS_MAPPED,       /* supervisor → child: uid_map and gid_map are written */
         _SYNC_MESSAGE_TYPE_MAX,
         _SYNC_MESSAGE_TYPE_INVALID = -22,
 } SyncMessageType;

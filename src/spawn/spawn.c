@@ -262,6 +262,14 @@ static int supervisor_wait_for_exec(Supervisor *s, int sync_fd) {
                 case SYNC_FAILED:
                         log_error("%s", m.reason);
                         return -(m.error > 0 ? m.error : EIO);
+                case SYNC_USERNS:
+                        r = userns_write_maps(s->pid, s->config->res.uid_shift, s->config->res.uid_range);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to write the container's ID maps: %m");
+                        r = sync_send(sync_fd, SYNC_USERNS_MAPPED, 0, 0, NULL, -EBADF);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to start the container: %m");
+                        break;
                 default:
                         break;
                 }
@@ -296,6 +304,8 @@ static int supervisor_place(const SpawnConfig *c, SpawnCGroup *cg, pid_t pid, bo
                                 r = spawn_cgroup_attach(cg, pid);
                 }
         }
+        if (r >= 0 && c->res.userns)
+                r = spawn_cgroup_delegate(pid, c->res.uid_shift, c->res.uid_shift);
         return r;
 }
 
@@ -313,6 +323,11 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         r = console_open(&s.console, c->res.console_mode);
         if (r < 0)
                 goto finish;
+        /* -U: a pty of the host's root is nobody's inside the user namespace; the guest's init
+         * (or getty) reopens /dev/console there. Best effort: spawn's own stdio is opened before the
+         * switch, and a read-only devpts (a sandboxed host) refuses it. */
+        if (c->res.userns && s.console.slave >= 0)
+                (void) fchown(s.console.slave, c->res.uid_shift, c->res.uid_shift + 5);
         r = mount_plan_build(c, s.console.slave_path, &plan);
         if (r < 0) {
                 r = log_oom();

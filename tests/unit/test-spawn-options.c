@@ -505,7 +505,7 @@ static void test_option_table(void) {
         size_t help_size = 0;
 
         spawn_option_short_string(shorts, sizeof(shorts));
-        CHECK_STREQ(shorts, "+hqbD:i:xau:E:M:nZ:L:");
+        CHECK_STREQ(shorts, "+hqbD:i:xau:E:M:nZ:L:U");
         FILE *f = open_memstream(&help, &help_size);
         CHECK(f != NULL);
         if (!f)
@@ -516,8 +516,16 @@ static void test_option_table(void) {
 
         for (size_t i = 0; i < n; i++) {
                 const SpawnOptionDef *d = t + i;
+                if (d->heading)
+                        continue;
                 if (!d->name) {
-                        CHECK(d->heading != NULL);
+                        /* Short only (-U): in getopt's string, --help and the man page. */
+                        char want[16];
+                        CHECK(d->short_name && d->id == d->short_name && strchr(shorts, d->short_name));
+                        snprintf(want, sizeof(want), "  -%c ", d->short_name);
+                        CHECK(help && strstr(help, want));
+                        snprintf(want, sizeof(want), ".B \\-%c\n", d->short_name);
+                        CHECK(!man || strstr(man, want));
                         continue;
                 }
                 CHECK(d->help && *d->help);
@@ -531,6 +539,7 @@ static void test_option_table(void) {
                         CHECK(d->id > 0xff);
                 for (size_t j = 0; j < i; j++)
                         CHECK(!t[j].name || (!streq(t[j].name, d->name) && t[j].id != d->id));
+
 
                 char want[128];
                 const char *eq = !d->argument ? "" : d->argument_optional ? "[=" : "=";
@@ -664,6 +673,28 @@ static void test_parse_argv_overlay(void) {
         spawn_options_done(&c);
 }
 
+static void test_parse_argv_private_users(void) {
+        SpawnOptions c;
+
+        spawn_options_init(&c);
+        CHECK(parse(&c, ARGV("-D", "/t", "true")) > 0);
+        CHECK(c.private_users.mode == USERNS_NO && c.private_users_ownership == USERNS_OWNERSHIP_OFF);
+        spawn_options_done(&c);
+        spawn_options_init(&c);
+        CHECK(parse(&c, ARGV("-UD/t", "true")) > 0);
+        CHECK(c.private_users.mode == USERNS_PICK && c.private_users.size == 65536);
+        CHECK(c.source[SPAWN_FIELD_PRIVATE_USERS] == SPAWN_SOURCE_COMMAND_LINE);
+        spawn_options_done(&c);
+        spawn_options_init(&c);
+        CHECK(parse(&c, ARGV("-U", "--private-users=1048576:1000", "--private-users-ownership=map")) > 0);
+        CHECK(c.private_users.mode == USERNS_FIXED && c.private_users.base == 1048576 && c.private_users.size == 1000);
+        CHECK(c.private_users_ownership == USERNS_OWNERSHIP_MAP);
+        spawn_options_done(&c);
+        check_argv_fails(ARGV("--private-users=maybe"));
+        check_argv_fails(ARGV("--private-users=1:0"));
+        check_argv_fails(ARGV("--private-users-ownership=idmap"));
+}
+
 int main(void) {
         test_option_table();
         test_parse_argv_overlay();
@@ -680,5 +711,6 @@ int main(void) {
         test_parse_argv_invalid();
         test_selinux_context_syntax();
         test_parse_argv_selinux();
+        test_parse_argv_private_users();
         return tap_finish();
 }
