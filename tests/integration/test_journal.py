@@ -5,6 +5,8 @@ and bad input. The host's journal directory is a private one ($BERTH_JOURNAL_DIR
 /var/log/journal is never touched."""
 
 import os
+import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -92,3 +94,34 @@ def test_bad_input(busybox_tree, jdir):
     assert len(cp.stderr.splitlines()) == 1 and "machine ID" in cp.stderr, cp.stderr
     assert list(jdir.iterdir()) == []
     assert not (Path(busybox_tree) / "var/log/journal").exists()
+
+
+def test_machinectl_status_journal(machined, bookworm, boot, jdir):
+    from conftest import BUILD
+    env = machined.bus.env()
+    b = boot(bookworm, "--register=yes", "--machine=jdeb", "--link-journal=try-guest",
+             env_extra={"DBUS_SYSTEM_BUS_ADDRESS": machined.bus.address, "BERTH_JOURNAL_DIR": str(jdir)})
+    ready(b)
+    marker = f"berth-journal-marker-{os.getpid()}"
+    b.run("/usr/bin/logger", "-t", "berth-test", marker)
+
+    def status(*args):
+        cp = subprocess.run([str(BUILD / "machinectl"), "status", "jdeb", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, timeout=30)
+        assert cp.returncode == 0, cp.stderr
+        return cp.stdout.decode(errors="replace")
+
+    deadline = time.monotonic() + 30
+    while marker not in (out := status("-n", "5")):
+        assert time.monotonic() < deadline, out
+        time.sleep(0.5)
+    lines = out.split("\n\n")[-1].strip().splitlines()
+    assert 1 <= len(lines) <= 5, out
+    assert re.search(rf"^\w{{3}} \d\d \d\d:\d\d:\d\d \S+ berth-test\[\d+\]: {marker}$", out, re.M), out
+    out = status("-n", "5", "-o", "cat")
+    assert re.search(rf"^{marker}$", out, re.M), out
+    out = status("-n", "5", "-o", "short-iso")
+    assert re.search(rf"^\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{{4}} \S+ berth-test\[\d+\]: {marker}$", out, re.M), out
+    assert marker not in status("-n", "0")
+    b.proc.terminate()
+    assert b.exit_code(timeout=90) == 0, b.output()[-2000:]
