@@ -366,6 +366,21 @@ static int parse_private_users(SpawnOptions *c, int opt, const char *arg) {
         return 0;
 }
 
+/* --link-journal=MODE, or -j (arg NULL: try-guest, which has no row of its own to mark the source). */
+static int parse_link_journal(SpawnOptions *c, const char *arg) {
+        if (!arg) {
+                c->link_journal = LINK_JOURNAL_TRY_GUEST;
+                c->source[SPAWN_FIELD_LINK_JOURNAL] = SPAWN_SOURCE_COMMAND_LINE;
+                return 0;
+        }
+        if (streq(arg, "help"))
+                return dump_modes(link_journal_table, ELEMENTSOF(link_journal_table));
+        c->link_journal = link_journal_from_string(arg);
+        if (c->link_journal < 0)
+                return log_error_errno(EINVAL, "Unknown --link-journal= mode '%s'.", arg);
+        return 0;
+}
+
 /* Returns 0 when the option was taken, > 0 when spawn is done (it printed what was asked for),
  * < 0 on error (logged). */
 static int parse_one(SpawnOptions *c, int opt, const char *arg) {
@@ -506,16 +521,8 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
                         return log_error_errno(EINVAL, "Invalid SELinux context '%s' (want USER:ROLE:TYPE[:RANGE]).", arg);
                 return strdup_to(opt == 'Z' ? &c->selinux_context : &c->selinux_apifs_context, arg);
         case 'j':
-                c->link_journal = LINK_JOURNAL_TRY_GUEST;
-                c->source[SPAWN_FIELD_LINK_JOURNAL] = SPAWN_SOURCE_COMMAND_LINE;
-                return 0;
         case ARG_LINK_JOURNAL:
-                if (streq(arg, "help"))
-                        return dump_modes(link_journal_table, ELEMENTSOF(link_journal_table));
-                c->link_journal = link_journal_from_string(arg);
-                if (c->link_journal < 0)
-                        return log_error_errno(EINVAL, "Unknown --link-journal= mode '%s'.", arg);
-                return 0;
+                return parse_link_journal(c, arg);
         case ARG_TIMEZONE:
                 if (streq(arg, "help"))
                         return dump_modes(timezone_mode_table, ELEMENTSOF(timezone_mode_table));
