@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "machinectl.h"
+#include "machinectl-journal.h"
 #include "parse-util.h"
 #include "signal-util.h"
 #include "string-table.h"
@@ -114,9 +115,10 @@ void machinectl_help(void) {
                "                              a read-only mount\n"
                "     --force                  With copy-to/copy-from: replace the destination\n"
                "     --mkdir                  With bind: create the destination if missing\n"
-               "  -o --output=MODE            short (default), json or json-pretty;\n"
+               "  -o --output=MODE            short (default), short-iso, short-precise, cat,\n"
+               "                              json or json-pretty;\n"
                "                              help lists them\n"
-               "  -n --lines=N                Journal lines status shows (accepted, none shown yet)\n"
+               "  -n --lines=N                Journal lines status shows (default: 10)\n"
                "     --json=MODE              short, pretty or off\n"
                "  -q --quiet                  Suppress informational messages\n"
                "  -H --host, -M --machine     Not supported: only the local manager is used\n\n"
@@ -260,11 +262,20 @@ static int parse_one(MachinectlConfig *c, int opt, const char *arg) {
                 if (streq(arg, "help")) {
                         for (size_t i = 0; i < ELEMENTSOF(output_mode_table); i++)
                                 puts(output_mode_table[i]);
+                        for (int m = JOURNAL_SHORT_ISO; m < _JOURNAL_MODE_MAX; m++)
+                                puts(journal_mode_to_string(m));
                         return 1;
                 }
+                /* The journal's own modes change only how status prints the journal. */
+                c->journal_mode = journal_mode_from_string(arg);
+                if (c->journal_mode >= 0) {
+                        c->output = OUTPUT_TEXT;
+                        return 0;
+                }
+                c->journal_mode = JOURNAL_SHORT;
                 c->output = output_mode_from_string(arg);
                 if (c->output < 0)
-                        return log_error_errno(EINVAL, "Invalid output mode '%s': expected short, json or json-pretty.", arg);
+                        return log_error_errno(EINVAL, "Invalid output mode '%s': expected short, short-iso, short-precise, cat, json or json-pretty.", arg);
                 return 0;
         case ARG_JSON:
                 c->output = json_mode_from_string(arg);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "machinectl-bus.h"
 #include "machinectl-cgroup.h"
+#include "machinectl-journal.h"
 #include "machinectl-image.h"
 #include "machinectl-output.h"
 #include "machinectl-query.h"
@@ -157,6 +158,13 @@ static void print_machine_status(sd_bus *bus, const char *name, const PropertyLi
                 print_process_tree(leader, unit, c);
         } else
                 print_process_tree(leader, NULL, c);
+        /* A machine without readable journal files simply shows none, as systemd's machinectl. */
+        if (leader > 0 && streq(class, "container")) {
+                fflush(stdout);
+                int r = show_machine_journal(stdout, (pid_t) leader, c->lines, (JournalMode) c->journal_mode);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to show the journal of leader %u: %m", leader);
+        }
 }
 
 static json_object *machine_status_json(sd_bus *bus, const char *name, const PropertyList *props) {

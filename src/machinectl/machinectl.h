@@ -38,7 +38,8 @@ typedef struct MachinectlConfig {
         KillWhom kill_whom;  /* _KILL_WHOM_INVALID: the verb's default */
         int signal;          /* 0: the verb's default */
         unsigned max_addresses; /* list: addresses per machine shown, UINT_MAX for all */
-        unsigned lines;      /* status -n: journal lines (accepted; no journal is shown yet) */
+        unsigned lines;      /* status -n: journal lines */
+        int journal_mode;    /* status -o: a JournalMode (machinectl-journal.h) */
         char **properties;   /* -p, each may hold a comma-separated list */
         char *uid;           /* shell --uid= */
         char **setenv;       /* shell -E/--setenv= */

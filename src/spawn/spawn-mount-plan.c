@@ -232,6 +232,11 @@ int mount_plan_build(const SpawnConfig *c, const char *console_path, MountPlan *
                 r = plan_add_hook(&p, MOUNT_PHASE_EARLY, MOUNT_HOOK_RESOLV_CONF, "/etc/resolv.conf");
         if (r >= 0)
                 r = plan_add_hook(&p, MOUNT_PHASE_EARLY, MOUNT_HOOK_TIMEZONE, "/etc/localtime");
+        /* --link-journal=host: before the user's binds, which may cover it as they like. */
+        if (r >= 0 && c->res.journal_bind_source)
+                r = plan_add(&p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
+                                                .source = c->res.journal_bind_source,
+                                                .target = c->res.journal_bind_target });
         if (r >= 0)
                 r = plan_add_custom(&p, c);
         if (r >= 0)

@@ -51,6 +51,17 @@ static const char *const timezone_mode_table[_TIMEZONE_MODE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(timezone_mode, TimezoneMode)
 
+static const char *const link_journal_table[_LINK_JOURNAL_MAX] = {
+        [LINK_JOURNAL_NO] = "no",
+        [LINK_JOURNAL_HOST] = "host",
+        [LINK_JOURNAL_TRY_HOST] = "try-host",
+        [LINK_JOURNAL_GUEST] = "guest",
+        [LINK_JOURNAL_TRY_GUEST] = "try-guest",
+        [LINK_JOURNAL_AUTO] = "auto",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(link_journal, LinkJournal)
+
 static const char *const spawn_source_table[_SPAWN_SOURCE_MAX] = {
         [SPAWN_SOURCE_DEFAULT] = "default",
         [SPAWN_SOURCE_COMMAND_LINE] = "command-line",
@@ -64,6 +75,7 @@ void spawn_options_init(SpawnOptions *o) {
                 .limits = CGROUP_LIMITS_UNSET,
                 .resolv_conf = RESOLV_CONF_AUTO,
                 .timezone = TIMEZONE_AUTO,
+                .link_journal = LINK_JOURNAL_AUTO,
                 .register_mode = REGISTER_AUTO,
         };
         isolation_options_init(&o->isolation);
@@ -104,6 +116,8 @@ void spawn_resolved_done(SpawnResolved *r) {
         strv_free(r->host_env);
         free(r->selinux_context);
         free(r->selinux_apifs_context);
+        free(r->journal_bind_source);
+        free(r->journal_bind_target);
         *r = (SpawnResolved) {
                 .console_mode = _CONSOLE_MODE_INVALID,
                 .init_kind = _INIT_KIND_INVALID,
@@ -147,6 +161,7 @@ enum {
         ARG_RESTART_ON_REBOOT,
         ARG_RESOLV_CONF,
         ARG_TIMEZONE,
+        ARG_LINK_JOURNAL,
         ARG_REGISTER,
         ARG_KEEP_UNIT,
         ARG_SLICE,
@@ -250,6 +265,8 @@ static const SpawnOptionDef option_table[] = {
         OPTION("resolv-conf", 0, ARG_RESOLV_CONF, "MODE", SPAWN_FIELD_RESOLV_CONF,
                "off, copy-host, bind-host, replace-host, delete or\nauto (default); help lists them"),
         OPTION("timezone", 0, ARG_TIMEZONE, "MODE", SPAWN_FIELD_TIMEZONE, "off, copy, bind, symlink, delete or auto (default);\nhelp lists them"),
+        OPTION("link-journal", 0, ARG_LINK_JOURNAL, "MODE", SPAWN_FIELD_LINK_JOURNAL,
+               "Link the guest's journal to the host: no, host,\ntry-host, guest, try-guest or auto (default);\n-j is try-guest"),
         HEADING("Input/Output"),
         OPTION("console", 0, ARG_CONSOLE, "MODE", SPAWN_FIELD_CONSOLE_MODE,
                "interactive, read-only, passive, pipe or autopipe\n(default: interactive on a terminal, else read-only)"),
@@ -274,6 +291,9 @@ void spawn_option_short_string(char *buf, size_t size) {
                 if (d->argument)
                         buf[n++] = ':';
         }
+        /* -j, nspawn's short form of --link-journal=try-guest, has no long name of its own. */
+        if (n + 1 < size)
+                buf[n++] = 'j';
         buf[n] = 0;
 }
 
@@ -343,6 +363,21 @@ static int parse_private_users(SpawnOptions *c, int opt, const char *arg) {
         c->private_users_ownership = userns_ownership_from_string(arg);
         if (c->private_users_ownership < 0)
                 return log_error_errno(EINVAL, "Invalid --private-users-ownership= value '%s' (want off, chown, map or auto).", arg);
+        return 0;
+}
+
+/* --link-journal=MODE, or -j (arg NULL: try-guest, which has no row of its own to mark the source). */
+static int parse_link_journal(SpawnOptions *c, const char *arg) {
+        if (!arg) {
+                c->link_journal = LINK_JOURNAL_TRY_GUEST;
+                c->source[SPAWN_FIELD_LINK_JOURNAL] = SPAWN_SOURCE_COMMAND_LINE;
+                return 0;
+        }
+        if (streq(arg, "help"))
+                return dump_modes(link_journal_table, ELEMENTSOF(link_journal_table));
+        c->link_journal = link_journal_from_string(arg);
+        if (c->link_journal < 0)
+                return log_error_errno(EINVAL, "Unknown --link-journal= mode '%s'.", arg);
         return 0;
 }
 
@@ -485,6 +520,9 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
                 if (!selinux_context_is_valid(arg))
                         return log_error_errno(EINVAL, "Invalid SELinux context '%s' (want USER:ROLE:TYPE[:RANGE]).", arg);
                 return strdup_to(opt == 'Z' ? &c->selinux_context : &c->selinux_apifs_context, arg);
+        case 'j':
+        case ARG_LINK_JOURNAL:
+                return parse_link_journal(c, arg);
         case ARG_TIMEZONE:
                 if (streq(arg, "help"))
                         return dump_modes(timezone_mode_table, ELEMENTSOF(timezone_mode_table));

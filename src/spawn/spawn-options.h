@@ -57,6 +57,21 @@ typedef enum TimezoneMode {
 const char *timezone_mode_to_string(TimezoneMode m);
 TimezoneMode timezone_mode_from_string(const char *s);
 
+/* nspawn's --link-journal= modes (spawn-journal.c). */
+typedef enum LinkJournal {
+        LINK_JOURNAL_NO,
+        LINK_JOURNAL_HOST,
+        LINK_JOURNAL_TRY_HOST,
+        LINK_JOURNAL_GUEST,
+        LINK_JOURNAL_TRY_GUEST,
+        LINK_JOURNAL_AUTO,
+        _LINK_JOURNAL_MAX,
+        _LINK_JOURNAL_INVALID = -EINVAL,
+} LinkJournal;
+
+const char *link_journal_to_string(LinkJournal m);
+LinkJournal link_journal_from_string(const char *s);
+
 /* What kind of init -b found: it decides the default halt signal. */
 typedef enum InitKind {
         INIT_SYSTEMD,
@@ -115,6 +130,7 @@ typedef enum SpawnField {
         SPAWN_FIELD_TEMPLATE,
         SPAWN_FIELD_ISOLATION,
         SPAWN_FIELD_PRIVATE_USERS,
+        SPAWN_FIELD_LINK_JOURNAL,
         _SPAWN_FIELD_MAX,
         _SPAWN_FIELD_INVALID = -EINVAL,
 } SpawnField;
@@ -144,6 +160,7 @@ typedef struct SpawnOptions {
         CGroupLimits limits;      /* --property= */
         ResolvConfMode resolv_conf;
         TimezoneMode timezone;
+        LinkJournal link_journal;
         bool notify_ready;
         RegisterMode register_mode;
         bool keep_unit;           /* register the cgroup we run in instead of a new scope */
@@ -191,6 +208,8 @@ typedef struct SpawnResolved {
         uint32_t uid_shift;       /* the range's base (uid and gid alike) */
         uint32_t uid_range;       /* its size */
         int userns_lock_fd;       /* pick/BASE: the range's lock under USERNS_LOCK_DIR; -EBADF otherwise */
+        char *journal_bind_source;    /* --link-journal=host: the host's journal directory of the guest, */
+        char *journal_bind_target;    /* bound onto this path of the tree; both NULL otherwise */
 } SpawnResolved;
 
 /* Where -M NAME finds image NAME when neither -D nor -i is given (as systemd-nspawn). */

@@ -17,6 +17,7 @@
 #include "name-util.h"
 #include "os-release.h"
 #include "spawn-cgroup.h"
+#include "spawn-journal.h"
 #include "spawn-options.h"
 #include "spawn-root-assemble.h"
 #include "spawn-selinux.h"
@@ -375,6 +376,10 @@ int spawn_resolve(const SpawnOptions *o, SpawnResolved *r) {
                 if (!r->command)
                         return log_oom();
         }
+
+        k = spawn_journal_resolve(o, r);
+        if (k < 0)
+                return k;
 
         k = resolve_cgroup_layout(r);
         if (k < 0)

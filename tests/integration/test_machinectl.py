@@ -216,7 +216,7 @@ def test_help_version_and_usage_errors(mctl_bin):
         assert len(cp.stderr.splitlines()) == 1 and needle in cp.stderr, describe(cp)
     # --output=help lists the modes -o takes, as systemd's machinectl does.
     cp = c.run("--output=help")
-    assert cp.returncode == 0 and cp.stdout.split() == ["short", "json", "json-pretty"], describe(cp)
+    assert cp.returncode == 0 and cp.stdout.split() == ["short", "json", "json-pretty", "short-iso", "short-precise", "cat"], describe(cp)
 
 
 def test_no_machined_on_the_bus(mctl_bin, machined_bus):

@@ -301,6 +301,20 @@ static void test_parse_argv_command(void) {
         CHECK(strv_length(c.command) == 1);
         spawn_options_done(&c);
 
+        /* --link-journal=: auto by default, -j is try-guest, bogus modes refused. */
+        CHECK(parse(&c, ARGV("-D", "/x")) > 0);
+        CHECK(c.link_journal == LINK_JOURNAL_AUTO);
+        spawn_options_done(&c);
+        CHECK(parse(&c, ARGV("-jD/x")) > 0);
+        CHECK(c.link_journal == LINK_JOURNAL_TRY_GUEST);
+        CHECK(c.source[SPAWN_FIELD_LINK_JOURNAL] == SPAWN_SOURCE_COMMAND_LINE);
+        spawn_options_done(&c);
+        CHECK(parse(&c, ARGV("-D/x", "--link-journal=try-host")) > 0);
+        CHECK(c.link_journal == LINK_JOURNAL_TRY_HOST);
+        spawn_options_done(&c);
+        CHECK(parse(&c, ARGV("-D/x", "--link-journal=bogus")) < 0);
+        spawn_options_done(&c);
+
         /* Later options override earlier ones. */
         CHECK(parse(&c, ARGV("-D", "/one", "-D", "/two", "--kill-signal=RTMIN+3", "--kill-signal", "9",
                              "--console=interactive", "--console", "autopipe")) > 0);
@@ -505,7 +519,7 @@ static void test_option_table(void) {
         size_t help_size = 0;
 
         spawn_option_short_string(shorts, sizeof(shorts));
-        CHECK_STREQ(shorts, "+hqbD:i:xau:E:M:nZ:L:U");
+        CHECK_STREQ(shorts, "+hqbD:i:xau:E:M:nZ:L:Uj");
         FILE *f = open_memstream(&help, &help_size);
         CHECK(f != NULL);
         if (!f)

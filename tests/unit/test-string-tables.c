@@ -59,6 +59,7 @@ int main(void) {
         CHECK_TABLE(console_mode, _CONSOLE_MODE_MAX);
         CHECK_TABLE(resolv_conf_mode, _RESOLV_CONF_MODE_MAX);
         CHECK_TABLE(timezone_mode, _TIMEZONE_MODE_MAX);
+        CHECK_TABLE(link_journal, _LINK_JOURNAL_MAX);
         CHECK_TABLE(register_mode, _REGISTER_MODE_MAX);
         CHECK_TABLE(spawn_source, _SPAWN_SOURCE_MAX);
         CHECK_TABLE(mount_phase, _MOUNT_PHASE_MAX);
