@@ -92,25 +92,6 @@ def test_custom_pool(tree, hostns):
     assert "172.31.250.2/28" in cp.stdout, describe(cp)
 
 
-def test_sigkill_of_spawn_leaves_no_link(tree, hostns):
-    p = subprocess.Popen(in_ns(hostns, SPAWN, "-q", "-D", tree, "--console=pipe", "-n", "/bin/sleep", "100"),
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         env=base_env())
-    for _ in range(100):
-        if "ve-" in links(hostns):
-            break
-        time.sleep(0.05)
-    assert "ve-" in links(hostns)
-    # nsenter execs spawn, so p.pid is spawn's supervisor.
-    os.kill(p.pid, signal.SIGKILL)
-    p.wait()
-    for _ in range(100):
-        if "ve-" not in links(hostns):
-            break
-        time.sleep(0.05)
-    assert "ve-" not in links(hostns), links(hostns)
-
-
 def test_name_taken(tree, hostns):
     name = f"ve-{os.path.basename(str(tree))}"[:15]
     ip("-n", hostns, "link", "add", name, "type", "veth", "peer", "name", "tb-peer")
@@ -172,7 +153,7 @@ def test_masquerade_to_the_outside(tree, hostns, outside):
     assert "berth" not in nft_ruleset(hostns)
 
 
-def test_sigkill_of_spawn_leaves_no_rule(tree, hostns):
+def test_sigkill_of_spawn_leaves_no_link_and_no_rule(tree, hostns):
     p = subprocess.Popen(in_ns(hostns, SPAWN, "-q", "-D", tree, "--console=pipe", "-n", "/bin/sleep", "100"),
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          env=base_env())
@@ -181,11 +162,13 @@ def test_sigkill_of_spawn_leaves_no_rule(tree, hostns):
             break
         time.sleep(0.05)
     assert "masquerade" in nft_ruleset(hostns)
+    assert "ve-" in links(hostns)
+    # nsenter execs spawn, so p.pid is spawn's supervisor.
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
     for _ in range(100):
         if "berth" not in nft_ruleset(hostns) and "ve-" not in links(hostns):
             break
         time.sleep(0.05)
-    assert "berth" not in nft_ruleset(hostns)
-    assert "ve-" not in links(hostns)
+    assert "berth" not in nft_ruleset(hostns), nft_ruleset(hostns)
+    assert "ve-" not in links(hostns), links(hostns)
