@@ -294,9 +294,34 @@ int machine_kill_request(Machine *m, const char *swhom, int64_t signo, Failure *
         return 0;
 }
 
+/* Whether PID has a handler for SIGNO (SigCgt in /proc/PID/status). A container's init gets from
+ * outside its PID namespace only the signals it handles; the others are dropped silently. */
+static bool pid_catches_signal(pid_t pid, int signo) {
+        char path[64], line[256];
+        bool caught = false;
+
+        snprintf(path, sizeof(path), "/proc/%i/status", (int) pid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return false;
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, "SigCgt:", 7) == 0) {
+                        unsigned long long mask = strtoull(line + 7, NULL, 16);
+                        caught = signo <= 64 && (mask >> (signo - 1)) & 1;
+                        break;
+                }
+        fclose(f);
+        return caught;
+}
+
 int machine_kill(Machine *m, KillWhom whom, int signo) {
         switch (whom) {
         case KILL_LEADER:
+                /* poweroff (SIGRTMIN+4) to an init that would never see it (sysvinit, OpenRC on
+                 * sysvinit, busybox init): its supervisor halts it the way that init understands. */
+                if (signo == SIGRTMIN + 4 && machine_supervisor_halts(m) && pidref_is_set(&m->leader) &&
+                    !pid_catches_signal(m->leader.pid, signo))
+                        return pidref_kill(&m->supervisor, SIGTERM);
                 return pidref_kill(&m->leader, signo);
         case KILL_SUPERVISOR:
                 return pidref_kill(&m->supervisor, signo);

@@ -228,6 +228,12 @@ int mount_plan_build(const SpawnConfig *c, const char *console_path, MountPlan *
         if (r >= 0 && console_path)
                 r = plan_add(&p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
                                                 .source = (char *) console_path, .target = (char *) "/dev/console" });
+        /* A sysvinit inittab starts its gettys on tty1..6 only, never on /dev/console: the console
+         * pty is bound onto /dev/tty1 too, so the getty on tty1 prompts on spawn's console. One pty,
+         * not one per tty as LXC's lxc.tty.max makes: spawn has one console to show. */
+        if (r >= 0 && console_path && c->opt.boot && c->res.init_kind == INIT_SYSV)
+                r = plan_add(&p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
+                                                .source = (char *) console_path, .target = (char *) "/dev/tty1" });
         if (r >= 0)
                 r = plan_add_hook(&p, MOUNT_PHASE_EARLY, MOUNT_HOOK_RESOLV_CONF, "/etc/resolv.conf");
         if (r >= 0)

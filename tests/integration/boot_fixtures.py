@@ -24,12 +24,30 @@ TREES = {
     "debian-bookworm": ("bookworm", "systemd,systemd-sysv,dbus"),
     "debian-trixie": ("trixie", "systemd,systemd-sysv,dbus"),
     "debian-sysv": ("bookworm", "sysvinit-core"),
+    # sysvinit's init runs OpenRC as its rc system. debootstrap cannot include openrc (it resolves
+    # sysvinit-core's rc dependency to sysv-rc, which conflicts), so apt installs it afterwards.
+    "debian-openrc": ("bookworm", "sysvinit-core", "openrc"),
 }
+
+
+def apt_install_in(tree, packages):
+    """apt-get install PACKAGES in the chroot TREE, no service started meanwhile."""
+    policy = tree / "usr" / "sbin" / "policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
+    cp = subprocess.run(["chroot", str(tree), "apt-get", "install", "-y", "-q", "--no-install-recommends",
+                         *packages.split(",")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                        timeout=1800)
+    policy.unlink()
+    subprocess.run(["chroot", str(tree), "apt-get", "clean"], env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=300)
+    return cp
 
 
 def cached_tree(name):
     """The cached tree NAME, created with debootstrap when absent (a few minutes each)."""
-    suite, include = TREES[name]
+    suite, include, *post = TREES[name]
     path = CACHE / name
     marker = path / ".berth-tree-complete"
     if marker.exists():
@@ -48,10 +66,13 @@ def cached_tree(name):
         shutil.rmtree(tmp)
     cp = subprocess.run(["debootstrap", "--variant=minbase", f"--include={include}", suite, str(tmp), MIRROR],
                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
+    if cp.returncode == 0 and post:
+        cp = apt_install_in(tmp, post[0])
     if cp.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         pytest.fail(f"debootstrap {suite} failed: {cp.stdout.decode(errors='replace')[-2000:]}")
-    (tmp / ".berth-tree-complete").write_text("debootstrap --variant=minbase --include=%s %s\n" % (include, suite))
+    (tmp / ".berth-tree-complete").write_text("debootstrap --variant=minbase --include=%s %s\n%s"
+                                              % (include, suite, "".join(f"apt-get install {p}\n" for p in post)))
     tmp.rename(path)
     return path
 
@@ -102,6 +123,11 @@ def trixie_cache():
 @pytest.fixture(scope="session")
 def sysv_cache():
     return cached_tree("debian-sysv")
+
+
+@pytest.fixture(scope="session")
+def openrc_cache():
+    return cached_tree("debian-openrc")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from boot_fixtures import *  # noqa: F401,F403 (fixtures)
-from conftest import IN_HELPER, TREE_NAME, describe, reap_zombie_children, run_helper, run_spawn
+from conftest import IN_HELPER, TREE_NAME, PtySession, describe, reap_zombie_children, run_helper, run_spawn
 
 HOST_CGROUP_MODE = ("unified" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else
                     "hybrid" if os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers") else "legacy")
@@ -337,3 +337,31 @@ def test_cgroup_removed_after_run(tree):
     cp = run_spawn(["-D", tree, "--console=pipe", IN_HELPER, "cat", "/proc/self/cgroup"])
     assert cp.returncode == 0, describe(cp)
     assert host_cgroup_dirs(f"machine-{TREE_NAME}.scope") == []
+
+
+# --- a login prompt on spawn's console for inittab-based inits ----------------------------------
+
+def login_on_console(tree, procs):
+    """Boots TREE on a terminal the test owns; the getty sysvinit starts on tty1 (the console pty bound
+    there) prompts on it, and root (passwordless in this overlay) logs in."""
+    shadow = tree / "etc" / "shadow"
+    shadow.write_text("".join("root::" + line.split(":", 2)[2] if line.startswith("root:") else line
+                              for line in shadow.read_text().splitlines(keepends=True)))
+    s = PtySession(procs, ["-D", str(tree), "-b"], quiet=False)
+    s.out.expect(rb"login: ", timeout=120, what="getty prompt on the console")
+    s.send("root\r")
+    s.out.expect(rb"# ", timeout=30, what="root shell prompt")
+    s.send("echo logged-$((6*7)) $(tty)\r")
+    s.out.expect(rb"logged-42 /dev/tty1", timeout=15, what="command output")
+    os.kill(s.proc.pid, signal.SIGTERM)
+    assert s.wait(timeout=60) == 0, s.output[-3000:]
+
+
+def test_sysvinit_login_prompt(sysv_cache, overlay_of, procs):
+    login_on_console(overlay_of(sysv_cache, "sysv"), procs)
+
+
+def test_openrc_login_prompt(openrc_cache, overlay_of, procs):
+    tree = overlay_of(openrc_cache, "openrc")
+    assert (tree / "sbin" / "openrc").exists()
+    login_on_console(tree, procs)

@@ -739,6 +739,31 @@ def test_booted_debian_poweroff(ctl, bookworm, boot):
     assert "deb2" not in ctl.ok("list", "--no-legend")
 
 
+def wait_runlevel_2(b, timeout=90):
+    """sysvinit's rc (or OpenRC run by it) is done once runlevel reports 2."""
+    deadline = time.monotonic() + timeout
+    level = ""
+    while time.monotonic() < deadline:
+        level = b.run("runlevel", check=False).strip()
+        if level.endswith(" 2"):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"runlevel {level!r}; output:\n{b.output()[-3000:]}")
+
+
+@pytest.mark.parametrize("kind", ["sysv", "openrc"])
+def test_booted_inittab_guest_poweroff(ctl, kind, overlay_of, boot, request):
+    # sysvinit ignores SIGRTMIN+4: machined hands poweroff to spawn, which asks for runlevel 0.
+    tree = overlay_of(request.getfixturevalue(f"{kind}_cache"), kind)
+    name = f"poweroff-{kind}"
+    b = boot(tree, "--register=yes", f"--machine={name}", notify_ready=False,
+             env_extra={"DBUS_SYSTEM_BUS_ADDRESS": ctl.machined.bus.address})
+    wait_runlevel_2(b)
+    ctl.ok("poweroff", name)
+    assert b.exit_code(timeout=90) == 0, b.output()[-3000:]
+    assert name not in ctl.ok("list", "--no-legend")
+
+
 # ---------------------------------------------------------------------------------------------
 # copy-to, copy-from
 

@@ -122,6 +122,24 @@ static void test_default(void) {
         CHECK(p.n_entries == ELEMENTSOF(default_plan) - 1);
         CHECK(find(&p, "/dev/console", buf, sizeof(buf)) == NULL);
         mount_plan_done(&p);
+
+        /* Only a booted sysvinit guest gets the console on tty1 as well (its getty runs there). */
+        p = build(&c, "/dev/pts/7");
+        CHECK(find(&p, "/dev/tty1", buf, sizeof(buf)) == NULL);
+        mount_plan_done(&p);
+        c.opt.boot = true;
+        c.res.init_kind = INIT_SYSV;
+        p = build(&c, "/dev/pts/7");
+        CHECK(find(&p, "/dev/tty1", buf, sizeof(buf)) != NULL);
+        CHECK_STREQ(buf, "early bind /dev/tty1 src=/dev/pts/7");
+        mount_plan_done(&p);
+        p = build(&c, NULL);
+        CHECK(find(&p, "/dev/tty1", buf, sizeof(buf)) == NULL);
+        mount_plan_done(&p);
+        c.res.init_kind = INIT_SYSTEMD;
+        p = build(&c, "/dev/pts/7");
+        CHECK(find(&p, "/dev/tty1", buf, sizeof(buf)) == NULL);
+        mount_plan_done(&p);
         spawn_config_done(&c);
 }
 
