@@ -43,6 +43,14 @@ mkdir -p "$share/bin"
 for b in spawn spawn-register machined machinectl berth-test-helper; do
         cp "$build/$b" "$share/bin/"
 done
+# The shared libraries the binaries link, from this (Debian 12) host: the suite installs those the
+# cached guest image lacks (a library a new feature links must not force an image rebuild).
+mkdir -p "$share/lib"
+for b in "$share"/bin/*; do
+        ldd "$b" 2>/dev/null | sed -n 's|.*=> \(/[^ ]*\) .*|\1|p'
+done | sort -u | while read -r so; do
+        cp -L "$so" "$share/lib/"
+done
 "$top/tests/helpers/make-busybox-tree.sh" "$work/bb" "$build/berth-test-helper"
 tar -C "$work/bb" -cf "$share/busybox.tar" .
 cp "${BERTH_VM_SUITE:-$here/suite.sh}" "$share/suite.sh"

@@ -30,6 +30,14 @@ echo "# cgroup: $(stat -fc %T /sys/fs/cgroup) self=$(tr -d '\0' </proc/self/attr
 # Setup: berth installed like a package would be, labelled by the policy's file contexts.
 mkdir -p "$lib" "$bb"
 cp "$share"/bin/* "$lib/"
+# Libraries the host build links that the guest image does not have (run.sh explains why).
+for so in "$share"/lib/*; do
+        [ -e "$so" ] || continue
+        name=${so##*/}
+        ldconfig -p | grep -q "^[[:space:]]*$name " || cp "$so" /usr/local/lib/
+done
+ldconfig
+restorecon -R /usr/local/lib
 tar -C "$bb" -xf "$share/busybox.tar"
 # The busybox tree labelled as if it were /, the way a container tree gets its labels.
 setfiles -r "$bb" /etc/selinux/default/contexts/files/file_contexts "$bb" 2>/dev/null
