@@ -47,7 +47,7 @@ done
 # cached guest image lacks (a library a new feature links must not force an image rebuild).
 mkdir -p "$share/lib"
 for b in "$share"/bin/*; do
-        ldd "$b" 2>/dev/null | sed -n 's|.*=> \(/[^ ]*\) .*|\1|p'
+        { ldd "$b" 2>/dev/null || true; } | sed -n 's|.*=> \(/[^ ]*\) .*|\1|p'
 done | sort -u | while read -r so; do
         cp -L "$so" "$share/lib/"
 done
