@@ -525,7 +525,7 @@ def test_spawn_unit_file():
     lines = {line.split("=", 1)[0]: line.split("=", 1)[1] for line in text.splitlines()
              if "=" in line and not line.startswith("#")}
     # As systemd-nspawn@.service: -M alone finds the image (directory or NAME.raw) in /var/lib/machines.
-    assert lines["ExecStart"] == "/usr/bin/spawn --quiet --keep-unit --boot --notify-ready=yes --register=yes -M %i"
+    assert lines["ExecStart"] == "/usr/bin/spawn --quiet --keep-unit --boot --notify-ready=yes --register=yes --settings=override -M %i"
     for key, value in {"Type": "notify", "KillMode": "mixed", "Delegate": "yes", "Slice": "machine.slice",
                        "RestartForceExitStatus": "133", "SuccessExitStatus": "133", "WantedBy": "machines.target"}.items():
         assert lines[key] == value, key
