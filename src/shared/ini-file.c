@@ -60,7 +60,7 @@ static int read_logical_line(FILE *f, char **buf, size_t *size, unsigned *lineno
                         continue;
                 bool cont = n > 0 && p[n - 1] == '\\';
                 if (cont)
-                        p[--n] = ' ';
+                        p[n - 1] = ' ';
                 char *j = realloc(joined, len + n + 1);
                 if (!j)
                         return -ENOMEM;
