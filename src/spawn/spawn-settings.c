@@ -33,13 +33,17 @@ typedef struct SettingsEntry {
         const SpawnOptionDef *def;
         char **args;              /* the arguments; NULL for SETTINGS_BOOL */
         bool enable;              /* SETTINGS_BOOL */
-        bool skipped;             /* the command line wins */
+        bool skipped;             /* the command line wins, or the file may not set it */
+        bool denied;              /* an untrusted file may not set it */
+        char *key;                /* as written, for the warning about a denied one */
         unsigned line;
 } SettingsEntry;
 
 static void settings_entries_free(SettingsEntry *e, size_t n) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 strv_free(e[i].args);
+                free(e[i].key);
+        }
         free(e);
 }
 
@@ -178,10 +182,9 @@ static bool entry_allowed_untrusted(const SettingsEntry *e) {
 }
 
 /* Turns the file's assignments into entries, checking each value with its option's parser;
- * warns about unknown sections and keys and about what an untrusted file may not set. */
+ * warns about unknown sections and keys. */
 static int settings_collect(const IniEntry *ie, size_t n_ie, const char *path, bool trusted,
                             SettingsEntry **ret, size_t *ret_n) {
-        _cleanup_strv_free_ char **warned = NULL;
         SettingsEntry *e = NULL;
         size_t n = 0;
         char ctx[PATH_MAX + 32];
@@ -218,22 +221,16 @@ static int settings_collect(const IniEntry *ie, size_t n_ie, const char *path, b
                 r = entry_arguments(x, def, rest, &se);
                 if (r >= 0)
                         r = entry_apply(&scratch, &se);
+                se.denied = !trusted && !entry_allowed_untrusted(&se);
+                se.key = r >= 0 ? strdup(x->key) : NULL;
+                if (r >= 0 && !se.key)
+                        r = log_oom();
+                SettingsEntry *ne = r >= 0 ? realloc(e, (n + 1) * sizeof(SettingsEntry)) : NULL;
+                if (r >= 0 && !ne)
+                        r = log_oom();
                 if (r < 0) {
                         strv_free(se.args);
-                        break;
-                }
-                if (!trusted && !entry_allowed_untrusted(&se)) {
-                        if (!strv_contains(warned, x->key)) {
-                                log_warning("Ignoring %s=, %s is not trusted.", x->key, path);
-                                r = strv_extend(&warned, x->key) < 0 ? log_oom() : 0;
-                        }
-                        strv_free(se.args);
-                        continue;
-                }
-                SettingsEntry *ne = realloc(e, (n + 1) * sizeof(SettingsEntry));
-                if (!ne) {
-                        strv_free(se.args);
-                        r = log_oom();
+                        free(se.key);
                         break;
                 }
                 e = ne;
@@ -250,27 +247,49 @@ static int settings_collect(const IniEntry *ie, size_t n_ie, const char *path, b
         return 0;
 }
 
-/* The merge proper: which groups the file sets, then o rebuilt from those of its values and the
- * rest of the command line. */
-static int settings_merge(SpawnOptions *o, SettingsEntry *e, size_t n, SpawnSource source, int argc, char *argv[]) {
-        bool from_file[_SPAWN_FIELD_MAX] = {}, any = false;
-        int r;
+/* Which groups of fields the file sets (from_file[]): not those the command line set (unless
+ * override), nor what an untrusted file may not set, which is warned about once per key, as
+ * nspawn does, and only where the command line did not decide anyway. */
+static int settings_decide(const SpawnOptions *o, SettingsEntry *e, size_t n, const char *path,
+                           bool from_file[static _SPAWN_FIELD_MAX]) {
+        _cleanup_strv_free_ char **warned = NULL;
+        char ctx[PATH_MAX + 32];
+        int any = 0;
 
         for (size_t i = 0; i < n; i++) {
                 bool group[_SPAWN_FIELD_MAX], cmdline = false;
                 field_group(e[i].def->field, group);
                 for (int g = 0; g < _SPAWN_FIELD_MAX; g++)
                         cmdline = cmdline || (group[g] && o->source[g] == SPAWN_SOURCE_COMMAND_LINE);
-                if (cmdline && o->settings_mode != SETTINGS_OVERRIDE) {
-                        e[i].skipped = true;
-                        continue;
+                e[i].skipped = (cmdline && o->settings_mode != SETTINGS_OVERRIDE) || e[i].denied;
+                if (e[i].skipped && e[i].denied && !(cmdline && o->settings_mode != SETTINGS_OVERRIDE) &&
+                    !strv_contains(warned, e[i].key)) {
+                        snprintf(ctx, sizeof(ctx), "%s:%u", path, e[i].line);
+                        log_set_context(ctx);
+                        log_warning("Ignoring %s=, %s is not trusted.", e[i].key, path);
+                        log_set_context(NULL);
+                        if (strv_extend(&warned, e[i].key) < 0)
+                                return log_oom();
                 }
+                if (e[i].skipped)
+                        continue;
                 for (int g = 0; g < _SPAWN_FIELD_MAX; g++)
                         from_file[g] = from_file[g] || group[g];
-                any = true;
+                any = 1;
         }
-        if (!any)
-                return 0;
+        return any;
+}
+
+/* The merge proper: o rebuilt from the file's values of the groups it sets and the rest of the
+ * command line. */
+static int settings_merge(SpawnOptions *o, SettingsEntry *e, size_t n, const char *path, SpawnSource source,
+                          int argc, char *argv[]) {
+        bool from_file[_SPAWN_FIELD_MAX] = {};
+        int r;
+
+        r = settings_decide(o, e, n, path, from_file);
+        if (r <= 0)
+                return r;
 
         SpawnOptions m;
         spawn_options_init(&m);
@@ -316,7 +335,7 @@ int spawn_settings_merge_file(SpawnOptions *o, FILE *f, const char *path, bool t
         ini_entries_free(ie, n_ie);
         if (r < 0)
                 return r;
-        r = settings_merge(o, e, n, trusted ? SPAWN_SOURCE_SETTINGS_TRUSTED : SPAWN_SOURCE_SETTINGS_UNTRUSTED, argc, argv);
+        r = settings_merge(o, e, n, path, trusted ? SPAWN_SOURCE_SETTINGS_TRUSTED : SPAWN_SOURCE_SETTINGS_UNTRUSTED, argc, argv);
         settings_entries_free(e, n);
         return r;
 }

@@ -219,8 +219,12 @@ def test_untrusted_file_grants_nothing(st, scratch):
 
 def test_command_line_wins(st):
     st.untrusted("[Exec]\nHostname=fromfile\nEnvironment=A=file B=file\nWorkingDirectory=/tmp\n"
-                 "Parameters=/bin/echo from-the-file\n")
-    r, _ = st.report(opts=["--hostname=fromcli", "-E", "A=cli"])
+                 "Parameters=/bin/echo from-the-file\nCapability=CAP_SYS_MODULE\nLimitNOFILE=5\n")
+    r, err = st.report(opts=["--hostname=fromcli", "-E", "A=cli", "--drop-capability=CAP_MKNOD"])
+    # The command line decided the capabilities: no word about the file's (as nspawn); LimitNOFILE=
+    # it did not decide, and the untrusted file may not set it.
+    assert [w.split(": ", 2)[2] for w in warnings(err)] == [f"Ignoring LimitNOFILE=, {st.dir / st.name}.nspawn is not trusted."], err
+    assert not has_cap(r, CAP_SYS_MODULE) and not has_cap(r, CAP_MKNOD)
     assert r["hostname"] == "fromcli"
     # -E replaces the file's whole Environment=, as nspawn's SETTING_ENVIRONMENT.
     assert r["env"]["A"] == "cli" and "B" not in r["env"]
