@@ -23,6 +23,7 @@
 #include "spawn-halt.h"
 #include "spawn-network.h"
 #include "spawn-register.h"
+#include "spawn-settings.h"
 #include "spawn-root.h"
 #include "spawn-sync.h"
 #include "spawn-options.h"
@@ -457,6 +458,10 @@ int main(int argc, char *argv[]) {
         r = spawn_options_parse_argv(&c.opt, argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        /* Before the resolution: the file may name what the tree gets (-x, --volatile, ...). */
+        r = spawn_settings_load(&c.opt, argc, argv);
+        if (r < 0)
+                return EXIT_FAILURE;
         if (c.opt.quiet)
                 log_set_max_level(LOG_LEVEL_WARNING);
 
