@@ -330,3 +330,49 @@ def test_operations_bounded_and_cancelled_with_the_machine(containers, scratch):
             c.close()
     assert os.listdir(scratch) == [], "nothing is left behind on the host"
     p.wait(timeout=30)
+
+
+# ---------------------------------------------------------------------------------------------
+# machinectl -M/--machine=[USER@]NAME: the bus inside a container
+
+def test_machinectl_machine_option(ctl, containers):
+    bus = containers.machined.bus
+    # The container's /run/dbus is the test's bus directory: its system bus is the one our
+    # machined is on, so what machinectl reaches through the container can be compared.
+    p, name, leader = containers.start(None, f"--bind={bus.dir}:/run/dbus")
+    assert os.path.exists(f"/proc/{leader}/root/run/dbus/system_bus_socket")
+
+    assert ctl.ok("-M", name, "show", name) == ctl.ok("show", name)
+    assert ctl.ok(f"--machine=root@{name}", "show", name, "-p", "Leader") == f"Leader={leader}\n"
+    out = ctl.ok("-M", name, "status", name, "-n", "0")
+    local = ctl.ok("status", name, "-n", "0")
+    assert out.splitlines()[0] == local.splitlines()[0] and f"Leader: {leader}" in out, out
+    # The leader's cgroup and journal are the container's: left out, as systemd's machinectl does.
+    assert set(out.splitlines()) <= set(local.splitlines()) and len(out.splitlines()) < len(local.splitlines()), (out, local)
+    assert "Processes" not in json.loads(ctl.ok("-M", name, "status", name, "-o", "json"))
+    assert name in ctl.ok("-M", ".host", "list")
+
+    # USER@: the container's dbus-daemon sees that user (here tester, uid 1000), not root.
+    assert ctl.ok("-M", f"tester@{name}", "show", name, "-p", "Name") == f"Name={name}\n"
+    cp = ctl.run("-M", f"tester@{name}", "terminate", name)
+    assert cp.returncode == 1 and ("only root may do this" in cp.stderr or "(uid=1000 " in cp.stderr), describe(cp)
+    assert p.poll() is None
+
+    for spec, needle in ((f"nosuchuser@{name}", "No user 'nosuchuser'"), ("nope", "No machine 'nope' known."),
+                         ("-bad-", "Invalid machine name")):
+        cp = ctl.run("-M", spec, "show", name)
+        assert cp.returncode == 1 and cp.stdout == "" and len(cp.stderr.splitlines()) == 1, describe(cp)
+        assert needle in cp.stderr, describe(cp)
+    # A container without a bus inside.
+    _, other, _ = containers.start()
+    cp = ctl.run("-M", other, "list")
+    assert cp.returncode == 1 and "Failed to connect to the bus of machine" in cp.stderr, describe(cp)
+
+
+def test_machinectl_output_help_lists_journal_modes(ctl):
+    cp = ctl.run("--output=help")
+    assert cp.returncode == 0 and cp.stdout.split() == [
+        "short", "short-iso", "short-iso-precise", "short-precise", "short-monotonic", "short-unix", "verbose",
+        "export", "json", "json-pretty", "cat"], describe(cp)
+    for mode in ("verbose", "export", "short-monotonic", "short-unix", "json-seq"):
+        assert ctl.run("-o", mode, "list").returncode == 0
