@@ -43,6 +43,8 @@ V262_MANAGER = {
     "GetMachineUIDShift": ("s", "u"), "OpenMachineRootDirectory": ("s", "h"), "BindMountMachine": ("sssbb", ""),
     "CopyFromMachine": ("sss", ""), "CopyToMachine": ("sss", ""), "CopyFromMachineWithFlags": ("ssst", ""),
     "CopyToMachineWithFlags": ("ssst", ""),
+    "MapFromMachineUser": ("su", "u"), "MapToMachineUser": ("u", "sou"), "MapFromMachineGroup": ("su", "u"),
+    "MapToMachineGroup": ("u", "sou"),
 }
 V262_MANAGER_PROPERTIES = {"PoolPath": "s", "PoolUsage": "t", "PoolLimit": "t"}
 V262_MACHINE = {
