@@ -383,3 +383,20 @@ def test_machinectl_output_help_lists_journal_modes(ctl):
         "export", "json", "json-pretty", "cat"], describe(cp)
     for mode in ("verbose", "export", "short-monotonic", "short-unix", "json-seq"):
         assert ctl.run("-o", mode, "list").returncode == 0
+
+
+def test_shell_and_login_into_a_userns_machine(ctl, containers, userns_machine):
+    """The helper enters the machine's user namespace last, as its root: root inside, the shift outside."""
+    _, name, leader, shift = userns_machine
+    cp = ctl.run("shell", name, "/bin/sh", "-c", "echo id=$(id -u):$(id -g); cat /proc/self/uid_map")
+    assert cp.returncode == 0, describe(cp)
+    assert "id=0:0" in cp.stdout and f"0 {shift} 65536".split() == cp.stdout.split("\n", 1)[1].split()[:3], describe(cp)
+    cp = ctl.run("shell", "tester@" + name, "/bin/sh", "-c", "id -u")
+    assert cp.returncode == 0 and cp.stdout.strip() == "1000", describe(cp)
+    m = containers.machined.manager()
+    fd, path = m.OpenMachineLogin(name)
+    master = fd.take()
+    try:
+        assert read_pty_until(master, rb"login: ")
+    finally:
+        os.close(master)
