@@ -708,8 +708,6 @@ static int vl_open(VarlinkCall *call, struct json_object *p, void *userdata) {
                  : streq(mode, "shell") ? SHELL_SHELL : _SHELL_MODE_INVALID;
         if (req.mode < 0)
                 return varlink_call_error_invalid_parameter(call, "mode");
-        if (req.path && req.path[0] != '/')
-                return varlink_call_error_invalid_parameter(call, "path");
         if (req.mode == SHELL_SHELL) {
                 req.args = args;
                 req.env = env;
