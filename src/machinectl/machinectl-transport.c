@@ -135,6 +135,8 @@ static int machine_root(sd_bus *host, const char *name, int *ret_rootfd) {
         _cleanup_close_ int pidfd = pidfd_open_pid((pid_t) leader);
         snprintf(proc, sizeof(proc), "/proc/%u/root", leader);
         _cleanup_close_ int rootfd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0 && errno != ENOENT && errno != ESRCH)
+                return log_error_errno(errno, "Failed to open the root of machine '%s': %m", name);
         if (pidfd < 0 || rootfd < 0 || pidfd_signal(pidfd, 0) < 0)
                 return log_error_errno(ESRCH, "Machine '%s' is going away.", name);
         *ret_rootfd = TAKE_FD(rootfd);

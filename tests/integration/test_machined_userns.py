@@ -370,6 +370,10 @@ def test_machinectl_machine_option(ctl, containers):
         cp = ctl.run("-M", spec, "show", name)
         assert cp.returncode == 1 and cp.stdout == "" and len(cp.stderr.splitlines()) == 1, describe(cp)
         assert needle in cp.stderr, describe(cp)
+    # Only root may enter a container's root to reach its bus.
+    cp = ctl.run("-M", name, "show", name, uid=NOBODY)
+    assert cp.returncode == 1 and len(cp.stderr.splitlines()) == 1, describe(cp)
+    assert "Permission denied" in cp.stderr or "Operation not permitted" in cp.stderr, describe(cp)
     # A container without a bus inside.
     _, other, _ = containers.start()
     cp = ctl.run("-M", other, "list")
