@@ -22,13 +22,13 @@ typedef struct IdMapLine {
         uint32_t inner, outer, count;
 } IdMapLine;
 
-/* The leader's map ("uid_map" or "gid_map"): -ESRCH if the leader is gone. */
+/* The leader's map ("uid_map" or "gid_map"): -ESRCH if the leader is gone, -ENXIO without one. */
 static int id_map_read(Machine *m, bool group, IdMapLine *lines, size_t *ret_n) {
         char path[64], buf[256];
         size_t n = 0;
 
         if (!pidref_is_set(&m->leader))
-                return -ESRCH;
+                return -ENXIO; /* registered without a leader: no namespace, no mapping */
         snprintf(path, sizeof(path), "/proc/%i/%s", (int) m->leader.pid, group ? "gid_map" : "uid_map");
         FILE *f = fopen(path, "re");
         if (!f)

@@ -1091,6 +1091,9 @@ def test_varlink_register_without_leader(machined, machined_signals):
             == "io.systemd.Machine.NoOSReleaseInformation"
         p = c.call("io.systemd.Machine.List", {"name": "noleader", "acquireMetadata": "graceful"})[0]["parameters"]
         assert p["name"] == "noleader" and "OSRelease" not in p, p
+        # No leader, no user namespace to map IDs through.
+        assert c.call("io.systemd.Machine.MapFrom", {"name": "noleader", "uid": 0})[0]["error"] \
+            == "io.systemd.Machine.NoSuchUser"
         # A restarted machined keeps it.
         c.close()
         machined.stop()
