@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "spawn-network-links.h"
 #include "spawn-network.h"
 
 #ifndef BERTH_LIBEXECDIR
@@ -68,23 +69,8 @@ int network_pool_parse(const char *s, struct in_addr *ret_base, unsigned *ret_pr
         return 0;
 }
 
-/* FNV-1a, 64 bits folded to 32: not secret, only spread. */
-static uint32_t name_hash(const char *s) {
-        uint64_t h = UINT64_C(14695981039346656037);
-        for (; *s; s++)
-                h = (h ^ (uint8_t) *s) * UINT64_C(1099511628211);
-        return (uint32_t) (h ^ (h >> 32));
-}
-
 void network_veth_host_name(const char *machine, char ret[static IFNAMSIZ]) {
-        char full[256 + 4];
-
-        snprintf(full, sizeof(full), "ve-%s", machine);
-        if (strlen(full) < IFNAMSIZ) {
-                memcpy(ret, full, strlen(full) + 1);
-                return;
-        }
-        snprintf(ret, IFNAMSIZ, "%.7s%08x", full, name_hash(full));
+        network_ifname_make("ve-", machine, ret);
 }
 
 static bool overlaps(uint32_t a, unsigned alen, uint32_t b, unsigned blen) {
@@ -94,14 +80,19 @@ static bool overlaps(uint32_t a, unsigned alen, uint32_t b, unsigned blen) {
 
 int network_pick_subnet(struct in_addr base, unsigned prefixlen, const Route4 *routes, size_t n_routes,
                         struct in_addr *ret_subnet) {
-        uint32_t first = ntohl(base.s_addr), count = UINT32_C(1) << (NETWORK_SUBNET_PREFIXLEN - prefixlen);
+        return network_pick_subnet_sized(base, prefixlen, NETWORK_SUBNET_PREFIXLEN, routes, n_routes, ret_subnet);
+}
+
+int network_pick_subnet_sized(struct in_addr base, unsigned prefixlen, unsigned subnet_len, const Route4 *routes,
+                              size_t n_routes, struct in_addr *ret_subnet) {
+        uint32_t first = ntohl(base.s_addr), count = UINT32_C(1) << (subnet_len - prefixlen);
 
         for (uint32_t i = 0; i < count; i++) {
-                uint32_t net = first + (i << (32 - NETWORK_SUBNET_PREFIXLEN));
+                uint32_t net = first + (subnet_len == 32 ? i : i << (32 - subnet_len));
                 bool taken = false;
 
                 for (size_t j = 0; j < n_routes && !taken; j++)
-                        taken = overlaps(net, NETWORK_SUBNET_PREFIXLEN, ntohl(routes[j].dst.s_addr), routes[j].prefixlen);
+                        taken = overlaps(net, subnet_len, ntohl(routes[j].dst.s_addr), routes[j].prefixlen);
                 if (!taken) {
                         ret_subnet->s_addr = htonl(net);
                         return 0;
@@ -167,6 +158,11 @@ int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, p
         r = netlink_open(&nl);
         if (r < 0)
                 return log_error_errno(r, "Failed to open netlink: %m");
+        /* From reading the routes until ve-NAME's address (and with it the /28's route) exists:
+         * two spawns starting at once must not both see the same /28 free. */
+        _cleanup_close_ int lock = network_pool_lock();
+        if (lock < 0)
+                return log_error_errno(lock, "Failed to lock the address pool: %m");
         r = network_pick(nl, pool, n);
         if (r < 0)
                 return r;
@@ -182,6 +178,7 @@ int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, p
         r = netlink_addr4_add(nl, n->host_ifindex, n->host_addr, NETWORK_SUBNET_PREFIXLEN);
         if (r >= 0)
                 r = netlink_link_up(nl, n->host_ifindex);
+        lock = safe_close(lock);
         if (r < 0)
                 r = log_error_errno(r, "Failed to configure %s: %m", n->host_ifname);
         if (r >= 0)

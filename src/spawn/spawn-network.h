@@ -27,6 +27,9 @@ void network_veth_host_name(const char *machine, char ret[static IFNAMSIZ]);
 /* The first /28 of the pool overlapping none of @routes; -EADDRNOTAVAIL when none is free. */
 int network_pick_subnet(struct in_addr base, unsigned prefixlen, const Route4 *routes, size_t n_routes,
                         struct in_addr *ret_subnet);
+/* The same for a /@subnet_len (a zone's bridge takes a larger one). */
+int network_pick_subnet_sized(struct in_addr base, unsigned prefixlen, unsigned subnet_len, const Route4 *routes,
+                              size_t n_routes, struct in_addr *ret_subnet);
 
 typedef struct SpawnNetwork {
         char host_ifname[IFNAMSIZ];

@@ -21,6 +21,7 @@
 #include "spawn-child.h"
 #include "spawn-console.h"
 #include "spawn-halt.h"
+#include "spawn-network-links.h"
 #include "spawn-network.h"
 #include "spawn-register.h"
 #include "spawn-settings.h"
@@ -317,6 +318,8 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         RootProvider root = ROOT_PROVIDER_NULL;
         SpawnCGroup cg = SPAWN_CGROUP_NULL;
         SpawnNetwork net = SPAWN_NETWORK_NULL;
+        NetworkLinks links = NETWORK_LINKS_NULL;
+        bool veth = network_veth_wanted(c->opt.network_veth, &c->opt.network_links);
         Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF };
         siginfo_t si = {};
         int r;
@@ -366,9 +369,11 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         /* The child waits for SYNC_GO after its outer phase: host0 is up and addressed before its
          * inner phase, so an init that configures nothing has a network. If spawn is SIGKILLed the
          * child dies of PDEATHSIG and its namespace takes host0 and with it ve-NAME along. */
-        r = c->opt.network_veth ? network_veth_setup(&net, c->res.machine, c->opt.network_pool, pid) : 0;
-        if (r >= 0 && c->opt.network_veth)
+        r = veth ? network_veth_setup(&net, c->res.machine, c->opt.network_pool, pid) : 0;
+        if (r >= 0 && veth)
                 r = network_nat_start(&net);
+        if (r >= 0)
+                r = network_links_setup(&links, &c->opt.network_links, c->res.machine, c->opt.network_pool, pid);
         if (r >= 0)
                 r = supervisor_place(c, &cg, pid, ret_registered);
         if (r >= 0) {
@@ -400,6 +405,7 @@ finish:
         s.notify_fd = safe_close(s.notify_fd);
         /* Also on failure: the janitor removes whatever cgroups were created. */
         spawn_cgroup_finish(&cg);
+        network_links_teardown(&links);
         network_veth_teardown(&net);
         root_provider_cleanup(&root);
         return r;
