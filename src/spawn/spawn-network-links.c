@@ -345,7 +345,7 @@ static int links_veth_extra(NetworkLinks *l, Netlink *nl, char **pairs, pid_t pi
                 snprintf(host, sizeof(host), "%.*s", (int) (colon - *p), *p);
                 int r = netlink_veth_create(nl, host, colon + 1, pid);
                 if (r == -EEXIST)
-                        return log_error_errno(r, "Interface %s or %s already exists.", host, colon + 1);
+                        return log_error_errno(r, "Interface %s already exists.", host);
                 if (r < 0)
                         return log_error_errno(r, "Failed to create the veth pair %s/%s: %m", host, colon + 1);
                 int *a = realloc(l->extra_ifindex, (l->n_extra + 1) * sizeof(int));
