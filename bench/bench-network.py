@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """spawn -n /bin/true against systemd-nspawn -n /bin/true (and spawn --private-network, the cost
-of -n itself), round-robin, each run inside a network namespace this script makes and deletes.
+of -n itself; both tools with --network-zone), round-robin, each run inside a network namespace
+this script makes and deletes.
 Usage: sudo /usr/bin/python3 bench/bench-network.py [--runs 30] [--build-dir build]"""
 
 import argparse
@@ -30,11 +31,18 @@ def main():
                     str(build / "berth-test-helper")], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["ip", "netns", "add", ns], check=True)
     enter = ["nsenter", f"--net=/run/netns/{ns}"]
+    # nspawn opens the system bus unless told neither to register nor to make a scope: with
+    # --register=no --keep-unit it runs without one (this host has no systemd), and spawn gets the
+    # same options.
+    common = ["-q", "--register=no", "--keep-unit", "-D", str(tree)]
+    spawn = enter + [str(build / "spawn")] + common
+    nspawn = enter + ["systemd-nspawn"] + common
     peers = {
-        "spawn -n": enter + [str(build / "spawn"), "-q", "--register=no", "-n", "-D", str(tree), "/bin/true"],
-        "spawn --private-network": enter + [str(build / "spawn"), "-q", "--register=no", "--private-network",
-                                            "-D", str(tree), "/bin/true"],
-        "systemd-nspawn -n": enter + ["systemd-nspawn", "-q", "--register=no", "-n", "-D", str(tree), "/bin/true"],
+        "spawn -n": spawn + ["-n", "/bin/true"],
+        "spawn --private-network": spawn + ["--private-network", "/bin/true"],
+        "spawn --network-zone": spawn + ["--network-zone=bench", "/bin/true"],
+        "systemd-nspawn -n": nspawn + ["-n", "/bin/true"],
+        "systemd-nspawn --network-zone": nspawn + ["--network-zone=benchn", "/bin/true"],
     }
     try:
         times = {}
@@ -59,7 +67,7 @@ def main():
         base = statistics.median(times["spawn -n"])
         for name, t in times.items():
             med = statistics.median(t)
-            print(f"{name:26s} median {med:8.1f} ms  min {min(t):8.1f} ms  ratio to spawn -n {med / base:5.2f}")
+            print(f"{name:30s} median {med:8.1f} ms  min {min(t):8.1f} ms  ratio to spawn -n {med / base:5.2f}")
     finally:
         subprocess.run(["ip", "netns", "del", ns])
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* spawn-nat IFNAME SUBNET: masquerades SUBNET's traffic leaving by any interface but IFNAME, in a
+/* spawn-nat IFNAME SUBNET|-: masquerades SUBNET's traffic leaving by any interface but IFNAME, in a
  * chain of its own (IFNAME) of the table "ip berth", until its stdin reaches EOF, then removes the
  * chain. spawn keeps the write end of stdin, so the rules go when spawn goes, even by SIGKILL.
- * It prints "ok" on stdout once the rules are in. A helper because libnftables (with libnftnl,
+ * It prints "ok" on stdout once the rules are in. With "-" for SUBNET it reads it as the first line
+ * of stdin, after loading and setting up libnftables: spawn starts us before it knows the subnet,
+ * so that cost overlaps its own work (EOF before the line: spawn failed, nothing to do). A helper because libnftables (with libnftnl,
  * libjansson, libgmp and libxtables) would double what spawn loads on every start. */
 #include <errno.h>
 #include <nftables/libnftables.h>
@@ -26,6 +28,7 @@ int main(int argc, char *argv[]) {
         char chain[2 + 2 * 16 + 1];
         char cmd[1024];
         char buf[64];
+        char subnet[64];
 
         if (argc != 3 || strlen(argv[1]) >= 16 || strpbrk(argv[1], "\"\\; \n") || strpbrk(argv[2], "\"\\; \n")) {
                 fprintf(stderr, "usage: spawn-nat IFNAME SUBNET\n");
@@ -42,6 +45,31 @@ int main(int argc, char *argv[]) {
         if (!ctx) {
                 fprintf(stderr, "spawn: Failed to set up nftables.\n");
                 return 1;
+        }
+        if (strcmp(argv[2], "-") == 0) {
+                size_t n = 0;
+                for (;;) {
+                        ssize_t k = read(STDIN_FILENO, subnet + n, sizeof(subnet) - 1 - n);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0)
+                                break;
+                        n += (size_t) k;
+                        if (memchr(subnet, '\n', n) || n == sizeof(subnet) - 1)
+                                break;
+                }
+                subnet[n] = '\0';
+                char *nl = strchr(subnet, '\n');
+                if (!nl) {
+                        nft_ctx_free(ctx);
+                        return n == 0 ? 0 : 2;
+                }
+                *nl = '\0';
+                if (!*subnet || strpbrk(subnet, "\"\\; ")) {
+                        nft_ctx_free(ctx);
+                        return 2;
+                }
+                argv[2] = subnet;
         }
         snprintf(cmd, sizeof(cmd),
                  "add table ip berth\n"

@@ -396,9 +396,9 @@ static int links_move_in(NetworkLinks *l, Netlink *nl, char **interfaces, pid_t 
 }
 
 /* Undoes the setup, in this order: the moved interfaces back (while the container's namespace
- * still exists: we hold it open), the host ends, the zone's bridge if it has no member left.
- * Best effort, never logs: it runs in the cleanup process too. */
-static void links_release(NetworkLinks *l) {
+ * still exists: we hold it open), then a byte on @moved_fd (if >= 0), the host ends, the zone's
+ * bridge if it has no member left. Best effort, never logs: it runs in the cleanup process too. */
+static void links_release(NetworkLinks *l, int moved_fd) {
         _cleanup_(netlink_closep) Netlink *nl = NULL;
         _cleanup_(netlink_closep) Netlink *inner = NULL;
 
@@ -411,6 +411,8 @@ static void links_release(NetworkLinks *l) {
                 }
         }
         l->netns_fd = safe_close(l->netns_fd);
+        if (moved_fd >= 0)
+                (void) !write(moved_fd, "M", 1);
         if (netlink_open(&nl) < 0)
                 return;
         /* Deleting our end deletes the pair, at once: the namespace's own teardown is
@@ -431,27 +433,43 @@ static void links_release(NetworkLinks *l) {
         l->claim_fd = safe_close(l->claim_fd);
 }
 
+/* The cleanup process of the previous container, released without waiting (--restart-on-reboot
+ * reaps it here). */
+static pid_t released_cleanup = 0;
+
 /* A forked process that holds the container's network namespace and undoes the setup when its
  * pipe closes: when spawn tears down, or is SIGKILLed. Holding the namespace keeps even virtual
  * interfaces moved in (which the kernel would destroy with the namespace) to move back. */
 static int links_cleanup_start(NetworkLinks *l) {
-        int pipefd[2];
+        int pipefd[2], donefd[2];
 
+        if (released_cleanup > 0) {
+                while (waitpid(released_cleanup, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                released_cleanup = 0;
+        }
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "Failed to create a pipe: %m");
+        if (pipe2(donefd, O_CLOEXEC) < 0) {
+                safe_close(pipefd[0]);
+                safe_close(pipefd[1]);
+                return log_error_errno(errno, "Failed to create a pipe: %m");
+        }
         pid_t pid = fork();
         if (pid < 0) {
                 safe_close(pipefd[0]);
                 safe_close(pipefd[1]);
+                safe_close(donefd[0]);
+                safe_close(donefd[1]);
                 return log_error_errno(errno, "Failed to fork the network cleanup process: %m");
         }
         if (pid == 0) {
                 char c;
                 /* Nothing of the supervisor's stays open: a reader of spawn's stdout must not
                  * wait for us. */
-                if (dup2(pipefd[0], 3) < 0 || dup2(l->netns_fd, 4) < 0)
+                if (dup2(pipefd[0], 3) < 0 || dup2(l->netns_fd, 4) < 0 || dup2(donefd[1], 5) < 0)
                         _exit(EXIT_FAILURE);
-                (void) syscall(SYS_close_range, 5, ~0U, 0);
+                (void) syscall(SYS_close_range, 6, ~0U, 0);
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 for (int i = 0; null >= 0 && i < 3; i++)
                         (void) dup2(null, i);
@@ -465,11 +483,13 @@ static int links_cleanup_start(NetworkLinks *l) {
                 signal(SIGPIPE, SIG_IGN);
                 while (read(3, &c, 1) < 0 && errno == EINTR)
                         ;
-                links_release(l);
+                links_release(l, 5);
                 _exit(EXIT_SUCCESS);
         }
         safe_close(pipefd[0]);
+        safe_close(donefd[1]);
         l->cleanup_fd = pipefd[1];
+        l->cleanup_done_fd = donefd[0];
         l->cleanup_pid = pid;
         return 0;
 }
@@ -505,21 +525,27 @@ int network_links_setup(NetworkLinks *l, const NetworkLinkOptions *o, const char
         if (r >= 0)
                 r = links_cleanup_start(l);
         if (r < 0)
-                links_release(l);
+                links_release(l, -1);
         return r;
 }
 
 void network_links_teardown(NetworkLinks *l) {
         if (l->cleanup_pid > 0) {
-                /* Our copies go first: the cleanup process must be the namespace's last holder
-                 * but for the container, and the claim is ours to free once it is done. */
+                char c;
+                /* Our copy goes first: the cleanup process must be the namespace's last holder
+                 * but for the container. We wait until the moved interfaces are back, not for the
+                 * rest: deleting a link waits for an RCU grace period (~15 ms for a veth, ~60 for
+                 * a bridge), which nobody needs spawn to sit through; the zone's lock keeps a
+                 * container joining meanwhile from losing its bridge. */
                 l->netns_fd = safe_close(l->netns_fd);
                 l->cleanup_fd = safe_close(l->cleanup_fd);
-                while (waitpid(l->cleanup_pid, NULL, 0) < 0 && errno == EINTR)
+                while (read(l->cleanup_done_fd, &c, 1) < 0 && errno == EINTR)
                         ;
+                l->cleanup_done_fd = safe_close(l->cleanup_done_fd);
+                released_cleanup = l->cleanup_pid;
                 l->cleanup_pid = 0;
         } else
-                links_release(l);
+                links_release(l, -1);
         l->netns_fd = safe_close(l->netns_fd);
         l->claim_fd = safe_close(l->claim_fd);
         free(l->extra_ifindex);

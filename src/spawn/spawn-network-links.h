@@ -70,9 +70,10 @@ typedef struct NetworkLinks {
         char **moved;                  /* --network-interface names, to move back */
         pid_t cleanup_pid;             /* holds netns_fd, undoes everything when cleanup_fd closes */
         int cleanup_fd;
+        int cleanup_done_fd;           /* a byte: the moved interfaces are back */
 } NetworkLinks;
 
-#define NETWORK_LINKS_NULL ((NetworkLinks) { .netns_fd = -1, .claim_fd = -1, .cleanup_fd = -1 })
+#define NETWORK_LINKS_NULL ((NetworkLinks) { .netns_fd = -1, .claim_fd = -1, .cleanup_fd = -1, .cleanup_done_fd = -1 })
 
 /* In the supervisor, after the clone and before the child's inner phase. On failure logs one
  * line and leaves nothing behind. */

@@ -149,11 +149,22 @@ static int network_pick(Netlink *nl, const char *pool, SpawnNetwork *n) {
         return 0;
 }
 
+/* The subnet spawn-nat waits for on its stdin. */
+static int network_nat_send_subnet(SpawnNetwork *n) {
+        char line[INET_ADDRSTRLEN + 8], addr[INET_ADDRSTRLEN];
+
+        struct in_addr net = { htonl(ntohl(n->host_addr.s_addr) & (UINT32_MAX << (32 - NETWORK_SUBNET_PREFIXLEN))) };
+        inet_ntop(AF_INET, &net, addr, sizeof(addr));
+        int k = snprintf(line, sizeof(line), "%s/%u\n", addr, NETWORK_SUBNET_PREFIXLEN);
+        if (write(n->nat_fd, line, (size_t) k) != k)
+                return log_error_errno(errno ?: EIO, "Failed to pass the subnet to spawn-nat: %m");
+        return 0;
+}
+
 int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, pid_t pid) {
         _cleanup_(netlink_closep) Netlink *nl = NULL;
         int r;
 
-        *n = SPAWN_NETWORK_NULL;
         network_veth_host_name(machine, n->host_ifname);
         r = netlink_open(&nl);
         if (r < 0)
@@ -183,6 +194,8 @@ int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, p
                 r = log_error_errno(r, "Failed to configure %s: %m", n->host_ifname);
         if (r >= 0)
                 r = network_container_configure(n, pid);
+        if (r >= 0 && n->nat_pid > 0)
+                r = network_nat_send_subnet(n);
         if (r < 0)
                 network_veth_teardown(n);
         return r;
@@ -207,15 +220,13 @@ static int nat_helper_path(char *buf, size_t size) {
         return snprintf(buf, size, "%s/spawn-nat", BERTH_LIBEXECDIR) < (int) size ? 0 : -ENAMETOOLONG;
 }
 
-int network_nat_start(SpawnNetwork *n) {
-        char helper[4096], subnet[INET_ADDRSTRLEN + 4], addr[INET_ADDRSTRLEN], ok[8] = {};
+int network_nat_start(SpawnNetwork *n, const char *machine) {
+        char helper[4096];
         int ctl[2], status[2];
 
         if (nat_helper_path(helper, sizeof(helper)) < 0)
                 return log_error_errno(ENAMETOOLONG, "Failed to find spawn-nat.");
-        struct in_addr net = { htonl(ntohl(n->host_addr.s_addr) & (UINT32_MAX << (32 - NETWORK_SUBNET_PREFIXLEN))) };
-        inet_ntop(AF_INET, &net, addr, sizeof(addr));
-        snprintf(subnet, sizeof(subnet), "%s/%u", addr, NETWORK_SUBNET_PREFIXLEN);
+        network_veth_host_name(machine, n->host_ifname);
         if (pipe2(ctl, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "Failed to create a pipe: %m");
         if (pipe2(status, O_CLOEXEC) < 0) {
@@ -233,7 +244,8 @@ int network_nat_start(SpawnNetwork *n) {
                         _exit(1);
                 /* Its own process group: a ^C or a kill of spawn's group must not take it along. */
                 (void) setpgid(0, 0);
-                execl(helper, "spawn-nat", n->host_ifname, subnet, (char *) NULL);
+                /* "-": the subnet follows on stdin once picked (network_nat_send_subnet()). */
+                execl(helper, "spawn-nat", n->host_ifname, "-", (char *) NULL);
                 fprintf(stderr, "spawn: Failed to run %s: %s\n", helper, strerror(errno));
                 _exit(1);
         }
@@ -241,8 +253,18 @@ int network_nat_start(SpawnNetwork *n) {
         safe_close(status[1]);
         n->nat_pid = pid;
         n->nat_fd = ctl[1];
-        ssize_t k = read(status[0], ok, sizeof(ok) - 1);
-        safe_close(status[0]);
+        n->nat_status_fd = status[0];
+        return 0;
+}
+
+int network_nat_wait(SpawnNetwork *n) {
+        char ok[8] = {};
+        ssize_t k;
+
+        do
+                k = read(n->nat_status_fd, ok, sizeof(ok) - 1);
+        while (k < 0 && errno == EINTR);
+        n->nat_status_fd = safe_close(n->nat_status_fd);
         if (k < 2 || strncmp(ok, "ok", 2) != 0) {
                 network_veth_teardown(n);
                 return -EIO; /* spawn-nat said why */
@@ -253,6 +275,7 @@ int network_nat_start(SpawnNetwork *n) {
 void network_veth_teardown(SpawnNetwork *n) {
         _cleanup_(netlink_closep) Netlink *nl = NULL;
 
+        n->nat_status_fd = safe_close(n->nat_status_fd);
         if (n->nat_pid > 0) {
                 n->nat_fd = safe_close(n->nat_fd);
                 (void) waitpid(n->nat_pid, NULL, 0);

@@ -324,6 +324,11 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         siginfo_t si = {};
         int r;
 
+        if (veth) {
+                r = network_nat_start(&net, c->res.machine);
+                if (r < 0)
+                        goto finish;
+        }
         r = console_open(&s.console, c->res.console_mode);
         if (r < 0)
                 goto finish;
@@ -370,12 +375,12 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
          * inner phase, so an init that configures nothing has a network. If spawn is SIGKILLed the
          * child dies of PDEATHSIG and its namespace takes host0 and with it ve-NAME along. */
         r = veth ? network_veth_setup(&net, c->res.machine, c->opt.network_pool, pid) : 0;
-        if (r >= 0 && veth)
-                r = network_nat_start(&net);
         if (r >= 0)
                 r = network_links_setup(&links, &c->opt.network_links, c->res.machine, c->opt.network_pool, pid);
         if (r >= 0)
                 r = supervisor_place(c, &cg, pid, ret_registered);
+        if (r >= 0 && veth)
+                r = network_nat_wait(&net);
         if (r >= 0) {
                 r = sync_send(sync[0], SYNC_GO, 0, 0, NULL, -EBADF);
                 /* A child that is gone already has sent why: read on. */
