@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* spawn-nat IFNAME SUBNET|-: masquerades SUBNET's traffic leaving by any interface but IFNAME, in a
- * chain of its own (IFNAME) of the table "ip berth", until its stdin reaches EOF, then removes the
+/* spawn-nat IFNAME SUBNET|- [OUTIF]: masquerades SUBNET's traffic leaving by any interface but
+ * OUTIF (default: IFNAME), in a chain of its own (IFNAME) of the table "ip berth", until its stdin reaches EOF, then removes the
  * chain. spawn keeps the write end of stdin, so the rules go when spawn goes, even by SIGKILL.
  * It prints "ok" on stdout once the rules are in. With "-" for SUBNET it reads it as the first line
  * of stdin, after loading and setting up libnftables: spawn starts us before it knows the subnet,
@@ -30,8 +30,13 @@ int main(int argc, char *argv[]) {
         char buf[64];
         char subnet[64];
 
-        if (argc != 3 || strlen(argv[1]) >= 16 || strpbrk(argv[1], "\"\\; \n") || strpbrk(argv[2], "\"\\; \n")) {
-                fprintf(stderr, "usage: spawn-nat IFNAME SUBNET\n");
+        /* A zone member's chain is its vb-NAME's, but its traffic stays unmasqueraded on the
+         * zone's bridge, vz-ZONE: with br_netfilter, bridged IPv4 passes postrouting with the
+         * bridge as oifname. */
+        const char *outif = argc == 4 ? argv[3] : argv[1];
+        if ((argc != 3 && argc != 4) || strlen(argv[1]) >= 16 || strpbrk(argv[1], "\"\\; \n") || strpbrk(argv[2], "\"\\; \n") ||
+            strlen(outif) >= 16 || strpbrk(outif, "\"\\; \n")) {
+                fprintf(stderr, "usage: spawn-nat IFNAME SUBNET|- [OUTIF]\n");
                 return 2;
         }
         /* A ^C to spawn's process group must not cut the cleanup short: only EOF ends us. */
@@ -75,7 +80,7 @@ int main(int argc, char *argv[]) {
                  "add table ip berth\n"
                  "add chain ip berth %3$s { type nat hook postrouting priority srcnat; }\n"
                  "add rule ip berth %3$s ip saddr %2$s oifname != \"%1$s\" masquerade\n",
-                 argv[1], argv[2], chain);
+                 outif, argv[2], chain);
         if (nft_run(ctx, cmd) < 0) {
                 fprintf(stderr, "spawn: Failed to add the masquerading rule for %s.\n", argv[1]);
                 nft_ctx_free(ctx);

@@ -320,7 +320,24 @@ static int links_zone_join(NetworkLinks *l, Netlink *nl, const char *zone, const
                 return r;
         lock = safe_close(lock);
         gw.s_addr = htonl(ntohl(subnet.s_addr) + 1);
-        return container_host0_configure(l->netns_fd, &addr, plen, gw);
+        r = container_host0_configure(l->netns_fd, &addr, plen, gw);
+        if (r >= 0 && l->nat.nat_pid > 0)
+                r = network_nat_send_subnet(&l->nat, addr, 32);
+        return r;
+}
+
+int network_links_nat_start(NetworkLinks *l, const NetworkLinkOptions *o, const char *machine) {
+        char ifname[IFNAMSIZ], zone[IFNAMSIZ];
+
+        if (!o->zone)
+                return 0;
+        network_ifname_make("vb-", machine, ifname);
+        snprintf(zone, sizeof(zone), "vz-%s", o->zone);
+        return network_nat_start(&l->nat, ifname, zone);
+}
+
+int network_links_nat_wait(NetworkLinks *l) {
+        return l->nat.nat_pid > 0 ? network_nat_wait(&l->nat) : 0;
 }
 
 static int links_bridge_join(NetworkLinks *l, Netlink *nl, const char *bridge, const char *machine, pid_t pid) {
@@ -467,7 +484,9 @@ static int links_cleanup_start(NetworkLinks *l) {
                 char c;
                 /* Nothing of the supervisor's stays open: a reader of spawn's stdout must not
                  * wait for us. */
-                if (dup2(pipefd[0], 3) < 0 || dup2(l->netns_fd, 4) < 0 || dup2(donefd[1], 5) < 0)
+                /* Above 5 first: one of them may be 3, 4 or 5 itself. */
+                int in = fcntl(pipefd[0], F_DUPFD, 6), ns = fcntl(l->netns_fd, F_DUPFD, 6), done = fcntl(donefd[1], F_DUPFD, 6);
+                if (in < 0 || ns < 0 || done < 0 || dup2(in, 3) < 0 || dup2(ns, 4) < 0 || dup2(done, 5) < 0)
                         _exit(EXIT_FAILURE);
                 (void) syscall(SYS_close_range, 6, ~0U, 0);
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -499,7 +518,6 @@ int network_links_setup(NetworkLinks *l, const NetworkLinkOptions *o, const char
         char path[64];
         int r;
 
-        *l = NETWORK_LINKS_NULL;
         if (!network_link_options_private(o))
                 return 0;
         snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) pid);
@@ -548,6 +566,8 @@ void network_links_teardown(NetworkLinks *l) {
                 links_release(l, -1);
         l->netns_fd = safe_close(l->netns_fd);
         l->claim_fd = safe_close(l->claim_fd);
+        /* Waits for spawn-nat to remove the member's rule (an exit must leave none). */
+        network_veth_teardown(&l->nat);
         free(l->extra_ifindex);
         l->extra_ifindex = NULL;
         l->n_extra = 0;

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "spawn-network.h"
+
 /* The link options besides -n, with systemd-nspawn's names and meanings: --network-bridge,
  * --network-zone, --network-veth-extra, --network-macvlan, --network-ipvlan,
  * --network-interface, --network-namespace-path. Parsed here (network_links_parse_option()),
@@ -71,12 +73,20 @@ typedef struct NetworkLinks {
         pid_t cleanup_pid;             /* holds netns_fd, undoes everything when cleanup_fd closes */
         int cleanup_fd;
         int cleanup_done_fd;           /* a byte: the moved interfaces are back */
+        SpawnNetwork nat;              /* a zone member's masquerading (spawn-nat for vb-NAME) */
 } NetworkLinks;
 
-#define NETWORK_LINKS_NULL ((NetworkLinks) { .netns_fd = -1, .claim_fd = -1, .cleanup_fd = -1, .cleanup_done_fd = -1 })
+#define NETWORK_LINKS_NULL                                                              \
+        ((NetworkLinks) { .netns_fd = -1, .claim_fd = -1, .cleanup_fd = -1, .cleanup_done_fd = -1, \
+                          .nat = { .nat_fd = -1, .nat_status_fd = -1 } })
 
-/* In the supervisor, after the clone and before the child's inner phase. On failure logs one
- * line and leaves nothing behind. */
+/* A zone member's traffic to the outside is masqueraded as -n's is, by a spawn-nat of its own
+ * (chain c_<vb-NAME>, its address/32, any interface but vz-ZONE): started before the clone as -n's, its "ok" awaited before
+ * SYNC_GO. Both do nothing without --network-zone. */
+int network_links_nat_start(NetworkLinks *l, const NetworkLinkOptions *o, const char *machine);
+int network_links_nat_wait(NetworkLinks *l);
+/* In the supervisor, after the clone and before the child's inner phase (@l as
+ * network_links_nat_start() left it). On failure logs one line and leaves nothing behind. */
 int network_links_setup(NetworkLinks *l, const NetworkLinkOptions *o, const char *machine, const char *pool, pid_t pid);
 /* Moves --network-interface links back, removes host ends and an empty zone bridge: through the
  * cleanup process, which does the same when spawn is SIGKILLed. */

@@ -149,18 +149,6 @@ static int network_pick(Netlink *nl, const char *pool, SpawnNetwork *n) {
         return 0;
 }
 
-/* The subnet spawn-nat waits for on its stdin. */
-static int network_nat_send_subnet(SpawnNetwork *n) {
-        char line[INET_ADDRSTRLEN + 8], addr[INET_ADDRSTRLEN];
-
-        struct in_addr net = { htonl(ntohl(n->host_addr.s_addr) & (UINT32_MAX << (32 - NETWORK_SUBNET_PREFIXLEN))) };
-        inet_ntop(AF_INET, &net, addr, sizeof(addr));
-        int k = snprintf(line, sizeof(line), "%s/%u\n", addr, NETWORK_SUBNET_PREFIXLEN);
-        if (write(n->nat_fd, line, (size_t) k) != k)
-                return log_error_errno(errno ?: EIO, "Failed to pass the subnet to spawn-nat: %m");
-        return 0;
-}
-
 int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, pid_t pid) {
         _cleanup_(netlink_closep) Netlink *nl = NULL;
         int r;
@@ -194,8 +182,10 @@ int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, p
                 r = log_error_errno(r, "Failed to configure %s: %m", n->host_ifname);
         if (r >= 0)
                 r = network_container_configure(n, pid);
-        if (r >= 0 && n->nat_pid > 0)
-                r = network_nat_send_subnet(n);
+        if (r >= 0 && n->nat_pid > 0) {
+                struct in_addr net = { htonl(ntohl(n->host_addr.s_addr) & (UINT32_MAX << (32 - NETWORK_SUBNET_PREFIXLEN))) };
+                r = network_nat_send_subnet(n, net, NETWORK_SUBNET_PREFIXLEN);
+        }
         if (r < 0)
                 network_veth_teardown(n);
         return r;
@@ -220,13 +210,13 @@ static int nat_helper_path(char *buf, size_t size) {
         return snprintf(buf, size, "%s/spawn-nat", BERTH_LIBEXECDIR) < (int) size ? 0 : -ENAMETOOLONG;
 }
 
-int network_nat_start(SpawnNetwork *n, const char *machine) {
+int network_nat_start(SpawnNetwork *n, const char *ifname, const char *outif) {
         char helper[4096];
         int ctl[2], status[2];
 
         if (nat_helper_path(helper, sizeof(helper)) < 0)
                 return log_error_errno(ENAMETOOLONG, "Failed to find spawn-nat.");
-        network_veth_host_name(machine, n->host_ifname);
+        snprintf(n->host_ifname, sizeof(n->host_ifname), "%s", ifname);
         if (pipe2(ctl, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "Failed to create a pipe: %m");
         if (pipe2(status, O_CLOEXEC) < 0) {
@@ -245,7 +235,7 @@ int network_nat_start(SpawnNetwork *n, const char *machine) {
                 /* Its own process group: a ^C or a kill of spawn's group must not take it along. */
                 (void) setpgid(0, 0);
                 /* "-": the subnet follows on stdin once picked (network_nat_send_subnet()). */
-                execl(helper, "spawn-nat", n->host_ifname, "-", (char *) NULL);
+                execl(helper, "spawn-nat", n->host_ifname, "-", outif ?: n->host_ifname, (char *) NULL);
                 fprintf(stderr, "spawn: Failed to run %s: %s\n", helper, strerror(errno));
                 _exit(1);
         }
@@ -254,6 +244,16 @@ int network_nat_start(SpawnNetwork *n, const char *machine) {
         n->nat_pid = pid;
         n->nat_fd = ctl[1];
         n->nat_status_fd = status[0];
+        return 0;
+}
+
+int network_nat_send_subnet(SpawnNetwork *n, struct in_addr net, unsigned prefixlen) {
+        char line[INET_ADDRSTRLEN + 8], addr[INET_ADDRSTRLEN];
+
+        inet_ntop(AF_INET, &net, addr, sizeof(addr));
+        int k = snprintf(line, sizeof(line), "%s/%u\n", addr, prefixlen);
+        if (write(n->nat_fd, line, (size_t) k) != k)
+                return log_error_errno(errno ?: EIO, "Failed to pass the subnet to spawn-nat: %m");
         return 0;
 }
 

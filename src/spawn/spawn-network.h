@@ -48,10 +48,13 @@ typedef struct SpawnNetwork {
  * its context is most of the cost of -n (10-25 ms), and overlaps the root's setup and the clone;
  * network_veth_setup() passes it the subnet; network_nat_wait() waits for its "ok", before the
  * container's payload may send anything. */
-int network_nat_start(SpawnNetwork *n, const char *machine);
+int network_nat_start(SpawnNetwork *n, const char *ifname, const char *outif);
 /* In the supervisor, before the child's inner phase: creates the pair with host0 in @pid's
  * network namespace and addresses both ends. On failure logs one line and leaves nothing. */
 int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, pid_t pid);
+/* The traffic of @net/@prefixlen leaving by any interface but @outif (NULL: @ifname, the chain's
+ * name) is what it masquerades. */
+int network_nat_send_subnet(SpawnNetwork *n, struct in_addr net, unsigned prefixlen);
 int network_nat_wait(SpawnNetwork *n);
 /* Removes the host side (and with it host0) if still there. */
 void network_veth_teardown(SpawnNetwork *n);

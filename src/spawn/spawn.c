@@ -325,10 +325,15 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         int r;
 
         if (veth) {
-                r = network_nat_start(&net, c->res.machine);
+                char ifname[IFNAMSIZ];
+                network_veth_host_name(c->res.machine, ifname);
+                r = network_nat_start(&net, ifname, NULL);
                 if (r < 0)
                         goto finish;
         }
+        r = network_links_nat_start(&links, &c->opt.network_links, c->res.machine);
+        if (r < 0)
+                goto finish;
         r = console_open(&s.console, c->res.console_mode);
         if (r < 0)
                 goto finish;
@@ -381,6 +386,8 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                 r = supervisor_place(c, &cg, pid, ret_registered);
         if (r >= 0 && veth)
                 r = network_nat_wait(&net);
+        if (r >= 0)
+                r = network_links_nat_wait(&links);
         if (r >= 0) {
                 r = sync_send(sync[0], SYNC_GO, 0, 0, NULL, -EBADF);
                 /* A child that is gone already has sent why: read on. */

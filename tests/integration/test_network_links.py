@@ -143,6 +143,51 @@ def test_sigkill_leaves_no_bridge_link_or_claim(tree, hostns):
     assert wait_for(lambda: "vz-tk" not in link_names(hostns)), link_names(hostns)
 
 
+@pytest.fixture
+def outside(hostns):
+    """A third namespace standing in for the outside world, 10.99.0.2, reached from the host's
+    10.99.0.1; it has no route back to the pool, so only masqueraded traffic gets an answer."""
+    name = new_netns()
+    try:
+        veth(hostns, "tb-up", "tb-out", name)
+        ip("-n", hostns, "addr", "add", "10.99.0.1/24", "dev", "tb-up")
+        ip("-n", hostns, "link", "set", "tb-up", "up")
+        ip("-n", name, "addr", "add", "10.99.0.2/24", "dev", "tb-out")
+        ip("-n", name, "link", "set", "tb-out", "up")
+        subprocess.run(in_ns(hostns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"), check=True, timeout=10)
+        yield name
+    finally:
+        ip("netns", "del", name, check=False)
+
+
+def test_zone_member_is_masqueraded_to_the_outside(tree, hostns, outside):
+    server = subprocess.Popen(in_ns(outside, "busybox", "nc", "-l", "-p", "8888"), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.3)
+        cp = run_in(hostns, tree, "zout", "--network-zone=to", "/bin/sh", "-c",
+                    "ping -c1 -W3 10.99.0.2 && echo via-zone-nat | nc -w 3 10.99.0.2 8888")
+        assert cp.returncode == 0, describe(cp) + "\n" + nft_ruleset(hostns)
+        out, _ = server.communicate(timeout=10)
+        assert "via-zone-nat" in out
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    # spawn waits for its rule to go; only the bridge is left to its cleanup process.
+    assert "berth" not in nft_ruleset(hostns)
+
+
+def test_zone_sigkill_leaves_no_rule(tree, hostns):
+    p = start_in(hostns, tree, "zrule", "--network-zone=tr", "/bin/sleep", "60")
+    try:
+        assert wait_for(lambda: "masquerade" in nft_ruleset(hostns)), nft_ruleset(hostns)
+    finally:
+        stop(p, signal.SIGKILL)
+    assert wait_for(lambda: "berth" not in nft_ruleset(hostns)), nft_ruleset(hostns)
+    assert wait_for(lambda: "vz-tr" not in link_names(hostns)), link_names(hostns)
+
+
 def test_bridge(tree, hostns):
     ip("-n", hostns, "link", "add", "tbr0", "type", "bridge")
     ip("-n", hostns, "addr", "add", "10.98.0.1/24", "dev", "tbr0")
