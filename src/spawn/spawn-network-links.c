@@ -274,7 +274,8 @@ static int container_host0_configure(int netns_fd, const struct in_addr *addr, u
 }
 
 /* vb-NAME/host0 joined to @bridge_ifindex. */
-static int links_bridge_member(NetworkLinks *l, Netlink *nl, const char *machine, int bridge_ifindex, pid_t pid) {
+static int links_bridge_member(NetworkLinks *l, Netlink *nl, const char *machine, const char *bridge, int bridge_ifindex,
+                               pid_t pid) {
         int r;
 
         network_ifname_make("vb-", machine, l->host_ifname);
@@ -288,6 +289,8 @@ static int links_bridge_member(NetworkLinks *l, Netlink *nl, const char *machine
                 return log_error_errno(r, "Failed to find %s: %m", l->host_ifname);
         l->host_ifindex = r;
         r = netlink_link_set_master(nl, l->host_ifindex, bridge_ifindex);
+        if (r == -EOPNOTSUPP)
+                return log_error_errno(r, "Interface %s is not a bridge.", bridge);
         if (r >= 0)
                 r = netlink_link_up(nl, l->host_ifindex);
         if (r < 0)
@@ -315,7 +318,7 @@ static int links_zone_join(NetworkLinks *l, Netlink *nl, const char *zone, const
         if (r < 0)
                 return log_error_errno(r, "No free address left in zone %s: %m", zone);
         l->claim_fd = r;
-        r = links_bridge_member(l, nl, machine, bridge, pid);
+        r = links_bridge_member(l, nl, machine, l->zone_ifname, bridge, pid);
         if (r < 0)
                 return r;
         lock = safe_close(lock);
@@ -346,7 +349,7 @@ static int links_bridge_join(NetworkLinks *l, Netlink *nl, const char *bridge, c
                 return log_error_errno(ifindex, "Bridge %s does not exist.", bridge);
         if (ifindex < 0)
                 return log_error_errno(ifindex, "Failed to find bridge %s: %m", bridge);
-        int r = links_bridge_member(l, nl, machine, ifindex, pid);
+        int r = links_bridge_member(l, nl, machine, bridge, ifindex, pid);
         if (r < 0)
                 return r;
         /* The bridge's network addresses the guest (its DHCP server, or the guest's own

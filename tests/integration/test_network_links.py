@@ -318,6 +318,7 @@ def bad_input_cases(hostns, otherns):
     return {
         "veth-extra name taken": (["--network-veth-extra=tb-taken:inner"], "already exists"),
         "bridge missing": (["--network-bridge=nosuchbr"], "does not exist"),
+        "bridge not a bridge": (["--network-bridge=tb-taken"], "Interface tb-taken is not a bridge."),
         "zone member name taken": (["--network-zone=tz", "-M", "tb-taken"], None),
         "interface in another namespace": (["--network-interface=tb-away"], "does not exist in the host"),
         "macvlan parent missing": (["--network-macvlan=nosuchif"], "does not exist"),
