@@ -131,12 +131,12 @@ def test_zone_keeps_off_a_running_veth_subnet(tree, hostns):
 
 
 def test_sigkill_leaves_no_bridge_link_or_claim(tree, hostns):
-    p = start_in(hostns, tree, "zkill", "--network-zone=tk", "/bin/sleep", "60")
+    p = start_in(hostns, tree, "zkill", "--network-zone=tk", "--network-veth-extra=tx-kill", "/bin/sleep", "60")
     try:
-        assert wait_for(lambda: {"vz-tk", "vb-zkill"} <= link_names(hostns)), link_names(hostns)
+        assert wait_for(lambda: {"vz-tk", "vb-zkill", "tx-kill"} <= link_names(hostns)), link_names(hostns)
     finally:
         stop(p, signal.SIGKILL)
-    assert wait_for(lambda: not ({"vz-tk", "vb-zkill"} & link_names(hostns))), link_names(hostns)
+    assert wait_for(lambda: not ({"vz-tk", "vb-zkill", "tx-kill"} & link_names(hostns))), link_names(hostns)
     # The address is free again: the next member gets .2.
     cp = run_in(hostns, tree, "zkill2", "--network-zone=tk", "/bin/sh", "-c", "ip -4 addr show host0")
     assert cp.returncode == 0 and "10.200.0.2/24" in cp.stdout, describe(cp)
@@ -310,6 +310,21 @@ def test_concurrent_spawns_get_distinct_subnets(tree, hostns):
         assert cp.returncode == 0, describe(cp)
         addrs += [w for w in cp.stdout.split() if w.startswith("10.200.") and w.endswith("/28")]
     assert len(addrs) == 6 and len(set(addrs)) == 6, addrs
+
+
+def test_concurrent_zone_members_get_distinct_addresses(tree, hostns):
+    def one(i):
+        return run_in(hostns, tree, f"zrace{i}", "--network-zone=tc", "/bin/sh", "-c",
+                      "ip -4 addr show host0; sleep 1", timeout=60)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
+        results = list(ex.map(one, range(4)))
+    addrs = []
+    for cp in results:
+        assert cp.returncode == 0, describe(cp)
+        addrs += [w for w in cp.stdout.split() if w.startswith("10.200.") and w.endswith("/24")]
+    assert sorted(addrs) == [f"10.200.0.{i}/24" for i in range(2, 6)], addrs
+    assert wait_for(lambda: "vz-tc" not in link_names(hostns)), link_names(hostns)
 
 
 def bad_input_cases(hostns, otherns):
