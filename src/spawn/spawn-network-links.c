@@ -433,7 +433,8 @@ static void links_release(NetworkLinks *l, int moved_fd) {
         l->netns_fd = safe_close(l->netns_fd);
         if (moved_fd >= 0)
                 (void) !write(moved_fd, "M", 1);
-        if (netlink_open(&nl) < 0)
+        l->claim_fd = safe_close(l->claim_fd);
+        if ((l->host_ifindex <= 0 && l->n_extra == 0 && !l->zone_ifname[0]) || netlink_open(&nl) < 0)
                 return;
         /* Deleting our end deletes the pair, at once: the namespace's own teardown is
          * asynchronous. */
@@ -450,7 +451,6 @@ static void links_release(NetworkLinks *l, int moved_fd) {
                         (void) netlink_link_delete(nl, bridge);
                 l->zone_ifname[0] = '\0';
         }
-        l->claim_fd = safe_close(l->claim_fd);
 }
 
 /* The cleanup process of the previous container, released without waiting (--restart-on-reboot
