@@ -302,7 +302,7 @@ int netlink_link_set_master(Netlink *nl, int ifindex, int master_ifindex) {
         return netlink_call(nl, h, NULL, NULL);
 }
 
-int netlink_link_move(Netlink *nl, int ifindex, pid_t pid, int netns_fd) {
+int netlink_link_move(Netlink *nl, int ifindex, pid_t pid, int netns_fd, const char *new_name) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *h = netlink_header(nl, buf, RTM_NEWLINK, 0);
         struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
@@ -313,6 +313,9 @@ int netlink_link_move(Netlink *nl, int ifindex, pid_t pid, int netns_fd) {
                 mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t) netns_fd);
         else
                 mnl_attr_put_u32(h, IFLA_NET_NS_PID, (uint32_t) pid);
+        /* The kernel renames it on the way, so no name clash can happen in between. */
+        if (new_name)
+                mnl_attr_put_strz(h, IFLA_IFNAME, new_name);
         return netlink_call(nl, h, NULL, NULL);
 }
 

@@ -41,8 +41,9 @@ int netlink_bridge_create(Netlink *nl, const char *name);
  * namespace as @name. */
 int netlink_sublink_create(Netlink *nl, const char *kind, const char *name, int parent_ifindex, pid_t pid);
 int netlink_link_set_master(Netlink *nl, int ifindex, int master_ifindex);
-/* Moves a link into the namespace of @netns_fd, or of @pid when @netns_fd < 0. */
-int netlink_link_move(Netlink *nl, int ifindex, pid_t pid, int netns_fd);
+/* Moves a link into the namespace of @netns_fd, or of @pid when @netns_fd < 0, renamed to
+ * @new_name unless NULL. */
+int netlink_link_move(Netlink *nl, int ifindex, pid_t pid, int netns_fd, const char *new_name);
 /* How many links have @master_ifindex as master (a bridge's members). */
 int netlink_link_count_members(Netlink *nl, int master_ifindex);
 /* The first IPv4 address of a link; -EADDRNOTAVAIL when it has none. */

@@ -73,6 +73,21 @@ static int parse_ifname_list(char ***l, const char *what, const char *arg) {
         return strv_extend(l, arg) < 0 ? log_oom() : 0;
 }
 
+/* HOST[:CONTAINER], kept as "HOST:CONTAINER" (CONTAINER defaults to HOST). */
+static int parse_ifname_pair(char ***l, const char *option, const char *arg) {
+        const char *colon = strchr(arg, ':');
+        char host[IFNAMSIZ + 1] = {}, pair[2 * IFNAMSIZ + 2];
+        const char *inner = colon ? colon + 1 : arg;
+        size_t hl = colon ? (size_t) (colon - arg) : strlen(arg);
+
+        if (hl < sizeof(host))
+                memcpy(host, arg, hl);
+        if (hl >= sizeof(host) || !network_ifname_valid(host) || !network_ifname_valid(inner) || streq(inner, "host0"))
+                return log_error_errno(EINVAL, "Invalid %s '%s': want HOST[:CONTAINER] interface names.", option, arg);
+        snprintf(pair, sizeof(pair), "%s:%s", host, inner);
+        return strv_extend(l, pair) < 0 ? log_oom() : 0;
+}
+
 int network_links_parse_option(NetworkLinkOptions *o, int id, const char *arg) {
         char zone[IFNAMSIZ + 8];
 
@@ -89,26 +104,15 @@ int network_links_parse_option(NetworkLinkOptions *o, int id, const char *arg) {
                         return log_error_errno(EINVAL, "Invalid zone name '%s' (at most %d characters, no '/', ':' or space).",
                                                arg, IFNAMSIZ - 1 - 3);
                 return strdup_to(&o->zone, arg);
-        case ARG_NETWORK_VETH_EXTRA: {
-                const char *colon = strchr(arg, ':');
-                char host[IFNAMSIZ + 1] = {}, pair[2 * IFNAMSIZ + 2];
-                const char *inner = colon ? colon + 1 : arg;
-                size_t hl = colon ? (size_t) (colon - arg) : strlen(arg);
-
-                if (hl < sizeof(host))
-                        memcpy(host, arg, hl);
-                if (hl >= sizeof(host) || !network_ifname_valid(host) || !network_ifname_valid(inner) ||
-                    streq(inner, "host0"))
-                        return log_error_errno(EINVAL, "Invalid --network-veth-extra= '%s': want HOST[:CONTAINER] interface names.", arg);
-                snprintf(pair, sizeof(pair), "%s:%s", host, inner);
-                return strv_extend(&o->veth_extra, pair) < 0 ? log_oom() : 0;
-        }
+        case ARG_NETWORK_VETH_EXTRA:
+                return parse_ifname_pair(&o->veth_extra, "--network-veth-extra=", arg);
         case ARG_NETWORK_MACVLAN:
                 return parse_ifname_list(&o->macvlan, "macvlan parent", arg);
         case ARG_NETWORK_IPVLAN:
                 return parse_ifname_list(&o->ipvlan, "ipvlan parent", arg);
         case ARG_NETWORK_INTERFACE:
-                return parse_ifname_list(&o->interfaces, "network", arg);
+                /* HOST:CONTAINER renames it inside, as nspawn ≥ 254 does. */
+                return parse_ifname_pair(&o->interfaces, "--network-interface=", arg);
         case ARG_NETWORK_NAMESPACE_PATH:
                 if (isempty(arg) || arg[0] != '/')
                         return log_error_errno(EINVAL, "Network namespace path must be absolute: '%s'.", arg);
@@ -401,14 +405,18 @@ static int links_sublinks(Netlink *nl, const char *kind, const char *prefix, cha
 
 static int links_move_in(NetworkLinks *l, Netlink *nl, char **interfaces, pid_t pid) {
         for (char **i = interfaces; i && *i; i++) {
-                int ifindex = netlink_link_index(nl, *i);
+                char host[IFNAMSIZ];
+                const char *inner = strchr(*i, ':') + 1;
+
+                snprintf(host, sizeof(host), "%.*s", (int) (inner - 1 - *i), *i);
+                int ifindex = netlink_link_index(nl, host);
                 if (ifindex == -ENODEV)
-                        return log_error_errno(ifindex, "Interface %s does not exist in the host's network namespace.", *i);
+                        return log_error_errno(ifindex, "Interface %s does not exist in the host's network namespace.", host);
                 if (ifindex < 0)
-                        return log_error_errno(ifindex, "Failed to find %s: %m", *i);
-                int r = netlink_link_move(nl, ifindex, pid, -1);
+                        return log_error_errno(ifindex, "Failed to find %s: %m", host);
+                int r = netlink_link_move(nl, ifindex, pid, -1, streq(host, inner) ? NULL : inner);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to move %s into the container: %m", *i);
+                        return log_error_errno(r, "Failed to move %s into the container: %m", host);
                 if (strv_extend(&l->moved, *i) < 0)
                         return log_oom();
         }
@@ -425,9 +433,14 @@ static void links_release(NetworkLinks *l, int moved_fd) {
         if (l->moved && l->netns_fd >= 0 && netlink_open_in(l->netns_fd, &inner) >= 0) {
                 _cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
                 for (char **i = l->moved; self >= 0 && *i; i++) {
-                        int ifindex = netlink_link_index(inner, *i);
+                        char host[IFNAMSIZ];
+                        const char *name = strchr(*i, ':') + 1;
+
+                        snprintf(host, sizeof(host), "%.*s", (int) (name - 1 - *i), *i);
+                        /* By its name in the container, back under its own. */
+                        int ifindex = netlink_link_index(inner, name);
                         if (ifindex > 0)
-                                (void) netlink_link_move(inner, ifindex, 0, self);
+                                (void) netlink_link_move(inner, ifindex, 0, self, streq(host, name) ? NULL : host);
                 }
         }
         l->netns_fd = safe_close(l->netns_fd);

@@ -18,7 +18,7 @@ typedef struct NetworkLinkOptions {
         char **veth_extra;       /* "HOST:CONTAINER" */
         char **macvlan;          /* parent interfaces */
         char **ipvlan;
-        char **interfaces;       /* moved in, moved back */
+        char **interfaces;       /* "HOST:CONTAINER", moved in (renamed), moved back */
         char *netns_path;        /* join this namespace instead of making one */
 } NetworkLinkOptions;
 

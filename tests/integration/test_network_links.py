@@ -290,6 +290,15 @@ def test_interface_moved_in_and_back(tree, hostns, how):
     assert wait_for(lambda: "tb-mv1" in link_names(hostns)), link_names(hostns)
 
 
+def test_interface_renamed_inside_and_back(tree, hostns):
+    veth(hostns, "tb-rn1", "tb-rn2")
+    cp = run_in(hostns, tree, "renamed", "--network-interface=tb-rn1:inside0", "/bin/sh", "-c", "ip -o link")
+    assert cp.returncode == 0, describe(cp)
+    assert "inside0" in cp.stdout and "tb-rn1" not in cp.stdout, describe(cp)
+    names = link_names(hostns)
+    assert "tb-rn1" in names and "inside0" not in names, names
+
+
 def test_network_namespace_path(tree, hostns, otherns):
     veth(otherns, "tb-nsp", "tb-nsq")
     cp = run_in(hostns, tree, "nspath", f"--network-namespace-path=/run/netns/{otherns}", "/bin/sh", "-c", "ip -o link")

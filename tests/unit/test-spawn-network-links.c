@@ -59,6 +59,10 @@ static void test_parse(void) {
         CHECK(network_links_parse_option(&o, ARG_NETWORK_ZONE, "") == -EINVAL);
         CHECK(network_links_parse_option(&o, ARG_NETWORK_BRIDGE, "br/0") == -EINVAL);
         CHECK(network_links_parse_option(&o, ARG_NETWORK_INTERFACE, "eth0") == 0);
+        CHECK(network_links_parse_option(&o, ARG_NETWORK_INTERFACE, "eth1:lan") == 0);
+        CHECK_STREQ(o.interfaces[0], "eth0:eth0");
+        CHECK_STREQ(o.interfaces[1], "eth1:lan");
+        CHECK(network_links_parse_option(&o, ARG_NETWORK_INTERFACE, "eth1:") == -EINVAL);
         CHECK(network_links_parse_option(&o, ARG_NETWORK_MACVLAN, "") == -EINVAL);
         CHECK(network_links_parse_option(&o, ARG_NETWORK_NAMESPACE_PATH, "run/netns/x") == -EINVAL);
         CHECK(network_link_options_private(&o));
