@@ -58,7 +58,8 @@ void network_ifname_make(const char *prefix, const char *name, char ret[static I
 bool network_ifname_valid(const char *s);
 
 /* The pool's lock: taken from reading the host's routes until the new subnet's route exists, so
- * that two containers starting at once never pick the same subnet. Returns the lock's fd. */
+ * that two containers starting at once never pick the same subnet. Returns the lock's fd, or
+ * -EBADF when /run cannot hold it (go on without). */
 int network_pool_lock(void);
 
 typedef struct NetworkLinks {

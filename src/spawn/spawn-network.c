@@ -160,7 +160,7 @@ int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, p
         /* From reading the routes until ve-NAME's address (and with it the /28's route) exists:
          * two spawns starting at once must not both see the same /28 free. */
         _cleanup_close_ int lock = network_pool_lock();
-        if (lock < 0)
+        if (lock < 0 && lock != -EBADF)
                 return log_error_errno(lock, "Failed to lock the address pool: %m");
         r = network_pick(nl, pool, n);
         if (r < 0)
