@@ -308,6 +308,26 @@ def test_network_namespace_path(tree, hostns, otherns):
     assert link_names(otherns) == {"lo", "tb-nsp", "tb-nsq"}
 
 
+@pytest.mark.parametrize("trusted", [True, False])
+def test_settings_file_network_keys(busybox_tree, scratch, hostns, trusted):
+    # NAME.nspawn next to the tree: honoured only when trusted (--settings=trusted here), as
+    # nspawn honours [Network] only from trusted files.
+    name = f"setnet{uuid.uuid4().hex[:6]}"
+    link = scratch / name
+    link.symlink_to(busybox_tree)
+    (scratch / f"{name}.nspawn").write_text("[Network]\nZone=ts\nVirtualEthernetExtra=tx-set:tx-setin\n")
+    cp = subprocess.run(in_ns(hostns, SPAWN, "-q", "--register=no", "-D", link, "-M", name, "--console=pipe",
+                              *(["--settings=trusted"] if trusted else []), "/bin/sh", "-c", "ip -o addr; ip -o link"),
+                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                        timeout=30, env=base_env())
+    assert cp.returncode == 0, describe(cp)
+    if trusted:
+        assert "10.200.0.2/24" in cp.stdout and "tx-setin" in cp.stdout, describe(cp)
+    else:
+        assert "host0" not in cp.stdout and "Zone=" in cp.stderr, describe(cp)
+    assert wait_for(lambda: link_names(hostns) == {"lo"}), link_names(hostns)
+
+
 def test_concurrent_spawns_get_distinct_subnets(tree, hostns):
     def one(i):
         return run_in(hostns, tree, f"race{i}", "-n", "/bin/sh", "-c", "ip -4 addr show host0; sleep 1", timeout=60)
