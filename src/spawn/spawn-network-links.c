@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The link options besides -n (see spawn-network-links.h), and the process that undoes them. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -208,6 +209,23 @@ static int zone_claim_address(const char *zone_ifname, struct in_addr subnet, un
                 return fd;
         }
         return -EADDRNOTAVAIL;
+}
+
+/* With the zone's lock held and no member left, nobody holds a claim: the claim files go with the
+ * bridge (the lock file stays: unlinking a file others may wait to flock races with them). */
+static void zone_claims_remove(const char *zone_ifname) {
+        char dir[sizeof(NETWORK_LOCK_DIR) + IFNAMSIZ + 16];
+        struct dirent *de;
+
+        snprintf(dir, sizeof(dir), "%s/%s", NETWORK_LOCK_DIR, zone_ifname);
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+        (void) rmdir(dir);
 }
 
 /* The zone's bridge, made with the first free subnet of the pool and its first address when it
@@ -465,8 +483,10 @@ static void links_release(NetworkLinks *l, int moved_fd) {
         if (l->zone_ifname[0]) {
                 _cleanup_close_ int lock = zone_lock(l->zone_ifname);
                 int bridge = netlink_link_index(nl, l->zone_ifname);
-                if (lock >= 0 && bridge > 0 && netlink_link_count_members(nl, bridge) == 0)
+                if (lock >= 0 && bridge > 0 && netlink_link_count_members(nl, bridge) == 0) {
                         (void) netlink_link_delete(nl, bridge);
+                        zone_claims_remove(l->zone_ifname);
+                }
                 l->zone_ifname[0] = '\0';
         }
 }
