@@ -250,6 +250,14 @@ static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd, SeccompPr
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return log_error_errno(errno, "Failed to set parent death signal: %m");
 
+        /* --network-namespace-path: before anything is mounted, so the /sys we mount shows that
+         * namespace's interfaces. */
+        if (c->opt.network_links.netns_path) {
+                _cleanup_close_ int netns = open(c->opt.network_links.netns_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (netns < 0 || setns(netns, CLONE_NEWNET) < 0)
+                        return log_error_errno(errno, "Failed to join network namespace %s: %m", c->opt.network_links.netns_path);
+        }
+
         /* The caller's session keyring (and the keys in it) stays outside; nspawn does the same.
          * Keys are not namespaced: the filter keeps the payload away from keyctl(). */
         r = keyring_join_fresh_session();

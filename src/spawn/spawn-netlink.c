@@ -90,8 +90,9 @@ static int netlink_call(Netlink *nl, struct nlmsghdr *h, mnl_cb_t cb, void *data
         ssize_t n;
         int r;
 
-        /* NLM_F_DUMP's bits mean NLM_F_CREATE|NLM_F_EXCL on a NEW request: tell them apart by type. */
-        bool dump = h->nlmsg_type == RTM_GETROUTE;
+        /* NLM_F_DUMP's bits mean NLM_F_CREATE|NLM_F_EXCL on a NEW request: tell them apart by type
+         * (every rtnetlink GET type is 2 modulo 4). */
+        bool dump = (h->nlmsg_type & 3) == 2 && (h->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
         if (!dump)
                 h->nlmsg_flags |= NLM_F_ACK;
         if (mnl_socket_sendto(nl->sock, h, h->nlmsg_len) < 0)
@@ -252,5 +253,135 @@ int netlink_route4_dump(Netlink *nl, Route4 **ret, size_t *ret_n) {
         }
         *ret = d.routes;
         *ret_n = d.n;
+        return 0;
+}
+
+int netlink_bridge_create(Netlink *nl, const char *name) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+
+        mnl_attr_put_strz(h, IFLA_IFNAME, name);
+        struct nlattr *linkinfo = mnl_attr_nest_start(h, IFLA_LINKINFO);
+        mnl_attr_put_strz(h, IFLA_INFO_KIND, "bridge");
+        mnl_attr_nest_end(h, linkinfo);
+        return netlink_call(nl, h, NULL, NULL);
+}
+
+int netlink_sublink_create(Netlink *nl, const char *kind, const char *name, int parent_ifindex, pid_t pid) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+
+        mnl_attr_put_strz(h, IFLA_IFNAME, name);
+        mnl_attr_put_u32(h, IFLA_LINK, (uint32_t) parent_ifindex);
+        mnl_attr_put_u32(h, IFLA_NET_NS_PID, (uint32_t) pid);
+        struct nlattr *linkinfo = mnl_attr_nest_start(h, IFLA_LINKINFO);
+        mnl_attr_put_strz(h, IFLA_INFO_KIND, kind);
+        struct nlattr *data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
+        /* nspawn's modes: macvlan bridge (the containers on one parent see each other), ipvlan L2. */
+        if (strcmp(kind, "macvlan") == 0)
+                mnl_attr_put_u32(h, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
+        else
+                mnl_attr_put_u16(h, IFLA_IPVLAN_MODE, IPVLAN_MODE_L2);
+        mnl_attr_nest_end(h, data);
+        mnl_attr_nest_end(h, linkinfo);
+        return netlink_call(nl, h, NULL, NULL);
+}
+
+int netlink_link_set_master(Netlink *nl, int ifindex, int master_ifindex) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_NEWLINK, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = ifindex;
+        mnl_attr_put_u32(h, IFLA_MASTER, (uint32_t) master_ifindex);
+        return netlink_call(nl, h, NULL, NULL);
+}
+
+int netlink_link_move(Netlink *nl, int ifindex, pid_t pid, int netns_fd, const char *new_name) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_NEWLINK, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = ifindex;
+        if (netns_fd >= 0)
+                mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t) netns_fd);
+        else
+                mnl_attr_put_u32(h, IFLA_NET_NS_PID, (uint32_t) pid);
+        /* The kernel renames it on the way, so no name clash can happen in between. */
+        if (new_name)
+                mnl_attr_put_strz(h, IFLA_IFNAME, new_name);
+        return netlink_call(nl, h, NULL, NULL);
+}
+
+typedef struct MasterCount {
+        int master;
+        unsigned n;
+} MasterCount;
+
+static int master_count_cb(const struct nlmsghdr *h, void *data) {
+        MasterCount *m = data;
+        const struct nlattr *a;
+
+        mnl_attr_for_each(a, h, sizeof(struct ifinfomsg))
+                if (mnl_attr_get_type(a) == IFLA_MASTER && mnl_attr_get_payload_len(a) == sizeof(uint32_t) &&
+                    (int) mnl_attr_get_u32(a) == m->master)
+                        m->n++;
+        return MNL_CB_OK;
+}
+
+int netlink_link_count_members(Netlink *nl, int master_ifindex) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_GETLINK, NLM_F_DUMP);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+        MasterCount m = { .master = master_ifindex };
+
+        ifi->ifi_family = AF_UNSPEC;
+        int r = netlink_call(nl, h, master_count_cb, &m);
+        return r < 0 ? r : (int) m.n;
+}
+
+typedef struct AddrFirst {
+        int ifindex;
+        bool found;
+        struct in_addr addr;
+        unsigned prefixlen;
+} AddrFirst;
+
+static int addr_first_cb(const struct nlmsghdr *h, void *data) {
+        AddrFirst *f = data;
+        const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(h);
+        const struct nlattr *a;
+
+        if (f->found || ifa->ifa_family != AF_INET || (int) ifa->ifa_index != f->ifindex)
+                return MNL_CB_OK;
+        mnl_attr_for_each(a, h, sizeof(*ifa))
+                if (mnl_attr_get_type(a) == IFA_LOCAL && mnl_attr_get_payload_len(a) == sizeof(struct in_addr)) {
+                        memcpy(&f->addr, mnl_attr_get_payload(a), sizeof(f->addr));
+                        f->prefixlen = ifa->ifa_prefixlen;
+                        f->found = true;
+                }
+        return MNL_CB_OK;
+}
+
+int netlink_addr4_first(Netlink *nl, int ifindex, struct in_addr *ret_addr, unsigned *ret_prefixlen) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_GETADDR, NLM_F_DUMP);
+        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
+        AddrFirst f = { .ifindex = ifindex };
+
+        ifa->ifa_family = AF_INET;
+        int r = netlink_call(nl, h, addr_first_cb, &f);
+        if (r < 0)
+                return r;
+        if (!f.found)
+                return -EADDRNOTAVAIL;
+        *ret_addr = f.addr;
+        *ret_prefixlen = f.prefixlen;
         return 0;
 }

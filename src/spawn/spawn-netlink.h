@@ -34,3 +34,17 @@ typedef struct Route4 {
         unsigned prefixlen;
 } Route4;
 int netlink_route4_dump(Netlink *nl, Route4 **ret, size_t *ret_n);
+
+/* Links for --network-bridge/-zone/-macvlan/-ipvlan/-interface (spawn-network-links.c). */
+int netlink_bridge_create(Netlink *nl, const char *name);
+/* A macvlan (mode bridge) or ipvlan (mode L2) @kind on @parent_ifindex, made in @pid's network
+ * namespace as @name. */
+int netlink_sublink_create(Netlink *nl, const char *kind, const char *name, int parent_ifindex, pid_t pid);
+int netlink_link_set_master(Netlink *nl, int ifindex, int master_ifindex);
+/* Moves a link into the namespace of @netns_fd, or of @pid when @netns_fd < 0, renamed to
+ * @new_name unless NULL. */
+int netlink_link_move(Netlink *nl, int ifindex, pid_t pid, int netns_fd, const char *new_name);
+/* How many links have @master_ifindex as master (a bridge's members). */
+int netlink_link_count_members(Netlink *nl, int master_ifindex);
+/* The first IPv4 address of a link; -EADDRNOTAVAIL when it has none. */
+int netlink_addr4_first(Netlink *nl, int ifindex, struct in_addr *ret_addr, unsigned *ret_prefixlen);

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "spawn-network-links.h"
 #include "spawn-network.h"
 
 #ifndef BERTH_LIBEXECDIR
@@ -68,23 +69,8 @@ int network_pool_parse(const char *s, struct in_addr *ret_base, unsigned *ret_pr
         return 0;
 }
 
-/* FNV-1a, 64 bits folded to 32: not secret, only spread. */
-static uint32_t name_hash(const char *s) {
-        uint64_t h = UINT64_C(14695981039346656037);
-        for (; *s; s++)
-                h = (h ^ (uint8_t) *s) * UINT64_C(1099511628211);
-        return (uint32_t) (h ^ (h >> 32));
-}
-
 void network_veth_host_name(const char *machine, char ret[static IFNAMSIZ]) {
-        char full[256 + 4];
-
-        snprintf(full, sizeof(full), "ve-%s", machine);
-        if (strlen(full) < IFNAMSIZ) {
-                memcpy(ret, full, strlen(full) + 1);
-                return;
-        }
-        snprintf(ret, IFNAMSIZ, "%.7s%08x", full, name_hash(full));
+        network_ifname_make("ve-", machine, ret);
 }
 
 static bool overlaps(uint32_t a, unsigned alen, uint32_t b, unsigned blen) {
@@ -94,14 +80,19 @@ static bool overlaps(uint32_t a, unsigned alen, uint32_t b, unsigned blen) {
 
 int network_pick_subnet(struct in_addr base, unsigned prefixlen, const Route4 *routes, size_t n_routes,
                         struct in_addr *ret_subnet) {
-        uint32_t first = ntohl(base.s_addr), count = UINT32_C(1) << (NETWORK_SUBNET_PREFIXLEN - prefixlen);
+        return network_pick_subnet_sized(base, prefixlen, NETWORK_SUBNET_PREFIXLEN, routes, n_routes, ret_subnet);
+}
+
+int network_pick_subnet_sized(struct in_addr base, unsigned prefixlen, unsigned subnet_len, const Route4 *routes,
+                              size_t n_routes, struct in_addr *ret_subnet) {
+        uint32_t first = ntohl(base.s_addr), count = UINT32_C(1) << (subnet_len - prefixlen);
 
         for (uint32_t i = 0; i < count; i++) {
-                uint32_t net = first + (i << (32 - NETWORK_SUBNET_PREFIXLEN));
+                uint32_t net = first + (subnet_len == 32 ? i : i << (32 - subnet_len));
                 bool taken = false;
 
                 for (size_t j = 0; j < n_routes && !taken; j++)
-                        taken = overlaps(net, NETWORK_SUBNET_PREFIXLEN, ntohl(routes[j].dst.s_addr), routes[j].prefixlen);
+                        taken = overlaps(net, subnet_len, ntohl(routes[j].dst.s_addr), routes[j].prefixlen);
                 if (!taken) {
                         ret_subnet->s_addr = htonl(net);
                         return 0;
@@ -162,11 +153,15 @@ int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, p
         _cleanup_(netlink_closep) Netlink *nl = NULL;
         int r;
 
-        *n = SPAWN_NETWORK_NULL;
         network_veth_host_name(machine, n->host_ifname);
         r = netlink_open(&nl);
         if (r < 0)
                 return log_error_errno(r, "Failed to open netlink: %m");
+        /* From reading the routes until ve-NAME's address (and with it the /28's route) exists:
+         * two spawns starting at once must not both see the same /28 free. */
+        _cleanup_close_ int lock = network_pool_lock();
+        if (lock < 0 && lock != -EBADF)
+                return log_error_errno(lock, "Failed to lock the address pool: %m");
         r = network_pick(nl, pool, n);
         if (r < 0)
                 return r;
@@ -182,10 +177,15 @@ int network_veth_setup(SpawnNetwork *n, const char *machine, const char *pool, p
         r = netlink_addr4_add(nl, n->host_ifindex, n->host_addr, NETWORK_SUBNET_PREFIXLEN);
         if (r >= 0)
                 r = netlink_link_up(nl, n->host_ifindex);
+        lock = safe_close(lock);
         if (r < 0)
                 r = log_error_errno(r, "Failed to configure %s: %m", n->host_ifname);
         if (r >= 0)
                 r = network_container_configure(n, pid);
+        if (r >= 0 && n->nat_pid > 0) {
+                struct in_addr net = { htonl(ntohl(n->host_addr.s_addr) & (UINT32_MAX << (32 - NETWORK_SUBNET_PREFIXLEN))) };
+                r = network_nat_send_subnet(n, net, NETWORK_SUBNET_PREFIXLEN);
+        }
         if (r < 0)
                 network_veth_teardown(n);
         return r;
@@ -210,15 +210,13 @@ static int nat_helper_path(char *buf, size_t size) {
         return snprintf(buf, size, "%s/spawn-nat", BERTH_LIBEXECDIR) < (int) size ? 0 : -ENAMETOOLONG;
 }
 
-int network_nat_start(SpawnNetwork *n) {
-        char helper[4096], subnet[INET_ADDRSTRLEN + 4], addr[INET_ADDRSTRLEN], ok[8] = {};
+int network_nat_start(SpawnNetwork *n, const char *ifname, const char *outif) {
+        char helper[4096];
         int ctl[2], status[2];
 
         if (nat_helper_path(helper, sizeof(helper)) < 0)
                 return log_error_errno(ENAMETOOLONG, "Failed to find spawn-nat.");
-        struct in_addr net = { htonl(ntohl(n->host_addr.s_addr) & (UINT32_MAX << (32 - NETWORK_SUBNET_PREFIXLEN))) };
-        inet_ntop(AF_INET, &net, addr, sizeof(addr));
-        snprintf(subnet, sizeof(subnet), "%s/%u", addr, NETWORK_SUBNET_PREFIXLEN);
+        snprintf(n->host_ifname, sizeof(n->host_ifname), "%s", ifname);
         if (pipe2(ctl, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "Failed to create a pipe: %m");
         if (pipe2(status, O_CLOEXEC) < 0) {
@@ -236,7 +234,8 @@ int network_nat_start(SpawnNetwork *n) {
                         _exit(1);
                 /* Its own process group: a ^C or a kill of spawn's group must not take it along. */
                 (void) setpgid(0, 0);
-                execl(helper, "spawn-nat", n->host_ifname, subnet, (char *) NULL);
+                /* "-": the subnet follows on stdin once picked (network_nat_send_subnet()). */
+                execl(helper, "spawn-nat", n->host_ifname, "-", outif ?: n->host_ifname, (char *) NULL);
                 fprintf(stderr, "spawn: Failed to run %s: %s\n", helper, strerror(errno));
                 _exit(1);
         }
@@ -244,8 +243,28 @@ int network_nat_start(SpawnNetwork *n) {
         safe_close(status[1]);
         n->nat_pid = pid;
         n->nat_fd = ctl[1];
-        ssize_t k = read(status[0], ok, sizeof(ok) - 1);
-        safe_close(status[0]);
+        n->nat_status_fd = status[0];
+        return 0;
+}
+
+int network_nat_send_subnet(SpawnNetwork *n, struct in_addr net, unsigned prefixlen) {
+        char line[INET_ADDRSTRLEN + 8], addr[INET_ADDRSTRLEN];
+
+        inet_ntop(AF_INET, &net, addr, sizeof(addr));
+        int k = snprintf(line, sizeof(line), "%s/%u\n", addr, prefixlen);
+        if (write(n->nat_fd, line, (size_t) k) != k)
+                return log_error_errno(errno ?: EIO, "Failed to pass the subnet to spawn-nat: %m");
+        return 0;
+}
+
+int network_nat_wait(SpawnNetwork *n) {
+        char ok[8] = {};
+        ssize_t k;
+
+        do
+                k = read(n->nat_status_fd, ok, sizeof(ok) - 1);
+        while (k < 0 && errno == EINTR);
+        n->nat_status_fd = safe_close(n->nat_status_fd);
         if (k < 2 || strncmp(ok, "ok", 2) != 0) {
                 network_veth_teardown(n);
                 return -EIO; /* spawn-nat said why */
@@ -256,6 +275,7 @@ int network_nat_start(SpawnNetwork *n) {
 void network_veth_teardown(SpawnNetwork *n) {
         _cleanup_(netlink_closep) Netlink *nl = NULL;
 
+        n->nat_status_fd = safe_close(n->nat_status_fd);
         if (n->nat_pid > 0) {
                 n->nat_fd = safe_close(n->nat_fd);
                 (void) waitpid(n->nat_pid, NULL, 0);

@@ -119,6 +119,7 @@ void spawn_options_done(SpawnOptions *o) {
         custom_mount_free_all(o->mounts, o->n_mounts);
         free(o->slice);
         free(o->network_pool);
+        network_link_options_done(&o->network_links);
         free(o->selinux_context);
         free(o->selinux_apifs_context);
         isolation_options_done(&o->isolation);
@@ -273,6 +274,28 @@ static const SpawnOptionDef option_table[] = {
                SETTING("Network.VirtualEthernet", SETTINGS_BOOL, SETTINGS_TRUSTED_ONLY)),
         OPTION("network-address-pool", 0, ARG_NETWORK_POOL, "CIDR", SPAWN_FIELD_NETWORK_POOL,
                "IPv4 pool -n takes a free /28 from\n(default: 10.200.0.0/16)"),
+        /* Parsed by network_links_parse_option(). */
+        OPTION("network-bridge", 0, ARG_NETWORK_BRIDGE, "BRIDGE", SPAWN_FIELD_NETWORK_LINKS,
+               "Add a veth pair vb-NAME (host) / host0 (container)\nwith vb-NAME in an existing bridge",
+               SETTING("Network.Bridge", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
+        OPTION("network-zone", 0, ARG_NETWORK_ZONE, "NAME", SPAWN_FIELD_NETWORK_LINKS,
+               "Same, in bridge vz-NAME (made on demand, addressed\nfrom the pool, removed with its last member);\n"
+               "host0 gets an address of its subnet",
+               SETTING("Network.Zone", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
+        OPTION("network-veth-extra", 0, ARG_NETWORK_VETH_EXTRA, "HOST[:CONTAINER]", SPAWN_FIELD_NETWORK_LINKS,
+               "Add another veth pair, not configured",
+               SETTING("Network.VirtualEthernetExtra", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
+        OPTION("network-macvlan", 0, ARG_NETWORK_MACVLAN, "IF", SPAWN_FIELD_NETWORK_LINKS,
+               "Add a macvlan mv-IF on host interface IF",
+               SETTING("Network.MACVLAN", SETTINGS_WORDS, SETTINGS_TRUSTED_ONLY)),
+        OPTION("network-ipvlan", 0, ARG_NETWORK_IPVLAN, "IF", SPAWN_FIELD_NETWORK_LINKS,
+               "Add an ipvlan iv-IF on host interface IF",
+               SETTING("Network.IPVLAN", SETTINGS_WORDS, SETTINGS_TRUSTED_ONLY)),
+        OPTION("network-interface", 0, ARG_NETWORK_INTERFACE, "IF[:NAME]", SPAWN_FIELD_NETWORK_LINKS,
+               "Move host interface IF into the container, as NAME\n(moved back on exit, also when spawn is killed)",
+               SETTING("Network.Interface", SETTINGS_WORDS, SETTINGS_TRUSTED_ONLY)),
+        OPTION("network-namespace-path", 0, ARG_NETWORK_NAMESPACE_PATH, "PATH", SPAWN_FIELD_NETWORK_LINKS,
+               "Join this network namespace (a /proc/PID/ns/net\nor a bind mount of one)"),
         HEADING("Mounts"),
         OPTION("bind", 0, ARG_BIND, "SRC[:DST[:OPTS]]", SPAWN_FIELD_MOUNTS,
                "Bind-mount a host path (SRC starting with + is\nrelative to the tree; OPTS: rbind, norbind)",
@@ -630,6 +653,14 @@ int spawn_option_apply(SpawnOptions *o, int id, const char *arg) {
         case ARG_PRIVATE_USERS:
         case ARG_PRIVATE_USERS_OWNERSHIP:
                 return parse_private_users(o, id, arg);
+        case ARG_NETWORK_BRIDGE ... ARG_NETWORK_NAMESPACE_PATH:
+                r = network_links_parse_option(&o->network_links, id, arg);
+                if (r < 0)
+                        return r;
+                /* Every one of them but a namespace to join makes the container's own. */
+                if (id != ARG_NETWORK_NAMESPACE_PATH)
+                        o->private_network = true;
+                return 0;
         case ARG_SETTINGS:
                 o->settings_mode = settings_mode_from_string(arg);
                 if (o->settings_mode < 0)

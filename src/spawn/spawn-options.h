@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "spawn-network-links.h"
 #include "cgroup-util.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -138,6 +139,7 @@ typedef enum SpawnField {
         SPAWN_FIELD_PRIVATE_NETWORK,
         SPAWN_FIELD_NETWORK_VETH,
         SPAWN_FIELD_NETWORK_POOL,
+        SPAWN_FIELD_NETWORK_LINKS,
         SPAWN_FIELD_QUIET,
         SPAWN_FIELD_SELINUX_CONTEXT,
         SPAWN_FIELD_SELINUX_APIFS_CONTEXT,
@@ -195,6 +197,7 @@ typedef struct SpawnOptions {
         bool private_network;     /* also set by -n */
         bool network_veth;        /* -n: a veth pair ve-NAME/host0, addressed from the pool */
         char *network_pool;       /* --network-address-pool=CIDR, NULL: the default */
+        NetworkLinkOptions network_links; /* --network-bridge=, -zone=, -veth-extra=, -macvlan=, ... */
         bool quiet;
         char *selinux_context;        /* -Z: the payload's process label */
         char *selinux_apifs_context;  /* -L: the label of the API file systems we mount */

@@ -362,6 +362,9 @@ int spawn_resolve(const SpawnOptions *o, SpawnResolved *r) {
         k = resolve_selinux(o, r);
         if (k < 0)
                 return k;
+        k = network_link_options_verify(&o->network_links, o->private_network);
+        if (k < 0)
+                return k;
         k = isolation_options_verify(&o->isolation, o->private_network);
         if (k < 0)
                 return k;

@@ -21,6 +21,7 @@
 #include "spawn-child.h"
 #include "spawn-console.h"
 #include "spawn-halt.h"
+#include "spawn-network-links.h"
 #include "spawn-network.h"
 #include "spawn-register.h"
 #include "spawn-settings.h"
@@ -317,10 +318,22 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         RootProvider root = ROOT_PROVIDER_NULL;
         SpawnCGroup cg = SPAWN_CGROUP_NULL;
         SpawnNetwork net = SPAWN_NETWORK_NULL;
+        NetworkLinks links = NETWORK_LINKS_NULL;
+        bool veth = network_veth_wanted(c->opt.network_veth, &c->opt.network_links);
         Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF };
         siginfo_t si = {};
         int r;
 
+        if (veth) {
+                char ifname[IFNAMSIZ];
+                network_veth_host_name(c->res.machine, ifname);
+                r = network_nat_start(&net, ifname, NULL);
+                if (r < 0)
+                        goto finish;
+        }
+        r = network_links_nat_start(&links, &c->opt.network_links, c->res.machine);
+        if (r < 0)
+                goto finish;
         r = console_open(&s.console, c->res.console_mode);
         if (r < 0)
                 goto finish;
@@ -366,11 +379,15 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         /* The child waits for SYNC_GO after its outer phase: host0 is up and addressed before its
          * inner phase, so an init that configures nothing has a network. If spawn is SIGKILLed the
          * child dies of PDEATHSIG and its namespace takes host0 and with it ve-NAME along. */
-        r = c->opt.network_veth ? network_veth_setup(&net, c->res.machine, c->opt.network_pool, pid) : 0;
-        if (r >= 0 && c->opt.network_veth)
-                r = network_nat_start(&net);
+        r = veth ? network_veth_setup(&net, c->res.machine, c->opt.network_pool, pid) : 0;
+        if (r >= 0)
+                r = network_links_setup(&links, &c->opt.network_links, c->res.machine, c->opt.network_pool, pid);
         if (r >= 0)
                 r = supervisor_place(c, &cg, pid, ret_registered);
+        if (r >= 0 && veth)
+                r = network_nat_wait(&net);
+        if (r >= 0)
+                r = network_links_nat_wait(&links);
         if (r >= 0) {
                 r = sync_send(sync[0], SYNC_GO, 0, 0, NULL, -EBADF);
                 /* A child that is gone already has sent why: read on. */
@@ -400,6 +417,7 @@ finish:
         s.notify_fd = safe_close(s.notify_fd);
         /* Also on failure: the janitor removes whatever cgroups were created. */
         spawn_cgroup_finish(&cg);
+        network_links_teardown(&links);
         network_veth_teardown(&net);
         root_provider_cleanup(&root);
         return r;
