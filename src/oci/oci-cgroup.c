@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup-util.h"
+#include "oci-cgroup.h"
+#include "oci-spec.h"
+#include "strv.h"
+
+static int slice_path(const char *slice, char **ret) {
+        /* "a-b-c.slice" lives at "/a.slice/a-b.slice/a-b-c.slice", as systemd nests slices. */
+        _cleanup_free_ char *path = strdup("");
+        if (!path)
+                return -ENOMEM;
+        if (isempty(slice) || streq(slice, "-.slice")) {
+                *ret = TAKE_PTR(path);
+                return 0;
+        }
+        const char *end = strstr(slice, ".slice");
+        if (!end)
+                return -EINVAL;
+        for (const char *dash = slice;; dash++) {
+                if (*dash == '-' || dash == end) {
+                        char *n = NULL;
+                        if (asprintf(&n, "%s/%.*s.slice", path, (int) (dash - slice), slice) < 0)
+                                return -ENOMEM;
+                        free(path);
+                        path = n;
+                        if (dash == end)
+                                break;
+                }
+        }
+        *ret = TAKE_PTR(path);
+        return 0;
+}
+
+int oci_cgroup_resolve(const char *cgroups_path, const char *id, bool systemd, char **ret) {
+        char *p = NULL;
+        if (isempty(cgroups_path))
+                p = strjoin_many("/berth-oci/", id, NULL);
+        else if (systemd && cgroups_path[0] != '/' && strchr(cgroups_path, ':')) {
+                _cleanup_free_ char *copy = strdup(cgroups_path), *slice = NULL;
+                if (!copy)
+                        return -ENOMEM;
+                char *prefix = strchr(copy, ':');
+                *prefix++ = 0;
+                char *name = strchr(prefix, ':');
+                if (!name)
+                        return -EINVAL;
+                *name++ = 0;
+                int r = slice_path(isempty(copy) ? "system.slice" : copy, &slice);
+                if (r < 0)
+                        return r;
+                if (strstr(name, ".slice"))
+                        p = strjoin_many(slice, "/", name, NULL);
+                else
+                        p = strjoin_many(slice, "/", prefix, isempty(prefix) ? "" : "-", name, ".scope", NULL);
+        } else
+                p = cgroups_path[0] == '/' ? strdup(cgroups_path) : strjoin_many("/", cgroups_path, NULL);
+        if (!p)
+                return -ENOMEM;
+        if (strstr(p, "/../") || strstr(p, "/./") || (strlen(p) >= 3 && streq(p + strlen(p) - 3, "/..")))
+                return free(p), -EINVAL;
+        *ret = p;
+        return 0;
+}
+
+typedef struct Hierarchies {
+        CGroupHierarchy *h;
+        size_t n;
+} Hierarchies;
+
+static void hierarchies_done(Hierarchies *hs) {
+        cg_hierarchies_free(hs->h, hs->n);
+}
+
+static int hierarchies_get(Hierarchies *ret) {
+        return cg_enumerate(0, &ret->h, &ret->n);
+}
+
+/* cg_create() for path and each missing parent: the container's cgroup may be several levels deep. */
+static int create_with_parents(const CGroupHierarchy *h, const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *slash = strchr(p + 1, '/');; slash = strchr(slash + 1, '/')) {
+                if (slash)
+                        *slash = 0;
+                int r = cg_create(h, p);
+                if (r < 0)
+                        return r;
+                if (!slash)
+                        return 0;
+                *slash = '/';
+        }
+}
+
+static const char *hierarchy_name(const CGroupHierarchy *h) {
+        /* Outlives the Hierarchies list the caller frees: for its error message only. */
+        static char buf[128];
+        snprintf(buf, sizeof(buf), "%s", h->unified ? "cgroup2" : h->controllers);
+        return buf;
+}
+
+static int devices_apply(const CGroupHierarchy *h, const char *path, json_object *devices) {
+        /* v1 only: the v2 device controller is a BPF program, which berth does not load yet. */
+        for (size_t i = 0; devices && i < json_object_array_length(devices); i++) {
+                json_object *e = json_object_array_get_idx(devices, i), *v;
+                bool allow = json_object_object_get_ex(e, "allow", &v) && json_object_get_boolean(v);
+                const char *type = json_object_object_get_ex(e, "type", &v) ? json_object_get_string(v) : "a";
+                const char *access = json_object_object_get_ex(e, "access", &v) ? json_object_get_string(v) : "rwm";
+                char major[24] = "*", minor[24] = "*", rule[96];
+                if (json_object_object_get_ex(e, "major", &v) && !json_object_is_type(v, json_type_null))
+                        snprintf(major, sizeof(major), "%" PRId64, json_object_get_int64(v));
+                if (json_object_object_get_ex(e, "minor", &v) && !json_object_is_type(v, json_type_null))
+                        snprintf(minor, sizeof(minor), "%" PRId64, json_object_get_int64(v));
+                if (streq(type ?: "a", "a") && streq(major, "*") && streq(minor, "*"))
+                        snprintf(rule, sizeof(rule), "a");
+                else
+                        snprintf(rule, sizeof(rule), "%s %s:%s %s", type ?: "a", major, minor, access ?: "rwm");
+                int r = cg_write(h, path, allow ? "devices.allow" : "devices.deny", rule);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int resources_to_limits(json_object *res, CGroupLimits *l) {
+        json_object *o, *v;
+        *l = CGROUP_LIMITS_UNSET;
+        if (json_object_object_get_ex(res, "memory", &o) && json_object_object_get_ex(o, "limit", &v)) {
+                int64_t m = json_object_get_int64(v);
+                l->memory_max = m < 0 ? CGROUP_LIMIT_MAX : (uint64_t) m;
+        }
+        if (json_object_object_get_ex(res, "pids", &o) && json_object_object_get_ex(o, "limit", &v)) {
+                int64_t m = json_object_get_int64(v);
+                if (m != 0)
+                        l->tasks_max = m < 0 ? CGROUP_LIMIT_MAX : (uint64_t) m;
+        }
+        if (json_object_object_get_ex(res, "cpu", &o)) {
+                int64_t quota = json_object_object_get_ex(o, "quota", &v) ? json_object_get_int64(v) : 0;
+                uint64_t period = json_object_object_get_ex(o, "period", &v) ? json_object_get_uint64(v) : 100000;
+                if (quota > 0 && period > 0)
+                        l->cpu_quota_per_sec_usec = (uint64_t) quota * 1000000 / period;
+                uint64_t shares = json_object_object_get_ex(o, "shares", &v) ? json_object_get_uint64(v) : 0;
+                if (shares >= 2)
+                        /* The conversion runc and crun use between v1 shares and v2 weight. */
+                        l->cpu_weight = 1 + ((MIN(shares, 262144) - 2) * 9999) / 262142;
+        }
+        return 0;
+}
+
+/* Devices every container may use whatever linux.resources.devices says (runc and crun add them
+ * as well; podman relies on it), plus linux.devices' own nodes. */
+static int devices_allow_defaults(const CGroupHierarchy *h, const char *path, const OciDevice *devs, size_t n_devs) {
+        static const char *const defaults[] = { "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                                                "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c *:* m", "b *:* m" };
+        int r;
+        for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
+                if ((r = cg_write(h, path, "devices.allow", defaults[i])) < 0)
+                        return r;
+        for (size_t i = 0; i < n_devs; i++) {
+                char rule[64];
+                if (devs[i].type != 'c' && devs[i].type != 'b')
+                        continue;
+                snprintf(rule, sizeof(rule), "%c %u:%u rwm", devs[i].type, devs[i].major, devs[i].minor);
+                if ((r = cg_write(h, path, "devices.allow", rule)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int oci_cgroup_setup(const char *path, pid_t pid, json_object *resources, const OciDevice *devs, size_t n_devs,
+                     const char **ret_failed) {
+        _cleanup_(hierarchies_done) Hierarchies hs = {};
+        int r = hierarchies_get(&hs);
+        if (r < 0)
+                return r;
+        _cleanup_(strv_freep) char **paths = NULL;
+        for (size_t i = 0; i < hs.n; i++) {
+                r = create_with_parents(&hs.h[i], path);
+                if (r >= 0)
+                        r = cg_attach(&hs.h[i], path, pid);
+                if (r < 0) {
+                        if (ret_failed)
+                                *ret_failed = hierarchy_name(&hs.h[i]);
+                        return r;
+                }
+                if (strv_extend(&paths, path) < 0)
+                        return -ENOMEM;
+        }
+        if (!resources)
+                return 0;
+        CGroupLimits l;
+        resources_to_limits(resources, &l);
+        r = cg_limits_apply(&l, hs.h, paths, hs.n, ret_failed);
+        if (r < 0)
+                return r;
+        json_object *devices;
+        if (json_object_object_get_ex(resources, "devices", &devices))
+                for (size_t i = 0; i < hs.n; i++)
+                        if (!hs.h[i].unified && cg_hierarchy_has_controller(&hs.h[i], "devices")) {
+                                r = devices_apply(&hs.h[i], path, devices);
+                                if (r >= 0)
+                                        r = devices_allow_defaults(&hs.h[i], path, devs, n_devs);
+                                if (r < 0) {
+                                        if (ret_failed)
+                                                *ret_failed = "devices";
+                                        return r;
+                                }
+                        }
+        return 0;
+}
+
+int oci_cgroup_join(const char *path, pid_t pid) {
+        _cleanup_(hierarchies_done) Hierarchies hs = {};
+        int r = hierarchies_get(&hs);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < hs.n; i++) {
+                r = cg_attach(&hs.h[i], path, pid ?: getpid());
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        return 0;
+}
+
+int oci_cgroup_kill(const char *path, int sig) {
+        _cleanup_(hierarchies_done) Hierarchies hs = {};
+        int r = hierarchies_get(&hs);
+        if (r < 0)
+                return r;
+        /* Every process sits in every hierarchy: one is enough, the first that has the cgroup. */
+        for (size_t i = 0; i < hs.n; i++) {
+                r = cg_kill_recursive(&hs.h[i], path, sig);
+                if (r != -ENOENT)
+                        return r;
+        }
+        return -ENOENT;
+}
+
+static int read_pids(const CGroupHierarchy *h, const char *path, pid_t **pids, size_t *n) {
+        _cleanup_free_ char *text = NULL;
+        int r = cg_read(h, path, "cgroup.procs", &text);
+        if (r < 0)
+                return r;
+        for (char *tok = strtok(text, "\n"); tok; tok = strtok(NULL, "\n")) {
+                pid_t *p = realloc(*pids, (*n + 1) * sizeof(pid_t));
+                if (!p)
+                        return -ENOMEM;
+                *pids = p;
+                (*pids)[(*n)++] = (pid_t) atoi(tok);
+        }
+        return 0;
+}
+
+int oci_cgroup_pids(const char *path, pid_t **ret, size_t *ret_n) {
+        _cleanup_(hierarchies_done) Hierarchies hs = {};
+        int r = hierarchies_get(&hs);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < hs.n; i++) {
+                pid_t *pids = NULL;
+                size_t n = 0;
+                r = read_pids(&hs.h[i], path, &pids, &n);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0) {
+                        free(pids);
+                        return r;
+                }
+                *ret = pids;
+                *ret_n = n;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+int oci_cgroup_destroy(const char *path, int timeout_ms) {
+        _cleanup_(hierarchies_done) Hierarchies hs = {};
+        int r = hierarchies_get(&hs);
+        if (r < 0)
+                return r;
+        for (int waited = 0;; waited += 10) {
+                bool empty = true;
+                for (size_t i = 0; i < hs.n && empty; i++)
+                        if (cg_is_empty_recursive(&hs.h[i], path) == 0)
+                                empty = false;
+                if (empty || waited >= timeout_ms)
+                        break;
+                nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+        }
+        int ret = 0;
+        for (size_t i = 0; i < hs.n; i++) {
+                r = cg_remove_recursive(&hs.h[i], path);
+                if (r < 0 && ret == 0)
+                        ret = r;
+                /* The parent of the default path is ours too: it goes with its last container. */
+                if (startswith(path, "/berth-oci/") && !strchr(path + strlen("/berth-oci/"), '/')) {
+                        _cleanup_free_ char *parent = cg_fs_path(&hs.h[i], "/berth-oci", NULL);
+                        if (parent)
+                                (void) rmdir(parent);
+                }
+        }
+        return ret;
+}

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* create, start and delete: the container's life from config.json to the removed state.
+ *
+ * berth-oci create clones the container's init directly into its new namespaces. The init sets
+ * up the root (oci-mount.c), reports SYNC_READY and blocks opening exec.fifo for writing; create
+ * then writes state.json and the PID file and exits, so the init is reparented to the caller's
+ * subreaper (conmon, containerd's shim) which reaps it. start opens the FIFO for reading, which
+ * lets the init go on to the user switch, capabilities, seccomp and execve. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "log.h"
+#include "oci-cgroup.h"
+#include "oci-mount.h"
+#include "oci-process.h"
+#include "oci-runtime.h"
+#include "path-util.h"
+#include "process-util.h"
+#include "rm-rf.h"
+#include "strv.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+enum { SYNC_GO = 1, SYNC_READY, SYNC_FAILED };
+
+typedef struct SyncMsg {
+        int type;
+        int error;
+        char text[1024];
+} SyncMsg;
+
+typedef struct InitContext {
+        const OciSpec *spec;
+        const OciCreateArgs *args;
+        int sync_fd;
+        int fifo_fd;     /* O_PATH, reopened for writing through /proc/self/fd */
+        int console_fd;  /* connected --console-socket, or -1 */
+} InitContext;
+
+static void sync_send(int fd, int type, int error, const char *text) {
+        SyncMsg m = { .type = type, .error = error };
+        if (text)
+                snprintf(m.text, sizeof(m.text), "%s", text);
+        (void) send(fd, &m, sizeof(m), MSG_NOSIGNAL);
+}
+
+/* The fds of --preserve-fds (3 .. 3+N-1) survive the exec; every other one above 2 is closed by it. */
+static int fds_preserve(unsigned n) {
+        if (syscall(SYS_close_range, 3 + n, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                return -errno;
+        for (unsigned fd = 3; fd < 3 + n; fd++) {
+                int flags = fcntl((int) fd, F_GETFD);
+                if (flags >= 0)
+                        (void) fcntl((int) fd, F_SETFD, flags & ~FD_CLOEXEC);
+        }
+        return 0;
+}
+
+static int init_join_namespaces(const OciSpec *s, char **err) {
+        for (int n = 0; n < _OCI_NS_MAX; n++) {
+                if (!s->ns_path[n] || n == OCI_NS_PID)
+                        continue;
+                _cleanup_close_ int fd = open(s->ns_path[n], O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || setns(fd, oci_namespace_clone_flag(n)) < 0) {
+                        if (asprintf(err, "Failed to join the %s namespace %s: %m", oci_namespace_to_string(n), s->ns_path[n]) < 0)
+                                *err = NULL;
+                        return -errno;
+                }
+        }
+        /* After the supervisor put us in our cgroup, so that it becomes the namespace's root. */
+        if (s->ns_wanted[OCI_NS_CGROUP] && !s->ns_path[OCI_NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0) {
+                if (asprintf(err, "Failed to create a cgroup namespace: %m") < 0)
+                        *err = NULL;
+                return -errno;
+        }
+        if (s->hostname && s->ns_wanted[OCI_NS_UTS] && sethostname(s->hostname, strlen(s->hostname)) < 0) {
+                if (asprintf(err, "Failed to set the hostname: %m") < 0)
+                        *err = NULL;
+                return -errno;
+        }
+        return 0;
+}
+
+/* Container PID 1 until start: in the new namespaces, with the host's root and full privileges. */
+static int init_setup(const InitContext *c, char **exe, char **err) {
+        const OciSpec *s = c->spec;
+        SyncMsg m = {};
+        if (recv(c->sync_fd, &m, sizeof(m), 0) != sizeof(m) || m.type != SYNC_GO)
+                return -EPIPE;
+        int r = init_join_namespaces(s, err);
+        if (r < 0)
+                return r;
+        r = oci_rootfs_prepare(s, err);
+        if (r < 0)
+                return r;
+        r = oci_rootfs_enter(s->root_path_abs, c->args->no_pivot, err);
+        if (r < 0)
+                return r;
+        /* Now inside the container's root: every path below is the container's. */
+        if (c->console_fd >= 0) {
+                r = oci_console_setup(c->console_fd, true, err);
+                if (r < 0)
+                        return r;
+        }
+        r = oci_rootfs_finish(s, err);
+        if (r < 0)
+                return r;
+        r = oci_process_prepare(&s->process, err);
+        if (r < 0)
+                return r;
+        r = oci_process_lookup(&s->process, exe, err);
+        if (r < 0)
+                return r;
+        r = fds_preserve(c->args->preserve_fds);
+        if (r < 0 && asprintf(err, "Failed to mark the preserved fds: %s", strerror(-r)) < 0)
+                *err = NULL;
+        return r;
+}
+
+static _noreturn_ void init_main(const InitContext *c) {
+        _cleanup_free_ char *exe = NULL, *err = NULL;
+        char path[PROC_FD_PATH_MAX];
+
+        int r = init_setup(c, &exe, &err);
+        if (r < 0) {
+                sync_send(c->sync_fd, SYNC_FAILED, -r, err ?: "Failed to set up the container");
+                _exit(1);
+        }
+        /* From here on the container outlives create: no death signal tied to it. */
+        (void) prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        sync_send(c->sync_fd, SYNC_READY, 0, NULL);
+        close(c->sync_fd);
+
+        _cleanup_close_ int fifo = open(fd_proc_path(c->fifo_fd, path), O_WRONLY | O_CLOEXEC);
+        if (fifo < 0 || write(fifo, "0", 1) != 1) {
+                fprintf(stderr, "berth-oci: Failed to wait for start on exec.fifo: %m\n");
+                _exit(1);
+        }
+        r = oci_process_exec(&c->spec->process, c->spec->seccomp, exe, &err);
+        fprintf(stderr, "berth-oci: %s\n", err ?: strerror(-r));
+        _exit(r == -ENOENT ? 127 : 126);
+}
+
+static int clone_flags(const OciSpec *s) {
+        int flags = 0;
+        for (int n = 0; n < _OCI_NS_MAX; n++)
+                if (s->ns_wanted[n] && !s->ns_path[n] && n != OCI_NS_CGROUP)
+                        flags |= oci_namespace_clone_flag(n);
+        return flags;
+}
+
+static int state_dir_create(const OciGlobal *g, const char *id, int *ret_dirfd) {
+        int r = mkdir_p(g->root, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the state directory %s: %m", g->root);
+        _cleanup_free_ char *path = strjoin_many(g->root, "/", id, NULL);
+        if (!path)
+                return log_oom();
+        if (mkdir(path, 0700) < 0) {
+                if (errno == EEXIST)
+                        return log_error_errno(EEXIST, "container \"%s\" already exists", id);
+                return log_error_errno(errno, "Failed to create %s: %m", path);
+        }
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+                r = -errno;
+                (void) rmdir(path);
+                return log_error_errno(r, "Failed to open %s: %m", path);
+        }
+        *ret_dirfd = TAKE_FD(fd);
+        return 0;
+}
+
+static void now_rfc3339(char *buf, size_t size) {
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+}
+
+static int copy_config(const char *bundle, int dirfd) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        _cleanup_close_ int bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (bfd < 0)
+                return -errno;
+        int r = read_file_at(bfd, "config.json", 64 << 20, &text, &size);
+        if (r < 0)
+                return r;
+        return write_file_atomic_at(dirfd, "config.json", text, size, 0600);
+}
+
+/* The parent's half of create, once the init runs: cgroup, GO, wait for READY, state, hooks. */
+static int create_finish(const OciGlobal *g, const OciCreateArgs *a, const OciSpec *s, int dirfd, int sync_fd,
+                         pid_t pid, OciState *st) {
+        const char *failed = NULL;
+        char created[64];
+        int r;
+
+        r = oci_cgroup_resolve(s->cgroups_path, a->id, g->systemd_cgroup, &st->cgroup_path);
+        if (r < 0)
+                return log_error_errno(r, "Invalid linux.cgroupsPath '%s'", s->cgroups_path ?: "");
+        r = oci_cgroup_setup(st->cgroup_path, pid, s->resources, s->devices, s->n_devices, &failed);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the cgroup %s (%s): %m", st->cgroup_path, strna(failed));
+        sync_send(sync_fd, SYNC_GO, 0, NULL);
+        SyncMsg m = {};
+        ssize_t n = recv(sync_fd, &m, sizeof(m), 0);
+        if (n != sizeof(m))
+                return log_error_errno(EIO, "The container's init died during setup");
+        if (m.type == SYNC_FAILED) {
+                log_error("%s", m.text);
+                return -(m.error ?: EIO);
+        }
+        now_rfc3339(created, sizeof(created));
+        st->pid = pid;
+        r = oci_pid_start_time(pid, &st->pid_start);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the init's start time: %m");
+        if (!(st->id = strdup(a->id)) || !(st->bundle = strdup(a->bundle)) || !(st->rootfs = strdup(s->root_path_abs)) ||
+            !(st->created = strdup(created)))
+                return log_oom();
+        if (s->annotations)
+                st->annotations = json_object_get(s->annotations);
+        r = oci_state_write(dirfd, st);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write state.json: %m");
+        _cleanup_free_ char *err = NULL;
+        for (int k = OCI_HOOK_PRESTART; k <= OCI_HOOK_CREATE_RUNTIME; k++) {
+                r = oci_hooks_run(s->hooks[k], s->n_hooks[k], st, "created", &err);
+                if (r < 0)
+                        return log_error_errno(r, "%s", err ?: "A hook failed");
+        }
+        if (a->pid_file) {
+                r = oci_write_pid_file(a->pid_file, pid);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write the PID file %s: %m", a->pid_file);
+        }
+        return 0;
+}
+
+static int create_prepare(const OciCreateArgs *a, OciSpec **ret_spec, int *ret_console) {
+        _cleanup_free_ char *err = NULL;
+        struct stat st;
+        int r = oci_spec_load(a->bundle, ret_spec, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err ?: "Failed to load config.json");
+        if (stat((*ret_spec)->root_path_abs, &st) < 0 || !S_ISDIR(st.st_mode))
+                return log_error_errno(ENOENT, "The root %s of the bundle is not a directory", (*ret_spec)->root_path_abs);
+        if ((*ret_spec)->process.terminal) {
+                if (!a->console_socket)
+                        return log_error_errno(EINVAL, "process.terminal needs --console-socket");
+                r = oci_connect_console(a->console_socket, ret_console);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to connect to the console socket %s: %m", a->console_socket);
+        }
+        return 0;
+}
+
+int oci_create(const OciGlobal *g, const OciCreateArgs *a, pid_t *ret_pid) {
+        OciSpec *s = NULL;
+        _cleanup_close_ int console = -EBADF, dirfd = -EBADF, fifo = -EBADF, pidfd = -EBADF, pidns = -EBADF;
+        int pair[2] = { -1, -1 }, r;
+        OciState st = {};
+        pid_t pid = 0;
+
+        if (!oci_id_is_valid(a->id))
+                return log_error_errno(EINVAL, "Invalid container ID '%s'", a->id);
+        r = create_prepare(a, &s, &console);
+        if (r < 0)
+                goto out_spec;
+        if (s->ns_path[OCI_NS_PID]) {
+                pidns = open(s->ns_path[OCI_NS_PID], O_RDONLY | O_CLOEXEC);
+                if (pidns < 0 || setns(pidns, CLONE_NEWPID) < 0) {
+                        r = log_error_errno(errno, "Failed to join the PID namespace %s: %m", s->ns_path[OCI_NS_PID]);
+                        goto out_spec;
+                }
+        }
+        r = state_dir_create(g, a->id, &dirfd);
+        if (r < 0)
+                goto out_spec;
+        r = copy_config(a->bundle, dirfd);
+        if (r >= 0 && mkfifoat(dirfd, "exec.fifo", 0600) < 0)
+                r = -errno;
+        if (r >= 0 && (fifo = openat(dirfd, "exec.fifo", O_PATH | O_CLOEXEC)) < 0)
+                r = -errno;
+        if (r >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                r = -errno;
+        if (r < 0) {
+                log_error_errno(r, "Failed to prepare the state directory: %m");
+                goto out;
+        }
+        pid = clone_with_pidfd((uint64_t) clone_flags(s), &pidfd);
+        if (pid < 0) {
+                r = log_error_errno(pid, "Failed to create the container's namespaces: %m");
+                pid = 0;
+                goto out;
+        }
+        if (pid == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                /* The lock stays with create: start must not wait for an init that holds it. */
+                close(pair[0]);
+                close(dirfd);
+                InitContext c = { .spec = s, .args = a, .sync_fd = pair[1], .fifo_fd = fifo, .console_fd = console };
+                init_main(&c);
+        }
+        close(pair[1]);
+        pair[1] = -1;
+        r = create_finish(g, a, s, dirfd, pair[0], pid, &st);
+out:
+        if (pair[0] >= 0)
+                close(pair[0]);
+        if (pair[1] >= 0)
+                close(pair[1]);
+        if (r < 0) {
+                if (pid > 0) {
+                        (void) pidfd_signal(pidfd, SIGKILL);
+                        (void) waitpid(pid, NULL, 0);
+                }
+                if (st.cgroup_path)
+                        (void) oci_cgroup_destroy(st.cgroup_path, 1000);
+                _cleanup_free_ char *path = strjoin_many(g->root, "/", a->id, NULL);
+                if (dirfd >= 0 && path)
+                        (void) rm_rf_at(AT_FDCWD, path);
+        } else if (ret_pid)
+                *ret_pid = pid;
+        oci_state_done(&st);
+out_spec:
+        oci_spec_free(s);
+        return r;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "oci-spec.h"
+#include "oci-state.h"
+
+/* berth-oci's global options (runc's): where state lives, how errors are logged. */
+typedef struct OciGlobal {
+        const char *root;
+        const char *log_path;
+        bool log_json;
+        bool systemd_cgroup;
+        bool debug;
+} OciGlobal;
+
+typedef struct OciCreateArgs {
+        const char *id;
+        const char *bundle;
+        const char *pid_file;
+        const char *console_socket;
+        bool no_pivot;
+        unsigned preserve_fds;
+} OciCreateArgs;
+
+/* create: sets the container up and leaves its init waiting on <root>/<id>/exec.fifo; returns
+ * the init's PID (our child until we exit). Nothing stays behind on failure. */
+int oci_create(const OciGlobal *g, const OciCreateArgs *a, pid_t *ret_pid);
+/* start: lets the init exec (reads exec.fifo) and runs the poststart hooks. */
+int oci_start(const OciGlobal *g, const char *id);
+/* Removes a container that is stopped (or, force, kills it first): cgroup, hooks, state. */
+int oci_delete(const OciGlobal *g, const char *id, bool force);
+
+/* Verbs, argv starting at the verb's name. Return the exit status. */
+int verb_create(const OciGlobal *g, int argc, char **argv);
+int verb_run(const OciGlobal *g, int argc, char **argv);
+int verb_start(const OciGlobal *g, int argc, char **argv);
+int verb_state(const OciGlobal *g, int argc, char **argv);
+int verb_kill(const OciGlobal *g, int argc, char **argv);
+int verb_delete(const OciGlobal *g, int argc, char **argv);
+int verb_list(const OciGlobal *g, int argc, char **argv);
+int verb_ps(const OciGlobal *g, int argc, char **argv);
+int verb_features(const OciGlobal *g, int argc, char **argv);
+int verb_exec(const OciGlobal *g, int argc, char **argv);
+
+/* Shared helpers (oci-verbs.c). */
+int oci_open_container(const OciGlobal *g, const char *id, int *ret_dirfd, OciState *ret_state);
+int oci_write_pid_file(const char *path, pid_t pid);
+int oci_connect_console(const char *path, int *ret_fd);
+/* Runs one kind of hook with the state (status given) on stdin; oci-hooks.c. */
+int oci_hooks_run(const OciHook *hooks, size_t n, const OciState *state, const char *status, char **ret_error);
+/* Waits up to timeout_ms for pid (not necessarily our child) to exit. */
+int oci_wait_exit(pid_t pid, int timeout_ms);
