@@ -292,6 +292,12 @@ static int sysctl_apply(json_object *sysctl) {
 
 int oci_rootfs_finish(const OciSpec *s, char **ret_error) {
         int r;
+        /* Before readonlyPaths, which usually holds /proc/sys. */
+        if (s->sysctl) {
+                r = sysctl_apply(s->sysctl);
+                if (r < 0)
+                        return fail(ret_error, r, "Failed to apply linux.sysctl%s: %s", NULL);
+        }
         for (char **p = s->readonly_paths; p && *p; p++) {
                 r = readonly_path(*p);
                 if (r < 0)
@@ -301,11 +307,6 @@ int oci_rootfs_finish(const OciSpec *s, char **ret_error) {
                 r = mask_path(*p);
                 if (r < 0)
                         return fail(ret_error, r, "Failed to mask %s: %s", *p);
-        }
-        if (s->sysctl) {
-                r = sysctl_apply(s->sysctl);
-                if (r < 0)
-                        return fail(ret_error, r, "Failed to apply linux.sysctl%s: %s", NULL);
         }
         if (s->root_readonly && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
                 return fail(ret_error, -errno, "Failed to make the root read-only%s: %s", NULL);

@@ -87,9 +87,19 @@ int oci_process_lookup(const OciProcess *p, char **ret_path, char **ret_error) {
 }
 
 int oci_process_prepare(const OciProcess *p, char **ret_error) {
-        for (size_t i = 0; i < p->n_rlimits; i++)
-                if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].limit) < 0)
+        for (size_t i = 0; i < p->n_rlimits; i++) {
+                struct rlimit want = p->rlimits[i].limit, have;
+                if (setrlimit(p->rlimits[i].resource, &want) >= 0)
+                        continue;
+                /* Raising a hard limit needs CAP_SYS_RESOURCE, which a confined host may have taken
+                 * from us: keep the hard limit we have then, rather than refuse the container. */
+                if (errno != EPERM || getrlimit(p->rlimits[i].resource, &have) < 0)
                         return fail(ret_error, -errno, "setrlimit failed%s: %s", NULL);
+                want.rlim_max = MIN(want.rlim_max, have.rlim_max);
+                want.rlim_cur = MIN(want.rlim_cur, want.rlim_max);
+                if (setrlimit(p->rlimits[i].resource, &want) < 0)
+                        return fail(ret_error, -errno, "setrlimit failed%s: %s", NULL);
+        }
         if (p->have_oom_score_adj) {
                 char buf[16];
                 snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
