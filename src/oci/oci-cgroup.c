@@ -9,7 +9,7 @@
 
 #include "cgroup-util.h"
 #include "oci-cgroup.h"
-#include "oci-spec.h"
+#include "oci-config.h"
 #include "strv.h"
 
 static int slice_path(const char *slice, char **ret) {
@@ -107,57 +107,44 @@ static const char *hierarchy_name(const CGroupHierarchy *h) {
         return buf;
 }
 
-static int devices_apply(const CGroupHierarchy *h, const char *path, json_object *devices) {
-        /* v1 only: the v2 device controller is a BPF program, which berth does not load yet. */
-        for (size_t i = 0; devices && i < json_object_array_length(devices); i++) {
-                json_object *e = json_object_array_get_idx(devices, i), *v;
-                bool allow = json_object_object_get_ex(e, "allow", &v) && json_object_get_boolean(v);
-                const char *type = json_object_object_get_ex(e, "type", &v) ? json_object_get_string(v) : "a";
-                const char *access = json_object_object_get_ex(e, "access", &v) ? json_object_get_string(v) : "rwm";
+static int devices_apply(const CGroupHierarchy *h, const char *path, const OciResources *res) {
+        /* v1 only: the v2 device controller is a BPF program, which berth-oci does not load yet. */
+        for (size_t i = 0; i < res->n_devices; i++) {
+                const OciDeviceRule *d = &res->devices[i];
                 char major[24] = "*", minor[24] = "*", rule[96];
-                if (json_object_object_get_ex(e, "major", &v) && !json_object_is_type(v, json_type_null))
-                        snprintf(major, sizeof(major), "%" PRId64, json_object_get_int64(v));
-                if (json_object_object_get_ex(e, "minor", &v) && !json_object_is_type(v, json_type_null))
-                        snprintf(minor, sizeof(minor), "%" PRId64, json_object_get_int64(v));
-                if (streq(type ?: "a", "a") && streq(major, "*") && streq(minor, "*"))
+                if (d->major >= 0)
+                        snprintf(major, sizeof(major), "%" PRId64, d->major);
+                if (d->minor >= 0)
+                        snprintf(minor, sizeof(minor), "%" PRId64, d->minor);
+                if (d->type == 'a' && d->major < 0 && d->minor < 0)
                         snprintf(rule, sizeof(rule), "a");
                 else
-                        snprintf(rule, sizeof(rule), "%s %s:%s %s", type ?: "a", major, minor, access ?: "rwm");
-                int r = cg_write(h, path, allow ? "devices.allow" : "devices.deny", rule);
+                        snprintf(rule, sizeof(rule), "%c %s:%s %s", d->type, major, minor, d->access ?: "rwm");
+                int r = cg_write(h, path, d->allow ? "devices.allow" : "devices.deny", rule);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-static int resources_to_limits(json_object *res, CGroupLimits *l) {
-        json_object *o, *v;
+static void resources_to_limits(const OciResources *res, CGroupLimits *l) {
         *l = CGROUP_LIMITS_UNSET;
-        if (json_object_object_get_ex(res, "memory", &o) && json_object_object_get_ex(o, "limit", &v)) {
-                int64_t m = json_object_get_int64(v);
-                l->memory_max = m < 0 ? CGROUP_LIMIT_MAX : (uint64_t) m;
+        if (res->has_memory_limit)
+                l->memory_max = res->memory_limit < 0 ? CGROUP_LIMIT_MAX : (uint64_t) res->memory_limit;
+        if (res->has_pids_limit && res->pids_limit != 0)
+                l->tasks_max = res->pids_limit < 0 ? CGROUP_LIMIT_MAX : (uint64_t) res->pids_limit;
+        if (res->has_cpu_quota && res->cpu_quota > 0) {
+                uint64_t period = res->has_cpu_period && res->cpu_period > 0 ? res->cpu_period : 100000;
+                l->cpu_quota_per_sec_usec = (uint64_t) res->cpu_quota * 1000000 / period;
         }
-        if (json_object_object_get_ex(res, "pids", &o) && json_object_object_get_ex(o, "limit", &v)) {
-                int64_t m = json_object_get_int64(v);
-                if (m != 0)
-                        l->tasks_max = m < 0 ? CGROUP_LIMIT_MAX : (uint64_t) m;
-        }
-        if (json_object_object_get_ex(res, "cpu", &o)) {
-                int64_t quota = json_object_object_get_ex(o, "quota", &v) ? json_object_get_int64(v) : 0;
-                uint64_t period = json_object_object_get_ex(o, "period", &v) ? json_object_get_uint64(v) : 100000;
-                if (quota > 0 && period > 0)
-                        l->cpu_quota_per_sec_usec = (uint64_t) quota * 1000000 / period;
-                uint64_t shares = json_object_object_get_ex(o, "shares", &v) ? json_object_get_uint64(v) : 0;
-                if (shares >= 2)
-                        /* The conversion runc and crun use between v1 shares and v2 weight. */
-                        l->cpu_weight = 1 + ((MIN(shares, 262144) - 2) * 9999) / 262142;
-        }
-        return 0;
+        if (res->has_cpu_shares && res->cpu_shares >= 2)
+                /* The conversion runc and crun use between v1 shares and v2 weight. */
+                l->cpu_weight = 1 + ((MIN(res->cpu_shares, 262144) - 2) * 9999) / 262142;
 }
 
 /* Devices every container may use whatever linux.resources.devices says (runc and crun add them
  * as well; podman relies on it), plus linux.devices' own nodes. */
-static int devices_allow_defaults(const CGroupHierarchy *h, const char *path, const OciDevice *devs, size_t n_devs) {
+static int devices_allow_defaults(const CGroupHierarchy *h, const char *path, const OciDeviceNode *devs, size_t n_devs) {
         static const char *const defaults[] = { "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
                                                 "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c *:* m", "b *:* m" };
         int r;
@@ -168,14 +155,14 @@ static int devices_allow_defaults(const CGroupHierarchy *h, const char *path, co
                 char rule[64];
                 if (devs[i].type != 'c' && devs[i].type != 'b')
                         continue;
-                snprintf(rule, sizeof(rule), "%c %u:%u rwm", devs[i].type, devs[i].major, devs[i].minor);
+                snprintf(rule, sizeof(rule), "%c %" PRId64 ":%" PRId64 " rwm", devs[i].type, devs[i].major, devs[i].minor);
                 if ((r = cg_write(h, path, "devices.allow", rule)) < 0)
                         return r;
         }
         return 0;
 }
 
-int oci_cgroup_setup(const char *path, pid_t pid, json_object *resources, const OciDevice *devs, size_t n_devs,
+int oci_cgroup_setup(const char *path, pid_t pid, const OciResources *resources, const OciDeviceNode *devs, size_t n_devs,
                      const char **ret_failed) {
         _cleanup_(hierarchies_done) Hierarchies hs = {};
         int r = hierarchies_get(&hs);
@@ -201,11 +188,10 @@ int oci_cgroup_setup(const char *path, pid_t pid, json_object *resources, const 
         r = cg_limits_apply(&l, hs.h, paths, hs.n, ret_failed);
         if (r < 0)
                 return r;
-        json_object *devices;
-        if (json_object_object_get_ex(resources, "devices", &devices))
+        if (resources->n_devices > 0)
                 for (size_t i = 0; i < hs.n; i++)
                         if (!hs.h[i].unified && cg_hierarchy_has_controller(&hs.h[i], "devices")) {
-                                r = devices_apply(&hs.h[i], path, devices);
+                                r = devices_apply(&hs.h[i], path, resources);
                                 if (r >= 0)
                                         r = devices_allow_defaults(&hs.h[i], path, devs, n_devs);
                                 if (r < 0) {

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "oci-spec.h"
+#include "oci-config.h"
 
 /* The container's cgroup: one path, the same in every mounted hierarchy (v1 and v2). */
 
@@ -15,7 +14,7 @@
 int oci_cgroup_resolve(const char *cgroups_path, const char *id, bool systemd, char **ret);
 /* Creates the cgroup in every hierarchy, moves pid in, applies linux.resources (memory, cpu,
  * pids, v1 device rules). *ret_failed names a resource the kernel refused. */
-int oci_cgroup_setup(const char *path, pid_t pid, json_object *resources, const OciDevice *devs, size_t n_devs,
+int oci_cgroup_setup(const char *path, pid_t pid, const OciResources *resources, const OciDeviceNode *devs, size_t n_devs,
                      const char **ret_failed);
 /* Moves pid (0: ourselves) into the cgroup in every hierarchy where it exists. */
 int oci_cgroup_join(const char *path, pid_t pid);

@@ -48,7 +48,8 @@ typedef struct SyncMsg {
 } SyncMsg;
 
 typedef struct InitContext {
-        const OciSpec *spec;
+        const OciConfig *cfg;
+        const char *rootfs;
         const OciCreateArgs *args;
         int sync_fd;
         int fifo_fd;     /* O_PATH, reopened for writing through /proc/self/fd */
@@ -74,24 +75,42 @@ static int fds_preserve(unsigned n) {
         return 0;
 }
 
-static int init_join_namespaces(const OciSpec *s, char **err) {
-        for (int n = 0; n < _OCI_NS_MAX; n++) {
-                if (!s->ns_path[n] || n == OCI_NS_PID)
+int oci_namespace_clone_flag(OciNamespaceType t) {
+        static const int flags[_OCI_NS_TYPE_MAX] = {
+                [OCI_NS_PID] = CLONE_NEWPID, [OCI_NS_NETWORK] = CLONE_NEWNET, [OCI_NS_MOUNT] = CLONE_NEWNS,
+                [OCI_NS_IPC] = CLONE_NEWIPC, [OCI_NS_UTS] = CLONE_NEWUTS,     [OCI_NS_USER] = CLONE_NEWUSER,
+                [OCI_NS_CGROUP] = CLONE_NEWCGROUP, [OCI_NS_TIME] = 0x00000080 /* CLONE_NEWTIME */,
+        };
+        return flags[t];
+}
+
+const char *oci_namespace_proc_name(OciNamespaceType t) {
+        static const char *const names[_OCI_NS_TYPE_MAX] = {
+                [OCI_NS_PID] = "pid", [OCI_NS_NETWORK] = "net", [OCI_NS_MOUNT] = "mnt", [OCI_NS_IPC] = "ipc",
+                [OCI_NS_UTS] = "uts", [OCI_NS_USER] = "user",   [OCI_NS_CGROUP] = "cgroup", [OCI_NS_TIME] = "time",
+        };
+        return names[t];
+}
+
+static int init_join_namespaces(const OciConfig *s, char **err) {
+        for (int n = 0; n < _OCI_NS_TYPE_MAX; n++) {
+                const char *path = s->namespaces[n].requested ? s->namespaces[n].path : NULL;
+                if (isempty(path) || n == OCI_NS_PID)
                         continue;
-                _cleanup_close_ int fd = open(s->ns_path[n], O_RDONLY | O_CLOEXEC);
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (fd < 0 || setns(fd, oci_namespace_clone_flag(n)) < 0) {
-                        if (asprintf(err, "Failed to join the %s namespace %s: %m", oci_namespace_to_string(n), s->ns_path[n]) < 0)
+                        if (asprintf(err, "Failed to join the %s namespace %s: %m", oci_namespace_type_to_string(n), path) < 0)
                                 *err = NULL;
                         return -errno;
                 }
         }
         /* After the supervisor put us in our cgroup, so that it becomes the namespace's root. */
-        if (s->ns_wanted[OCI_NS_CGROUP] && !s->ns_path[OCI_NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0) {
+        if (s->namespaces[OCI_NS_CGROUP].requested && isempty(s->namespaces[OCI_NS_CGROUP].path) && unshare(CLONE_NEWCGROUP) < 0) {
                 if (asprintf(err, "Failed to create a cgroup namespace: %m") < 0)
                         *err = NULL;
                 return -errno;
         }
-        if (s->hostname && s->ns_wanted[OCI_NS_UTS] && sethostname(s->hostname, strlen(s->hostname)) < 0) {
+        if (s->hostname && s->namespaces[OCI_NS_UTS].requested && sethostname(s->hostname, strlen(s->hostname)) < 0) {
                 if (asprintf(err, "Failed to set the hostname: %m") < 0)
                         *err = NULL;
                 return -errno;
@@ -101,17 +120,17 @@ static int init_join_namespaces(const OciSpec *s, char **err) {
 
 /* Container PID 1 until start: in the new namespaces, with the host's root and full privileges. */
 static int init_setup(const InitContext *c, char **exe, char **err) {
-        const OciSpec *s = c->spec;
+        const OciConfig *s = c->cfg;
         SyncMsg m = {};
         if (recv(c->sync_fd, &m, sizeof(m), 0) != sizeof(m) || m.type != SYNC_GO)
                 return -EPIPE;
         int r = init_join_namespaces(s, err);
         if (r < 0)
                 return r;
-        r = oci_rootfs_prepare(s, err);
+        r = oci_rootfs_prepare(s, c->rootfs, err);
         if (r < 0)
                 return r;
-        r = oci_rootfs_enter(s->root_path_abs, c->args->no_pivot, err);
+        r = oci_rootfs_enter(c->rootfs, c->args->no_pivot, err);
         if (r < 0)
                 return r;
         /* Now inside the container's root: every path below is the container's. */
@@ -154,15 +173,15 @@ static _noreturn_ void init_main(const InitContext *c) {
                 fprintf(stderr, "berth-oci: Failed to wait for start on exec.fifo: %m\n");
                 _exit(1);
         }
-        r = oci_process_exec(&c->spec->process, c->spec->seccomp, exe, &err);
+        r = oci_process_exec(&c->cfg->process, c->cfg->seccomp, exe, &err);
         fprintf(stderr, "berth-oci: %s\n", err ?: strerror(-r));
         _exit(r == -ENOENT ? 127 : 126);
 }
 
-static int clone_flags(const OciSpec *s) {
+static int clone_flags(const OciConfig *s) {
         int flags = 0;
-        for (int n = 0; n < _OCI_NS_MAX; n++)
-                if (s->ns_wanted[n] && !s->ns_path[n] && n != OCI_NS_CGROUP)
+        for (int n = 0; n < _OCI_NS_TYPE_MAX; n++)
+                if (s->namespaces[n].requested && isempty(s->namespaces[n].path) && n != OCI_NS_CGROUP)
                         flags |= oci_namespace_clone_flag(n);
         return flags;
 }
@@ -211,8 +230,8 @@ static int copy_config(const char *bundle, int dirfd) {
 }
 
 /* The parent's half of create, once the init runs: cgroup, GO, wait for READY, state, hooks. */
-static int create_finish(const OciGlobal *g, const OciCreateArgs *a, const OciSpec *s, int dirfd, int sync_fd,
-                         pid_t pid, OciState *st) {
+static int create_finish(const OciGlobal *g, const OciCreateArgs *a, const OciConfig *s, const char *rootfs, int dirfd,
+                         int sync_fd, pid_t pid, OciRecord *st) {
         const char *failed = NULL;
         char created[64];
         int r;
@@ -220,7 +239,7 @@ static int create_finish(const OciGlobal *g, const OciCreateArgs *a, const OciSp
         r = oci_cgroup_resolve(s->cgroups_path, a->id, g->systemd_cgroup, &st->cgroup_path);
         if (r < 0)
                 return log_error_errno(r, "Invalid linux.cgroupsPath '%s'", s->cgroups_path ?: "");
-        r = oci_cgroup_setup(st->cgroup_path, pid, s->resources, s->devices, s->n_devices, &failed);
+        r = oci_cgroup_setup(st->cgroup_path, pid, s->has_resources ? &s->resources : NULL, s->devices, s->n_devices, &failed);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the cgroup %s (%s): %m", st->cgroup_path, strna(failed));
         sync_send(sync_fd, SYNC_GO, 0, NULL);
@@ -237,19 +256,20 @@ static int create_finish(const OciGlobal *g, const OciCreateArgs *a, const OciSp
         r = oci_pid_start_time(pid, &st->pid_start);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the init's start time: %m");
-        if (!(st->id = strdup(a->id)) || !(st->bundle = strdup(a->bundle)) || !(st->rootfs = strdup(s->root_path_abs)) ||
+        if (!(st->id = strdup(a->id)) || !(st->bundle = strdup(a->bundle)) || !(st->rootfs = strdup(rootfs)) ||
             !(st->created = strdup(created)))
                 return log_oom();
-        if (s->annotations)
-                st->annotations = json_object_get(s->annotations);
-        r = oci_state_write(dirfd, st);
+        if (s->annotations && !(st->annotations = strv_copy(s->annotations)))
+                return log_oom();
+        r = oci_record_write(dirfd, st);
         if (r < 0)
                 return log_error_errno(r, "Failed to write state.json: %m");
-        _cleanup_free_ char *err = NULL;
+        /* prestart (deprecated) and createRuntime: in the runtime's namespaces, the container's
+         * exist and its root is mounted. createContainer and startContainer are not run yet. */
         for (int k = OCI_HOOK_PRESTART; k <= OCI_HOOK_CREATE_RUNTIME; k++) {
-                r = oci_hooks_run(s->hooks[k], s->n_hooks[k], st, "created", &err);
+                r = oci_run_hooks(s, k, st, OCI_STATUS_CREATED);
                 if (r < 0)
-                        return log_error_errno(r, "%s", err ?: "A hook failed");
+                        return r;
         }
         if (a->pid_file) {
                 r = oci_write_pid_file(a->pid_file, pid);
@@ -259,15 +279,23 @@ static int create_finish(const OciGlobal *g, const OciCreateArgs *a, const OciSp
         return 0;
 }
 
-static int create_prepare(const OciCreateArgs *a, OciSpec **ret_spec, int *ret_console) {
+static int create_prepare(const OciCreateArgs *a, OciConfig *cfg, char **ret_rootfs, int *ret_console) {
         _cleanup_free_ char *err = NULL;
         struct stat st;
-        int r = oci_spec_load(a->bundle, ret_spec, &err);
+        int r = oci_config_load(a->bundle, cfg, &err);
         if (r < 0)
-                return log_error_errno(r, "%s", err ?: "Failed to load config.json");
-        if (stat((*ret_spec)->root_path_abs, &st) < 0 || !S_ISDIR(st.st_mode))
-                return log_error_errno(ENOENT, "The root %s of the bundle is not a directory", (*ret_spec)->root_path_abs);
-        if ((*ret_spec)->process.terminal) {
+                return log_error_errno(r, "%s/config.json: %s", a->bundle, err ?: strerror(-r));
+        if (!cfg->has_process)
+                return log_error_errno(EINVAL, "%s/config.json: process: missing", a->bundle);
+        if (cfg->namespaces[OCI_NS_USER].requested || cfg->namespaces[OCI_NS_TIME].requested)
+                return log_error_errno(EOPNOTSUPP, "berth-oci does not run containers with a %s namespace yet",
+                                       cfg->namespaces[OCI_NS_USER].requested ? "user" : "time");
+        *ret_rootfs = cfg->root_path[0] == '/' ? strdup(cfg->root_path) : strjoin_many(a->bundle, "/", cfg->root_path, NULL);
+        if (!*ret_rootfs)
+                return log_oom();
+        if (stat(*ret_rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
+                return log_error_errno(ENOENT, "The root %s of the bundle is not a directory", *ret_rootfs);
+        if (cfg->process.terminal) {
                 if (!a->console_socket)
                         return log_error_errno(EINVAL, "process.terminal needs --console-socket");
                 r = oci_connect_console(a->console_socket, ret_console);
@@ -278,21 +306,23 @@ static int create_prepare(const OciCreateArgs *a, OciSpec **ret_spec, int *ret_c
 }
 
 int oci_create(const OciGlobal *g, const OciCreateArgs *a, pid_t *ret_pid) {
-        OciSpec *s = NULL;
+        OciConfig cfg = {}, *s = &cfg;
+        _cleanup_free_ char *rootfs = NULL;
         _cleanup_close_ int console = -EBADF, dirfd = -EBADF, fifo = -EBADF, pidfd = -EBADF, pidns = -EBADF;
         int pair[2] = { -1, -1 }, r;
-        OciState st = {};
+        OciRecord st = {};
         pid_t pid = 0;
 
         if (!oci_id_is_valid(a->id))
                 return log_error_errno(EINVAL, "Invalid container ID '%s'", a->id);
-        r = create_prepare(a, &s, &console);
+        r = create_prepare(a, &cfg, &rootfs, &console);
         if (r < 0)
                 goto out_spec;
-        if (s->ns_path[OCI_NS_PID]) {
-                pidns = open(s->ns_path[OCI_NS_PID], O_RDONLY | O_CLOEXEC);
+        const char *pidns_path = s->namespaces[OCI_NS_PID].requested ? s->namespaces[OCI_NS_PID].path : NULL;
+        if (!isempty(pidns_path)) {
+                pidns = open(pidns_path, O_RDONLY | O_CLOEXEC);
                 if (pidns < 0 || setns(pidns, CLONE_NEWPID) < 0) {
-                        r = log_error_errno(errno, "Failed to join the PID namespace %s: %m", s->ns_path[OCI_NS_PID]);
+                        r = log_error_errno(errno, "Failed to join the PID namespace %s: %m", pidns_path);
                         goto out_spec;
                 }
         }
@@ -321,12 +351,12 @@ int oci_create(const OciGlobal *g, const OciCreateArgs *a, pid_t *ret_pid) {
                 /* The lock stays with create: start must not wait for an init that holds it. */
                 close(pair[0]);
                 close(dirfd);
-                InitContext c = { .spec = s, .args = a, .sync_fd = pair[1], .fifo_fd = fifo, .console_fd = console };
+                InitContext c = { .cfg = s, .rootfs = rootfs, .args = a, .sync_fd = pair[1], .fifo_fd = fifo, .console_fd = console };
                 init_main(&c);
         }
         close(pair[1]);
         pair[1] = -1;
-        r = create_finish(g, a, s, dirfd, pair[0], pid, &st);
+        r = create_finish(g, a, s, rootfs, dirfd, pair[0], pid, &st);
 out:
         if (pair[0] >= 0)
                 close(pair[0]);
@@ -344,8 +374,8 @@ out:
                         (void) rm_rf_at(AT_FDCWD, path);
         } else if (ret_pid)
                 *ret_pid = pid;
-        oci_state_done(&st);
+        oci_record_done(&st);
 out_spec:
-        oci_spec_free(s);
+        oci_config_done(&cfg);
         return r;
 }

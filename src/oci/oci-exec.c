@@ -90,29 +90,54 @@ static int exec_parse(int argc, char **argv, ExecArgs *a) {
         return 0;
 }
 
+/* --process FILE holds a runtime-spec "process" object alone: wrapped into the smallest
+ * config.json there is, it goes through the one parser (src/shared/oci-config.c). */
+static int process_file_load(const char *path, OciConfig *ret) {
+        _cleanup_free_ char *err = NULL;
+        json_object *p = json_object_from_file(path);
+        if (!p)
+                return log_error_errno(EINVAL, "%s: not a JSON document", path);
+        json_object *doc = json_object_new_object(), *root = json_object_new_object();
+        json_object_object_add(root, "path", json_object_new_string("/"));
+        json_object_object_add(doc, "ociVersion", json_object_new_string(OCI_RUNTIME_SPEC_VERSION));
+        json_object_object_add(doc, "root", root);
+        json_object_object_add(doc, "process", p);
+        int r = oci_config_parse(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN), ret, &err);
+        json_object_put(doc);
+        if (r < 0)
+                return log_error_errno(r, "%s: %s", path, err ?: strerror(-r));
+        return 0;
+}
+
+static int strv_replace(char ***l, char **with) {
+        if (!with)
+                return -ENOMEM;
+        strv_free(*l);
+        *l = with;
+        return 0;
+}
+
 /* The process to run: --process FILE as it is, or config.json's process with the command line's
  * changes (args, env, cwd, user, tty, caps). */
-static int exec_process(const ExecArgs *a, const OciSpec *s, OciProcess *p) {
-        _cleanup_free_ char *err = NULL;
-        int r;
+static int exec_process(const ExecArgs *a, OciConfig *cfg, OciConfig *file_cfg, OciProcess **ret) {
         if (a->process_file) {
-                json_object *o = json_object_from_file(a->process_file);
-                r = o ? oci_process_parse(o, p, &err) : -EINVAL;
-                /* The strings of p point into o: keep it for the life of the process. */
+                int r = process_file_load(a->process_file, file_cfg);
                 if (r < 0)
-                        return log_error_errno(r, "%s: %s", a->process_file, err ?: "not a JSON process object");
+                        return r;
+                *ret = &file_cfg->process;
                 return 0;
         }
-        *p = s->process;
-        p->args = strv_copy(a->argv);
-        p->env = strv_copy(s->process.env);
-        if (!p->args || !p->env)
+        OciProcess *p = &cfg->process;
+        if (strv_replace(&p->args, strv_copy(a->argv)) < 0)
                 return log_oom();
         for (char **e = a->env; e && *e; e++)
                 if (strv_env_set(&p->env, *e) < 0)
                         return log_error_errno(EINVAL, "Bad --env '%s'", *e);
-        if (a->cwd)
-                p->cwd = a->cwd;
+        if (a->cwd) {
+                free(p->cwd);
+                if (!(p->cwd = strdup(a->cwd)))
+                        return log_oom();
+        }
         p->terminal = a->tty;
         p->no_new_privileges |= a->no_new_privs;
         if (a->user) {
@@ -124,18 +149,18 @@ static int exec_process(const ExecArgs *a, const OciSpec *s, OciProcess *p) {
                 p->gid = n == 2 ? gid : 0;
         }
         for (char **c = a->caps; c && *c; c++) {
-                int cap = capability_from_name(*c);
-                if (cap < 0)
+                if (capability_from_name(*c) < 0)
                         return log_error_errno(EINVAL, "Unknown capability '%s'", *c);
-                for (int k = 0; k < 5; k++)
-                        p->caps[k] |= UINT64_C(1) << cap;
+                p->has_capabilities = true;
+                for (int k = 0; k < _OCI_CAP_SET_MAX; k++)
+                        if (strv_extend(&p->capabilities[k], *c) < 0)
+                                return log_oom();
         }
-        /* Borrowed from s: only args and env are ours to free. */
-        p->additional_gids = NULL, p->n_additional_gids = 0, p->rlimits = NULL, p->n_rlimits = 0;
+        *ret = p;
         return 0;
 }
 
-static _noreturn_ void exec_child(const OciState *st, const OciSpec *s, const OciProcess *p, int ns_fds[],
+static _noreturn_ void exec_child(const OciRecord *st, const OciConfig *s, const OciProcess *p, int ns_fds[],
                                   int console, unsigned preserve, int err_fd) {
         _cleanup_free_ char *err = NULL, *exe = NULL;
         int r = oci_cgroup_join(st->cgroup_path, 0);
@@ -143,11 +168,11 @@ static _noreturn_ void exec_child(const OciState *st, const OciSpec *s, const Oc
                 if (asprintf(&err, "Failed to join the container's cgroup: %s", strerror(-r)) < 0)
                         err = NULL;
         /* Mount last: the others are looked up through /proc of the host. */
-        static const OciNamespace order[] = { OCI_NS_CGROUP, OCI_NS_IPC, OCI_NS_UTS, OCI_NS_NETWORK, OCI_NS_MOUNT };
+        static const OciNamespaceType order[] = { OCI_NS_CGROUP, OCI_NS_IPC, OCI_NS_UTS, OCI_NS_NETWORK, OCI_NS_MOUNT };
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(order); i++)
                 if (ns_fds[order[i]] >= 0 && setns(ns_fds[order[i]], oci_namespace_clone_flag(order[i])) < 0) {
                         r = -errno;
-                        if (asprintf(&err, "Failed to join the container's %s namespace: %m", oci_namespace_to_string(order[i])) < 0)
+                        if (asprintf(&err, "Failed to join the container's %s namespace: %m", oci_namespace_type_to_string(order[i])) < 0)
                                 err = NULL;
                 }
         if (r >= 0 && console >= 0)
@@ -185,30 +210,25 @@ static int exec_wait(pid_t pid) {
 
 static int exec_run(const OciGlobal *g, const ExecArgs *a, int *ret_status) {
         _cleanup_close_ int dirfd = -EBADF, console = -EBADF, err_read = -EBADF, err_write = -EBADF;
-        int ns_fds[_OCI_NS_MAX];
-        OciState st = {};
-        OciSpec *s = NULL;
-        OciProcess p = {};
-        _cleanup_free_ char *err = NULL, *dir = NULL;
+        int ns_fds[_OCI_NS_TYPE_MAX];
+        OciRecord st = {};
+        OciConfig cfg = {}, file_cfg = {}, *s = &cfg;
+        OciProcess *p = NULL;
         int r = oci_open_container(g, a->id, &dirfd, &st);
         if (r < 0)
                 return r;
-        for (int n = 0; n < _OCI_NS_MAX; n++)
+        for (int n = 0; n < _OCI_NS_TYPE_MAX; n++)
                 ns_fds[n] = -EBADF;
-        const char *status = oci_state_status(dirfd, &st);
-        if (streq(status, "stopped")) {
+        if (oci_record_status(dirfd, &st) == OCI_STATUS_STOPPED) {
                 r = log_error_errno(ESRCH, "cannot exec in a stopped container");
                 goto out;
         }
-        dir = strjoin_many(g->root, "/", a->id, NULL);
-        if (!dir || (r = oci_spec_load(dir, &s, &err)) < 0) {
-                r = log_error_errno(r ?: -ENOMEM, "Failed to load the container's config: %s", err ?: "out of memory");
-                goto out;
-        }
-        r = exec_process(a, s, &p);
+        r = oci_load_saved_config(g, a->id, &cfg);
+        if (r >= 0)
+                r = exec_process(a, &cfg, &file_cfg, &p);
         if (r < 0)
                 goto out;
-        if (p.terminal) {
+        if (p->terminal) {
                 if (!a->console_socket) {
                         r = log_error_errno(EINVAL, "exec with a terminal needs --console-socket");
                         goto out;
@@ -219,9 +239,9 @@ static int exec_run(const OciGlobal *g, const ExecArgs *a, int *ret_status) {
                         goto out;
                 }
         }
-        for (int n = 0; n < _OCI_NS_MAX; n++) {
+        for (int n = 0; n < _OCI_NS_TYPE_MAX; n++) {
                 char path[64];
-                if (!s->ns_wanted[n] || n == OCI_NS_USER || n == OCI_NS_TIME)
+                if (!s->namespaces[n].requested || n == OCI_NS_USER || n == OCI_NS_TIME)
                         continue;
                 snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int) st.pid, oci_namespace_proc_name(n));
                 if ((ns_fds[n] = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -247,7 +267,7 @@ static int exec_run(const OciGlobal *g, const ExecArgs *a, int *ret_status) {
         }
         if (pid == 0) {
                 close(dirfd);  /* the state lock stays with us */
-                exec_child(&st, s, &p, ns_fds, console, a->preserve_fds, err_write);
+                exec_child(&st, s, p, ns_fds, console, a->preserve_fds, err_write);
         }
         err_write = safe_close(err_write);
         char buf[1024];
@@ -266,17 +286,12 @@ static int exec_run(const OciGlobal *g, const ExecArgs *a, int *ret_status) {
         *ret_status = a->detach ? 0 : exec_wait(pid);
         r = 0;
 out:
-        for (int i = 0; i < _OCI_NS_MAX; i++)
+        for (int i = 0; i < _OCI_NS_TYPE_MAX; i++)
                 if (ns_fds[i] >= 0)
                         close(ns_fds[i]);
-        if (a->process_file)
-                oci_process_done(&p);
-        else {
-                strv_free(p.args);
-                strv_free(p.env);
-        }
-        oci_spec_free(s);
-        oci_state_done(&st);
+        oci_config_done(&file_cfg);
+        oci_config_done(&cfg);
+        oci_record_done(&st);
         return r;
 }
 

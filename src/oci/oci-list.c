@@ -52,12 +52,14 @@ int verb_list(const OciGlobal *g, int argc, char **argv) {
                 return log_error_errno(errno, "Failed to open %s: %m", g->root), 1;
         for (struct dirent *de; d && (de = readdir(d));) {
                 _cleanup_close_ int fd = -EBADF;
-                OciState st = {};
-                if (de->d_name[0] == '.' || oci_state_open_locked(g->root, de->d_name, &fd) < 0 ||
-                    oci_state_read(fd, &st) < 0)
+                OciRecord st = {};
+                if (de->d_name[0] == '.' || oci_record_open_locked(g->root, de->d_name, &fd) < 0 ||
+                    oci_record_read(fd, &st) < 0)
                         continue;
-                json_object_array_add(a, oci_state_to_json(&st, oci_state_status(fd, &st)));
-                oci_state_done(&st);
+                json_object *o = oci_record_to_json(&st, oci_record_status(fd, &st));
+                if (o)
+                        json_object_array_add(a, o);
+                oci_record_done(&st);
         }
         if (d)
                 closedir(d);
@@ -84,7 +86,7 @@ int verb_list(const OciGlobal *g, int argc, char **argv) {
 int verb_ps(const OciGlobal *g, int argc, char **argv) {
         _cleanup_close_ int dirfd = -EBADF;
         bool json = false;
-        OciState st = {};
+        OciRecord st = {};
         pid_t *pids = NULL;
         size_t n = 0;
         if (format_parse(argc, argv, &json, NULL) < 0 || optind >= argc)
@@ -92,7 +94,7 @@ int verb_ps(const OciGlobal *g, int argc, char **argv) {
         if (oci_open_container(g, argv[optind], &dirfd, &st) < 0)
                 return 1;
         int r = oci_cgroup_pids(st.cgroup_path, &pids, &n);
-        oci_state_done(&st);
+        oci_record_done(&st);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "Failed to list the container's processes: %m"), 1;
         if (json) {

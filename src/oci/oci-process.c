@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -17,6 +18,7 @@
 #include "fd-util.h"
 #include "oci-process.h"
 #include "path-util.h"
+#include "spawn-caps.h"
 #include "strv.h"
 
 #ifndef TIOCGPTPEER
@@ -88,7 +90,7 @@ int oci_process_lookup(const OciProcess *p, char **ret_path, char **ret_error) {
 
 int oci_process_prepare(const OciProcess *p, char **ret_error) {
         for (size_t i = 0; i < p->n_rlimits; i++) {
-                struct rlimit want = p->rlimits[i].limit, have;
+                struct rlimit want = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard }, have;
                 if (setrlimit(p->rlimits[i].resource, &want) >= 0)
                         continue;
                 /* Raising a hard limit needs CAP_SYS_RESOURCE, which a confined host may have taken
@@ -100,16 +102,16 @@ int oci_process_prepare(const OciProcess *p, char **ret_error) {
                 if (setrlimit(p->rlimits[i].resource, &want) < 0)
                         return fail(ret_error, -errno, "setrlimit failed%s: %s", NULL);
         }
-        if (p->have_oom_score_adj) {
+        if (p->has_oom_score_adj) {
                 char buf[16];
                 snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
                 _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
                 if (fd < 0 || loop_write(fd, buf, strlen(buf)) < 0)
                         return fail(ret_error, -errno, "Failed to set oom_score_adj%s: %s", NULL);
         }
-        if (p->umask >= 0)
-                umask((mode_t) p->umask);
-        if (chdir(p->cwd) < 0)
+        if (p->has_umask)
+                umask(p->umask);
+        if (chdir(p->cwd ?: "/") < 0)
                 return fail(ret_error, -errno, "Failed to change to the working directory %s: %s", p->cwd);
         return 0;
 }
@@ -122,31 +124,46 @@ static int last_cap(void) {
         return atoi(buf);
 }
 
+/* A set of capability names as a mask; names newer than our table are left out, as runc warns
+ * about and skips them. */
+static uint64_t caps_mask(char * const *names) {
+        uint64_t m = 0;
+        for (char * const *n = names; n && *n; n++) {
+                int c = capability_from_name(*n);
+                if (c >= 0 && c < 64)
+                        m |= UINT64_C(1) << c;
+        }
+        return m;
+}
+
 static int caps_apply(const OciProcess *p, int phase) {
-        if (!p->have_caps)
+        if (!p->has_capabilities)
                 return 0;
         int last = last_cap();
         if (phase == 0) {
                 /* Before the user switch: the bounding set (needs CAP_SETPCAP) and keep-caps. */
+                uint64_t bounding = caps_mask(p->capabilities[OCI_CAP_BOUNDING]);
                 for (int c = 0; c <= last; c++)
-                        if (!(p->caps[OCI_CAP_BOUNDING] & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
-                            errno != EINVAL)
+                        if (!(bounding & (UINT64_C(1) << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
                                 return -errno;
                 return prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ? -errno : 0;
         }
+        uint64_t effective = caps_mask(p->capabilities[OCI_CAP_EFFECTIVE]),
+                 permitted = caps_mask(p->capabilities[OCI_CAP_PERMITTED]),
+                 inheritable = caps_mask(p->capabilities[OCI_CAP_INHERITABLE]);
         struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
         struct __user_cap_data_struct d[2] = {};
         for (int i = 0; i < 2; i++) {
-                d[i].effective = (uint32_t) (p->caps[OCI_CAP_EFFECTIVE] >> (32 * i));
-                d[i].permitted = (uint32_t) (p->caps[OCI_CAP_PERMITTED] >> (32 * i));
-                d[i].inheritable = (uint32_t) (p->caps[OCI_CAP_INHERITABLE] >> (32 * i));
+                d[i].effective = (uint32_t) (effective >> (32 * i));
+                d[i].permitted = (uint32_t) (permitted >> (32 * i));
+                d[i].inheritable = (uint32_t) (inheritable >> (32 * i));
         }
         if (syscall(SYS_capset, &h, d) < 0)
                 return -errno;
         (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
         /* The kernel raises an ambient capability only if it is permitted and inheritable; runc's
          * own `runc spec` asks for ambient ones without inheritable: those are skipped, as runc does. */
-        uint64_t ambient = p->caps[OCI_CAP_AMBIENT] & p->caps[OCI_CAP_INHERITABLE] & p->caps[OCI_CAP_PERMITTED];
+        uint64_t ambient = caps_mask(p->capabilities[OCI_CAP_AMBIENT]) & inheritable & permitted;
         for (int c = 0; c <= last && c < 64; c++)
                 if ((ambient & (UINT64_C(1) << c)) &&
                     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
@@ -154,7 +171,7 @@ static int caps_apply(const OciProcess *p, int phase) {
         return 0;
 }
 
-int oci_process_exec(const OciProcess *p, json_object *seccomp, const char *exe, char **ret_error) {
+int oci_process_exec(const OciProcess *p, const OciSeccomp *seccomp, const char *exe, char **ret_error) {
         int r;
         /* Without no_new_privs loading a filter needs CAP_SYS_ADMIN, which the user switch may drop:
          * load it first then (the filter then also covers setuid and capset, as with runc). */

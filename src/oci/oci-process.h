@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <json-c/json.h>
 #include <stdbool.h>
 
-#include "oci-spec.h"
+#include "oci-config.h"
 
 /* The last steps of a container process, shared by create's init and exec: each returns -errno
  * and sets *ret_error to one line. They run inside the container's namespaces and root. */
@@ -18,6 +17,6 @@ int oci_process_lookup(const OciProcess *p, char **ret_path, char **ret_error);
 /* rlimits, oom_score_adj, umask and cwd. */
 int oci_process_prepare(const OciProcess *p, char **ret_error);
 /* User, capabilities, no_new_privs, seccomp, then execve(exe). Returns only on failure. */
-int oci_process_exec(const OciProcess *p, json_object *seccomp, const char *exe, char **ret_error);
+int oci_process_exec(const OciProcess *p, const OciSeccomp *seccomp, const char *exe, char **ret_error);
 /* Loads linux.seccomp with libseccomp (oci-seccomp.c). */
-int oci_seccomp_load(json_object *seccomp, char **ret_error);
+int oci_seccomp_load(const OciSeccomp *seccomp, char **ret_error);

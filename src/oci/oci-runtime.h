@@ -4,8 +4,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "oci-spec.h"
-#include "oci-state.h"
+#include "oci-config.h"
+#include "oci-record.h"
 
 /* berth-oci's global options (runc's): where state lives, how errors are logged. */
 typedef struct OciGlobal {
@@ -46,10 +46,16 @@ int verb_features(const OciGlobal *g, int argc, char **argv);
 int verb_exec(const OciGlobal *g, int argc, char **argv);
 
 /* Shared helpers (oci-verbs.c). */
-int oci_open_container(const OciGlobal *g, const char *id, int *ret_dirfd, OciState *ret_state);
+int oci_open_container(const OciGlobal *g, const char *id, int *ret_dirfd, OciRecord *ret_record);
 int oci_write_pid_file(const char *path, pid_t pid);
 int oci_connect_console(const char *path, int *ret_fd);
-/* Runs one kind of hook with the state (status given) on stdin; oci-hooks.c. */
-int oci_hooks_run(const OciHook *hooks, size_t n, const OciState *state, const char *status, char **ret_error);
+/* Runs config's hooks of one kind (src/shared/oci-hooks.c) with the state document on stdin; on
+ * failure logs which hook and why, and returns -errno. */
+int oci_run_hooks(const OciConfig *c, OciHookKind kind, const OciRecord *r, OciStatus status);
+/* Loads the config.json copy in the container's state directory. */
+int oci_load_saved_config(const OciGlobal *g, const char *id, OciConfig *ret);
+/* CLONE_NEW* of a namespace type and its name in /proc/PID/ns/. */
+int oci_namespace_clone_flag(OciNamespaceType t);
+const char *oci_namespace_proc_name(OciNamespaceType t);
 /* Waits up to timeout_ms for pid (not necessarily our child) to exit. */
 int oci_wait_exit(pid_t pid, int timeout_ms);

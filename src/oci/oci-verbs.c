@@ -17,22 +17,23 @@
 #include "fd-util.h"
 #include "log.h"
 #include "oci-cgroup.h"
+#include "oci-hooks.h"
 #include "oci-runtime.h"
 #include "process-util.h"
 #include "rm-rf.h"
 #include "signal-util.h"
 #include "strv.h"
 
-int oci_open_container(const OciGlobal *g, const char *id, int *ret_dirfd, OciState *ret_state) {
+int oci_open_container(const OciGlobal *g, const char *id, int *ret_dirfd, OciRecord *ret_state) {
         if (!oci_id_is_valid(id))
                 return log_error_errno(EINVAL, "Invalid container ID '%s'", id ?: "");
         _cleanup_close_ int fd = -EBADF;
-        int r = oci_state_open_locked(g->root, id, &fd);
+        int r = oci_record_open_locked(g->root, id, &fd);
         if (r == -ENOENT)
                 return log_error_errno(ENOENT, "container \"%s\" does not exist", id);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the state of %s: %m", id);
-        r = oci_state_read(fd, ret_state);
+        r = oci_record_read(fd, ret_state);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the state of %s: %m", id);
         *ret_dirfd = TAKE_FD(fd);
@@ -136,10 +137,10 @@ int verb_create(const OciGlobal *g, int argc, char **argv) {
         return oci_create(g, &a, NULL) < 0 ? 1 : 0;
 }
 
-static int start_locked(int dirfd, const OciState *st) {
-        const char *status = oci_state_status(dirfd, st);
-        if (!streq(status, "created"))
-                return log_error_errno(EINVAL, "cannot start a container that is %s", status);
+static int start_locked(int dirfd, const OciRecord *st) {
+        OciStatus status = oci_record_status(dirfd, st);
+        if (status != OCI_STATUS_CREATED)
+                return log_error_errno(EINVAL, "cannot start a container that is %s", oci_status_to_string(status));
         _cleanup_close_ int fifo = openat(dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fifo < 0)
                 return log_error_errno(errno, "Failed to open exec.fifo: %m");
@@ -151,31 +152,59 @@ static int start_locked(int dirfd, const OciState *st) {
                 char b;
                 if (r > 0 && read(fifo, &b, 1) == 1)
                         break;
-                if (streq(oci_state_status(dirfd, st), "stopped"))
+                if (oci_record_status(dirfd, st) == OCI_STATUS_STOPPED)
                         return log_error_errno(ESRCH, "The container's init exited before it was started");
         }
         (void) unlinkat(dirfd, "exec.fifo", 0);
         return 0;
 }
 
+int oci_load_saved_config(const OciGlobal *g, const char *id, OciConfig *ret) {
+        _cleanup_free_ char *dir = strjoin_many(g->root, "/", id, NULL), *err = NULL;
+        if (!dir)
+                return log_oom();
+        int r = oci_config_load(dir, ret, &err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the container's config.json: %s", err ?: strerror(-r));
+        return 0;
+}
+
+int oci_run_hooks(const OciConfig *c, OciHookKind kind, const OciRecord *rec, OciStatus status) {
+        _cleanup_free_ char *state = NULL;
+        size_t failed = 0;
+        int wstatus = 0;
+        if (c->n_hooks[kind] == 0)
+                return 0;
+        int r = oci_record_format_state(rec, status, &state);
+        if (r < 0)
+                return log_oom();
+        r = oci_hooks_run(c->hooks[kind], c->n_hooks[kind], state, &failed, &wstatus);
+        if (r == -EPROTO)
+                return log_error_errno(r, "The %s hook %s failed (%s %d)", oci_hook_kind_to_string(kind),
+                                       c->hooks[kind][failed].path, WIFEXITED(wstatus) ? "exit status" : "signal",
+                                       WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus));
+        if (r < 0)
+                return log_error_errno(r, "The %s hook %s failed: %m", oci_hook_kind_to_string(kind),
+                                       c->hooks[kind][failed].path);
+        return 0;
+}
+
 int oci_start(const OciGlobal *g, const char *id) {
         _cleanup_close_ int dirfd = -EBADF;
-        OciState st = {};
+        OciRecord st = {};
         int r = oci_open_container(g, id, &dirfd, &st);
         if (r < 0)
                 return r;
         r = start_locked(dirfd, &st);
         if (r >= 0) {
-                /* Poststart hooks that fail are only warned about, as the spec says. */
-                _cleanup_free_ char *bundle_err = NULL;
-                OciSpec *s = NULL;
-                _cleanup_free_ char *dir = strjoin_many(g->root, "/", id, NULL);
-                if (dir && oci_spec_load(dir, &s, &bundle_err) >= 0 &&
-                    oci_hooks_run(s->hooks[OCI_HOOK_POSTSTART], s->n_hooks[OCI_HOOK_POSTSTART], &st, "running", &bundle_err) < 0)
-                        log_warning("%s", bundle_err ?: "A poststart hook failed");
-                oci_spec_free(s);
+                OciConfig cfg = {};
+                /* A poststart hook that fails is only warned about, as the spec says. */
+                if (oci_load_saved_config(g, id, &cfg) >= 0 &&
+                    oci_run_hooks(&cfg, OCI_HOOK_POSTSTART, &st, OCI_STATUS_RUNNING) < 0)
+                        log_warning("Ignoring the failed poststart hook.");
+                oci_config_done(&cfg);
         }
-        oci_state_done(&st);
+        oci_record_done(&st);
         return r;
 }
 
@@ -213,14 +242,17 @@ int verb_run(const OciGlobal *g, int argc, char **argv) {
 int verb_state(const OciGlobal *g, int argc, char **argv) {
         _cleanup_close_ int dirfd = -EBADF;
         const char *id = NULL;
-        OciState st = {};
+        OciRecord st = {};
         optind = 1;
         if (parse_id_arg(argc, argv, &id) < 0 || oci_open_container(g, id, &dirfd, &st) < 0)
                 return 1;
-        json_object *o = oci_state_to_json(&st, oci_state_status(dirfd, &st));
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object *o = oci_record_to_json(&st, oci_record_status(dirfd, &st));
+        if (o)
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
-        oci_state_done(&st);
+        oci_record_done(&st);
+        if (!o)
+                return log_oom(), 1;
         return 0;
 }
 
@@ -229,7 +261,7 @@ int verb_kill(const OciGlobal *g, int argc, char **argv) {
         _cleanup_close_ int dirfd = -EBADF, pidfd = -EBADF;
         bool all = false;
         const char *id = NULL;
-        OciState st = {};
+        OciRecord st = {};
         int c, sig = SIGTERM, r;
         optind = 0;
         while ((c = getopt_long(argc, argv, "+a", options, NULL)) >= 0)
@@ -243,7 +275,7 @@ int verb_kill(const OciGlobal *g, int argc, char **argv) {
                 return log_error_errno(EINVAL, "Unknown signal '%s'", argv[optind]), 1;
         if (oci_open_container(g, id, &dirfd, &st) < 0)
                 return 1;
-        if (streq(oci_state_status(dirfd, &st), "stopped")) {
+        if (oci_record_status(dirfd, &st) == OCI_STATUS_STOPPED) {
                 r = log_error_errno(ESRCH, "container not running");
                 goto out;
         }
@@ -255,24 +287,25 @@ int verb_kill(const OciGlobal *g, int argc, char **argv) {
         if (r < 0)
                 log_error_errno(r, "Failed to send signal %d to the container: %m", sig);
 out:
-        oci_state_done(&st);
+        oci_record_done(&st);
         return r < 0 ? 1 : 0;
 }
 
 int oci_delete(const OciGlobal *g, const char *id, bool force) {
         _cleanup_close_ int dirfd = -EBADF;
-        OciState st = {};
-        _cleanup_free_ char *dir = NULL, *err = NULL;
+        OciRecord st = {};
+        OciConfig cfg = {};
+        _cleanup_free_ char *dir = NULL;
         int r = oci_open_container(g, id, &dirfd, &st);
         if (r < 0)
                 return r;
-        const char *status = oci_state_status(dirfd, &st);
-        if (streq(status, "running") && !force) {
-                r = log_error_errno(EBUSY, "cannot delete container %s that is not stopped: %s", id, status);
+        OciStatus status = oci_record_status(dirfd, &st);
+        if (status == OCI_STATUS_RUNNING && !force) {
+                r = log_error_errno(EBUSY, "cannot delete container %s that is not stopped: running", id);
                 goto out;
         }
         /* A created container is destroyed without --force, as runc does. */
-        if (!streq(status, "stopped")) {
+        if (status != OCI_STATUS_STOPPED) {
                 (void) oci_cgroup_kill(st.cgroup_path, SIGKILL);
                 _cleanup_close_ int pidfd = pidfd_open_pid(st.pid);
                 if (pidfd >= 0)
@@ -282,17 +315,15 @@ int oci_delete(const OciGlobal *g, const char *id, bool force) {
         }
         if (st.cgroup_path && !isempty(st.cgroup_path) && (r = oci_cgroup_destroy(st.cgroup_path, 5000)) < 0)
                 log_warning_errno(r, "Failed to remove the cgroup %s: %m", st.cgroup_path);
+        if (oci_load_saved_config(g, id, &cfg) >= 0 && oci_run_hooks(&cfg, OCI_HOOK_POSTSTOP, &st, OCI_STATUS_STOPPED) < 0)
+                log_warning("Ignoring the failed poststop hook.");
         dir = strjoin_many(g->root, "/", id, NULL);
-        OciSpec *s = NULL;
-        if (dir && oci_spec_load(dir, &s, &err) >= 0 &&
-            oci_hooks_run(s->hooks[OCI_HOOK_POSTSTOP], s->n_hooks[OCI_HOOK_POSTSTOP], &st, "stopped", &err) < 0)
-                log_warning("%s", err ?: "A poststop hook failed");
-        oci_spec_free(s);
         r = dir ? rm_rf_at(AT_FDCWD, dir) : -ENOMEM;
         if (r < 0)
                 log_error_errno(r, "Failed to remove %s: %m", strna(dir));
 out:
-        oci_state_done(&st);
+        oci_config_done(&cfg);
+        oci_record_done(&st);
         return r;
 }
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (BUILD, DEFAULT_TIMEOUT, TREE_NAME, _decode, kill_pid, own_children,
-                      reap_zombie_children, skip_or_fail)
+                      reap_zombie_children, remove_tree, skip_or_fail)
 
 OCI = BUILD / "berth-oci"
 CG_PARENT = f"/berth-test-oci-{os.getpid()}"
@@ -360,7 +360,7 @@ def test_bad_bundle(oci_env, breakage):
     else:
         spec["linux"]["namespaces"].append({"type": "bogus"})
         (b / "config.json").write_text(json.dumps(spec))
-        want = "Unknown namespace type 'bogus'"
+        want = "unknown namespace type 'bogus'"
     cp = oci(e.root, "create", "--bundle", b, "--pid-file", e.base / "pid", cid)
     err = _decode(cp.stderr)
     assert cp.returncode == 1
@@ -414,9 +414,10 @@ def need(tool):
 
 
 class Podman:
-    def __init__(self, base):
+    def __init__(self, base, runroot):
         self.base = base
-        self.args = ["podman", "--root", str(base / "root"), "--runroot", str(base / "runroot"),
+        # podman refuses a --runroot longer than 50 characters (conmon's socket paths must fit).
+        self.args = ["podman", "--root", str(base / "root"), "--runroot", str(runroot),
                      "--tmpdir", str(base / "tmp"), "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs",
                      "--events-backend", "file", "--runtime", str(OCI)]
 
@@ -436,13 +437,15 @@ def podman(oci_env, tree_copy):
     need("conmon")
     base = oci_env.base / "podman"
     base.mkdir()
-    pm = Podman(base)
+    runroot = Path(tempfile.mkdtemp(prefix="berth-pm-", dir="/tmp"))
+    pm = Podman(base, runroot)
     try:
         yield pm, tree_copy
     finally:
         subprocess.run(pm.args + ["rm", "-a", "-f", "-t", "0"], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=120)
         reap_zombie_children()
+        remove_tree(runroot)
 
 
 def podman_container_checks(pm, name, full_id, tree_has_helper=True):
