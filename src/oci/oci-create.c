@@ -30,6 +30,7 @@
 #include "oci-mount.h"
 #include "oci-process.h"
 #include "oci-runtime.h"
+#include "spawn-oci.h"
 #include "path-util.h"
 #include "process-util.h"
 #include "rm-rf.h"
@@ -49,6 +50,7 @@ typedef struct SyncMsg {
 
 typedef struct InitContext {
         const OciConfig *cfg;
+        const SeccompProgram *seccomp;  /* NULL: no filter */
         const char *rootfs;
         const OciCreateArgs *args;
         int sync_fd;
@@ -173,7 +175,7 @@ static _noreturn_ void init_main(const InitContext *c) {
                 fprintf(stderr, "berth-oci: Failed to wait for start on exec.fifo: %m\n");
                 _exit(1);
         }
-        r = oci_process_exec(&c->cfg->process, c->cfg->seccomp, exe, &err);
+        r = oci_process_exec(&c->cfg->process, c->seccomp, exe, &err);
         fprintf(stderr, "berth-oci: %s\n", err ?: strerror(-r));
         _exit(r == -ENOENT ? 127 : 126);
 }
@@ -307,6 +309,7 @@ static int create_prepare(const OciCreateArgs *a, OciConfig *cfg, char **ret_roo
 
 int oci_create(const OciGlobal *g, const OciCreateArgs *a, pid_t *ret_pid) {
         OciConfig cfg = {}, *s = &cfg;
+        SeccompProgram seccomp = {};
         _cleanup_free_ char *rootfs = NULL;
         _cleanup_close_ int console = -EBADF, dirfd = -EBADF, fifo = -EBADF, pidfd = -EBADF, pidns = -EBADF;
         int pair[2] = { -1, -1 }, r;
@@ -316,6 +319,9 @@ int oci_create(const OciGlobal *g, const OciCreateArgs *a, pid_t *ret_pid) {
         if (!oci_id_is_valid(a->id))
                 return log_error_errno(EINVAL, "Invalid container ID '%s'", a->id);
         r = create_prepare(a, &cfg, &rootfs, &console);
+        /* Compiled here, where it may log; the init only installs it. */
+        if (r >= 0 && cfg.seccomp)
+                r = spawn_oci_seccomp_build(cfg.seccomp, &seccomp);
         if (r < 0)
                 goto out_spec;
         const char *pidns_path = s->namespaces[OCI_NS_PID].requested ? s->namespaces[OCI_NS_PID].path : NULL;
@@ -351,7 +357,7 @@ int oci_create(const OciGlobal *g, const OciCreateArgs *a, pid_t *ret_pid) {
                 /* The lock stays with create: start must not wait for an init that holds it. */
                 close(pair[0]);
                 close(dirfd);
-                InitContext c = { .cfg = s, .rootfs = rootfs, .args = a, .sync_fd = pair[1], .fifo_fd = fifo, .console_fd = console };
+                InitContext c = { .cfg = s, .seccomp = cfg.seccomp ? &seccomp : NULL, .rootfs = rootfs, .args = a, .sync_fd = pair[1], .fifo_fd = fifo, .console_fd = console };
                 init_main(&c);
         }
         close(pair[1]);
@@ -376,6 +382,7 @@ out:
                 *ret_pid = pid;
         oci_record_done(&st);
 out_spec:
+        seccomp_program_done(&seccomp);
         oci_config_done(&cfg);
         return r;
 }

@@ -21,6 +21,7 @@
 #include "oci-runtime.h"
 #include "process-util.h"
 #include "spawn-caps.h"
+#include "spawn-oci.h"
 #include "strv.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -160,7 +161,7 @@ static int exec_process(const ExecArgs *a, OciConfig *cfg, OciConfig *file_cfg, 
         return 0;
 }
 
-static _noreturn_ void exec_child(const OciRecord *st, const OciConfig *s, const OciProcess *p, int ns_fds[],
+static _noreturn_ void exec_child(const OciRecord *st, const SeccompProgram *seccomp, const OciProcess *p, int ns_fds[],
                                   int console, unsigned preserve, int err_fd) {
         _cleanup_free_ char *err = NULL, *exe = NULL;
         int r = oci_cgroup_join(st->cgroup_path, 0);
@@ -184,7 +185,7 @@ static _noreturn_ void exec_child(const OciRecord *st, const OciConfig *s, const
         if (r >= 0 && syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 r = -errno;
         if (r >= 0)
-                r = oci_process_exec(p, s->seccomp, exe, &err);
+                r = oci_process_exec(p, seccomp, exe, &err);
         if (err)
                 (void) loop_write(err_fd, err, strlen(err));
         _exit(r == -ENOENT ? 127 : 126);
@@ -213,6 +214,7 @@ static int exec_run(const OciGlobal *g, const ExecArgs *a, int *ret_status) {
         int ns_fds[_OCI_NS_TYPE_MAX];
         OciRecord st = {};
         OciConfig cfg = {}, file_cfg = {}, *s = &cfg;
+        SeccompProgram seccomp = {};
         OciProcess *p = NULL;
         int r = oci_open_container(g, a->id, &dirfd, &st);
         if (r < 0)
@@ -226,6 +228,9 @@ static int exec_run(const OciGlobal *g, const ExecArgs *a, int *ret_status) {
         r = oci_load_saved_config(g, a->id, &cfg);
         if (r >= 0)
                 r = exec_process(a, &cfg, &file_cfg, &p);
+        /* The container's filter applies to every process in it, as with runc. */
+        if (r >= 0 && cfg.seccomp)
+                r = spawn_oci_seccomp_build(cfg.seccomp, &seccomp);
         if (r < 0)
                 goto out;
         if (p->terminal) {
@@ -267,7 +272,7 @@ static int exec_run(const OciGlobal *g, const ExecArgs *a, int *ret_status) {
         }
         if (pid == 0) {
                 close(dirfd);  /* the state lock stays with us */
-                exec_child(&st, s, p, ns_fds, console, a->preserve_fds, err_write);
+                exec_child(&st, cfg.seccomp ? &seccomp : NULL, p, ns_fds, console, a->preserve_fds, err_write);
         }
         err_write = safe_close(err_write);
         char buf[1024];
@@ -289,6 +294,7 @@ out:
         for (int i = 0; i < _OCI_NS_TYPE_MAX; i++)
                 if (ns_fds[i] >= 0)
                         close(ns_fds[i]);
+        seccomp_program_done(&seccomp);
         oci_config_done(&file_cfg);
         oci_config_done(&cfg);
         oci_record_done(&st);

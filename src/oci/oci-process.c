@@ -171,12 +171,17 @@ static int caps_apply(const OciProcess *p, int phase) {
         return 0;
 }
 
-int oci_process_exec(const OciProcess *p, const OciSeccomp *seccomp, const char *exe, char **ret_error) {
+static int seccomp_install(const SeccompProgram *prog, char **ret_error) {
+        int r = seccomp_program_install(prog);
+        return r < 0 ? fail(ret_error, r, "Failed to load the seccomp filter%s: %s", NULL) : 0;
+}
+
+int oci_process_exec(const OciProcess *p, const SeccompProgram *seccomp, const char *exe, char **ret_error) {
         int r;
         /* Without no_new_privs loading a filter needs CAP_SYS_ADMIN, which the user switch may drop:
          * load it first then (the filter then also covers setuid and capset, as with runc). */
         if (seccomp && !p->no_new_privileges) {
-                r = oci_seccomp_load(seccomp, ret_error);
+                r = seccomp_install(seccomp, ret_error);
                 if (r < 0)
                         return r;
         }
@@ -193,7 +198,7 @@ int oci_process_exec(const OciProcess *p, const OciSeccomp *seccomp, const char 
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return fail(ret_error, -errno, "Failed to set no_new_privs%s: %s", NULL);
         if (seccomp && p->no_new_privileges) {
-                r = oci_seccomp_load(seccomp, ret_error);
+                r = seccomp_install(seccomp, ret_error);
                 if (r < 0)
                         return r;
         }

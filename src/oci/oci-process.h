@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "oci-config.h"
+#include "spawn-seccomp.h"
 
 /* The last steps of a container process, shared by create's init and exec: each returns -errno
  * and sets *ret_error to one line. They run inside the container's namespaces and root. */
@@ -16,7 +17,6 @@ int oci_console_setup(int console_sock, bool bind_console, char **ret_error);
 int oci_process_lookup(const OciProcess *p, char **ret_path, char **ret_error);
 /* rlimits, oom_score_adj, umask and cwd. */
 int oci_process_prepare(const OciProcess *p, char **ret_error);
-/* User, capabilities, no_new_privs, seccomp, then execve(exe). Returns only on failure. */
-int oci_process_exec(const OciProcess *p, const OciSeccomp *seccomp, const char *exe, char **ret_error);
-/* Loads linux.seccomp with libseccomp (oci-seccomp.c). */
-int oci_seccomp_load(const OciSeccomp *seccomp, char **ret_error);
+/* User, capabilities, no_new_privs, the seccomp program (built from linux.seccomp by spawn's
+ * spawn_oci_seccomp_build() before the fork; NULL: none), then execve(exe). Returns only on failure. */
+int oci_process_exec(const OciProcess *p, const SeccompProgram *seccomp, const char *exe, char **ret_error);
