@@ -203,6 +203,7 @@ const char *dissect_error_cause(int r) {
         case -ENOPKG: return "no partition table and no known file system found";
         case -EPROTONOSUPPORT: return "unknown file system on a partition to mount";
         case -EUCLEAN: return "conflicting file system signatures";
+        case -EMSGSIZE: return "too small to hold a partition table or a file system";
         default: return NULL;
         }
 }
@@ -336,6 +337,10 @@ static int dissect_probe(int fd, uint64_t size, blkid_probe pr, DissectedImage *
 }
 
 int dissect_image_fd(int fd, uint64_t size, DissectedImage **ret) {
+        /* Smaller than one sector (a loop device rounds the file down to 0 bytes): nothing a
+         * prober reads could be there, and libblkid's failure on it would name a damaged GPT. */
+        if (size < 512)
+                return -EMSGSIZE;
         _cleanup_(blkid_free_probep) blkid_probe pr = NULL;
         int r = probe_new(fd, 0, size, true, &pr);
         if (r < 0)

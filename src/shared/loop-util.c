@@ -163,7 +163,7 @@ int loop_device_make_fd(int fd, bool read_only, LoopDevice **ret) {
         if (!S_ISREG(st.st_mode))
                 return -ENOTBLK;
         if (st.st_size < 512)
-                return -EBADMSG; /* not even one sector: nothing to dissect */
+                return -EMSGSIZE; /* not even one sector: nothing to dissect */
 
         /* O_DIRECT on the backing file lets the loop device skip the page cache of the file;
          * file systems that refuse it get a buffered fd. */

@@ -206,6 +206,10 @@ static int resolve_cgroup_layout(SpawnResolved *r) {
         int k;
 
         k = cg_detect_mode(&host);
+        /* "ip netns exec" mounts a fresh sysfs on /sys, which hides the cgroup file systems
+         * below it: say so rather than "No medium found". */
+        if (k == -ENOMEDIUM)
+                return log_error_errno(k, "No cgroup file system is mounted on /sys/fs/cgroup (a fresh /sys, as \"ip netns exec\" mounts, hides it; use nsenter --net= instead).");
         if (k < 0)
                 return log_error_errno(k, "Failed to detect the host's cgroup mode (is /sys/fs/cgroup mounted?): %m");
         /* $BERTH_CGROUP_LAYOUT overrides the choice (like nspawn's

@@ -4,10 +4,11 @@ leaving nothing mounted and no process behind."""
 
 import os
 import shutil
+import subprocess
 
 import pytest
 
-from conftest import IN_HELPER, describe, mounts_under, no_leftovers, nonempty_lines, run_spawn
+from conftest import IN_HELPER, describe, mounts_under, no_leftovers, nonempty_lines, run_spawn, spawn_cmd
 
 OK_CMD = [IN_HELPER, "exit", "0"]  # would succeed if spawn ignored the error
 
@@ -129,3 +130,16 @@ def test_exec_failure_after_console_setup(tree_copy, opts):
 def test_unknown_user_in_tree(tree):
     cp = run_spawn(["-D", tree, "--console=pipe", "-u", "no-such-user", *OK_CMD])
     assert_child_failure(cp, tree, "User 'no-such-user' does not exist in the container.")
+
+
+
+def test_no_cgroup_file_system(tree):
+    """A fresh sysfs on /sys (what "ip netns exec" mounts) hides /sys/fs/cgroup: one line that
+    says so. As "ip netns exec" does, in a mount and network namespace of the test's own: the
+    host's /sys is untouched."""
+    cmd = ["unshare", "--mount", "--net", "--propagation", "private", "sh", "-c",
+           'umount -l /sys && mount -t sysfs sysfs /sys && exec "$@"', "sh",
+           *spawn_cmd(["-D", tree, "--console=pipe", "--register=no", *OK_CMD], True)]
+    cp = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert_clean_failure(cp, tree)
+    assert "No cgroup file system is mounted on /sys/fs/cgroup" in cp.stderr, describe(cp)

@@ -214,13 +214,17 @@ def bad(images, kind):
         p = d / "garbage.raw"
         p.write_bytes(os.urandom(2 * MiB))
         return p, "no partition table and no known file system"
+    if kind == "tiny-text":
+        p = d / "notes.raw"
+        p.write_text("not an image\n")
+        return p, "too small to hold a partition table or a file system"
     if kind == "directory":
         return images["tree"], "is a directory"
     raise ValueError(kind)
 
 
 @pytest.mark.parametrize("kind", ["truncated", "zeroed-gpt-header", "two-generic", "no-root", "unknown-fs",
-                                  "garbage", "directory"])
+                                  "garbage", "tiny-text", "directory"])
 def test_bad_image(images, clean_host, kind):
     img, cause = bad(images, kind)
     cp = sh(img, "echo SHOULD-NOT-RUN")
