@@ -87,6 +87,7 @@ typedef enum InitKind {
 typedef enum SpawnSource {
         SPAWN_SOURCE_DEFAULT,     /* nobody set it */
         SPAWN_SOURCE_COMMAND_LINE,
+        SPAWN_SOURCE_OCI_BUNDLE,  /* --oci-bundle's config.json, where the command line left a field unset */
         _SPAWN_SOURCE_MAX,
         _SPAWN_SOURCE_INVALID = -EINVAL,
 } SpawnSource;
@@ -131,6 +132,7 @@ typedef enum SpawnField {
         SPAWN_FIELD_ISOLATION,
         SPAWN_FIELD_PRIVATE_USERS,
         SPAWN_FIELD_LINK_JOURNAL,
+        SPAWN_FIELD_OCI_BUNDLE,
         _SPAWN_FIELD_MAX,
         _SPAWN_FIELD_INVALID = -EINVAL,
 } SpawnField;
@@ -177,6 +179,8 @@ typedef struct SpawnOptions {
         UsernsSpec private_users;     /* -U, --private-users= (issue 10); mode USERNS_NO by default */
         UsernsOwnership private_users_ownership; /* --private-users-ownership= */
         IsolationOptions isolation;   /* syscall filter, capabilities, limits, devices (issue 10) */
+        char *oci_bundle;             /* --oci-bundle=: the bundle directory, as given */
+        struct OciConfig *oci;        /* its config.json (spawn-oci.c); non-NULL: runc's semantics, not a boot */
         SpawnSource source[_SPAWN_FIELD_MAX];
 } SpawnOptions;
 
