@@ -399,8 +399,6 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
                 return strdup_to(&c->directory, arg);
         case 'i':
                 return strdup_to(&c->image, arg);
-        case ARG_OCI_BUNDLE:
-                return strdup_to(&c->oci_bundle, arg);
         case 'x':
                 c->ephemeral = true;
                 return 0;
@@ -587,6 +585,12 @@ int spawn_options_parse_argv(SpawnOptions *o, int argc, char *argv[]) {
                         if (r <= 0)
                                 return r;
                         o->source[SPAWN_FIELD_ISOLATION] = SPAWN_SOURCE_COMMAND_LINE;
+                        break;
+                case ARG_OCI_BUNDLE:
+                        /* Loaded once the whole command line is known (spawn_oci_apply()). */
+                        if (strdup_to(&o->oci_bundle, optarg) < 0)
+                                return -ENOMEM;
+                        o->source[SPAWN_FIELD_OCI_BUNDLE] = SPAWN_SOURCE_COMMAND_LINE;
                         break;
                 case 'U':
                 case ARG_PRIVATE_USERS:
