@@ -6,6 +6,7 @@ that must fail with one line and leave nothing behind."""
 import errno
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -13,9 +14,12 @@ import time
 
 import pytest
 
+from pathlib import Path
+
 from conftest import (IN_HELPER, describe, mounts_under, no_leftovers, nonempty_lines, ns_inode,
                       parse_json_line, run_spawn)
 
+DATA = Path(__file__).parent / "data"
 SECCOMP_PROFILE = "/usr/share/containers/seccomp.json"   # podman's default (containers-common)
 PATH_ENV = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -47,6 +51,16 @@ def base_config(tree, args, **kw):
     }
     c.update(kw)
     return c
+
+
+@pytest.fixture(scope="module")
+def tree(busybox_tree, tmproot):
+    """A copy of the busybox tree for this module: a bundle's mount points are created in its root,
+    as runc creates them, and the session's shared tree must stay as it is."""
+    d = tmproot / "oci-tree"
+    d.mkdir()
+    subprocess.run(["cp", "-a", str(busybox_tree), str(d / "rootfs")], check=True, timeout=120)
+    return d / "rootfs"
 
 
 @pytest.fixture
@@ -101,6 +115,22 @@ def test_process_is_pid1_with_its_caps_limits_and_nothing_added(tree, bundle):
     assert PATH_ENV in lines and "TERM=xterm" in lines
     assert not [l for l in lines if l.split("=")[0] in ("container", "container_uuid", "HOME", "NOTIFY_SOCKET")], out
     assert lines[-2:] == ["1024", "1024"], out
+
+
+def test_terminal_oom_score_and_labels(tree, bundle):
+    cfg = sh(tree, "tty; cat /proc/self/oom_score_adj")
+    cfg["process"]["oomScoreAdj"] = 123
+    # Labels only matter on an SELinux host; elsewhere they are ignored, as runc ignores them.
+    cfg["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0:c1,c2"
+    cfg["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0:c1,c2"
+    cfg["process"]["apparmorProfile"] = "containers-default-0.50.1"
+    if os.path.exists("/sys/fs/selinux/enforce"):
+        del cfg["process"]["selinuxLabel"], cfg["linux"]["mountLabel"]
+    out = ok(run_bundle(bundle, cfg)).splitlines()
+    assert out == ["not a tty", "123"], out
+    cfg["process"]["terminal"] = True
+    out = ok(run_bundle(bundle, cfg)).replace("\r", "").splitlines()
+    assert out[0].startswith("/dev/") and out[1] == "123", out
 
 
 def test_user_groups_umask_cwd(tree, bundle):
@@ -444,6 +474,42 @@ def test_bad_bundle(tree, bundle, name, mutate, words):
     cp = run_spawn([f"--oci-bundle={bundle}"])
     assert_clean_failure(cp, bundle, *words)
     assert sorted(os.listdir(bundle)) in (["config.json"], [])
+
+
+def test_podman_generated_bundle(tree, bundle, scratch):
+    """config.json exactly as podman 4.3 (Debian 12) writes it for `podman run --rootfs TREE`, its
+    seccomp profile, binds of its userdata files, a network namespace joined by path included;
+    only the paths of that run are replaced."""
+    userdata = scratch / "userdata"
+    (userdata / "shm").mkdir(parents=True)
+    for f in ("resolv.conf", "hosts", ".containerenv", "hostname"):
+        (userdata / f).write_text(f"from-{f}\n")
+    holder = subprocess.Popen(["unshare", "--net", "sleep", "60"])
+    try:
+        time.sleep(0.3)
+        text = (DATA / "podman-4.3-run-rootfs.json").read_text()
+        text = text.replace("@ROOTFS@", str(tree)).replace("@USERDATA@", str(userdata))
+        cfg = json.loads(text.replace("@NETNS@", f"/proc/{holder.pid}/ns/net"))
+        # podman's cgroupfs parent is at the hierarchy's root, outside the tests' subtree.
+        del cfg["linux"]["cgroupsPath"]
+        # podman asks for 1048576 files; a host (like a CI sandbox) may not allow raising the hard
+        # limit at all, which crun refuses just the same.
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        for r in cfg["process"]["rlimits"]:
+            r["soft"] = r["hard"] = min(r["hard"], hard)
+        cfg["process"]["args"] = ["/bin/sh", "-c", "cat /etc/hostname /run/.containerenv; "
+                                  "cat /proc/sys/net/ipv4/ping_group_range; grep -E 'Cap(Bnd|Eff)|Seccomp:' /proc/self/status; "
+                                  "readlink /proc/self/ns/net; unshare -m true 2>&1; true"]
+        out = ok(run_bundle(bundle, cfg))
+        lines = out.splitlines()
+        assert lines[:3] == ["from-hostname", "from-.containerenv", "0\t0"], out
+        assert "CapBnd:\t00000000800405fb" in lines and "CapEff:\t00000000800405fb" in lines, out
+        assert "Seccomp:\t2" in lines, out
+        assert f"net:[{ns_inode('net', holder.pid)}]" in lines, out
+        assert "Operation not permitted" in out, out
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_runc_spec_bundle_runs(tree, bundle):
