@@ -29,6 +29,7 @@
 #include "oci-cgroup.h"
 #include "oci-mount.h"
 #include "oci-process.h"
+#include "oci-hooks.h"
 #include "oci-runtime.h"
 #include "spawn-oci.h"
 #include "path-util.h"
@@ -40,7 +41,7 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-enum { SYNC_GO = 1, SYNC_READY, SYNC_FAILED };
+enum { SYNC_GO = 1, SYNC_HOOKS, SYNC_HOOKS_DONE, SYNC_READY, SYNC_FAILED };
 
 typedef struct SyncMsg {
         int type;
@@ -50,6 +51,7 @@ typedef struct SyncMsg {
 
 typedef struct InitContext {
         const OciConfig *cfg;
+        pid_t host_pid;                 /* ours, as the host sees it (from SYNC_GO) */
         const SeccompProgram *seccomp;  /* NULL: no filter */
         const char *rootfs;
         const OciCreateArgs *args;
@@ -120,16 +122,44 @@ static int init_join_namespaces(const OciConfig *s, char **err) {
         return 0;
 }
 
+/* createContainer and startContainer, run by the init itself: in the container's namespaces. */
+static int init_hooks_run(const InitContext *c, OciHookKind kind, char **err) {
+        const OciConfig *s = c->cfg;
+        if (s->n_hooks[kind] == 0)
+                return 0;
+        OciState st = { .oci_version = OCI_RUNTIME_SPEC_VERSION, .id = c->args->id, .status = OCI_STATUS_CREATED,
+                        .pid = c->host_pid, .bundle = c->args->bundle, .annotations = s->annotations };
+        _cleanup_free_ char *json = NULL;
+        size_t failed = 0;
+        int wstatus = 0, r = oci_state_format(&st, &json);
+        if (r >= 0)
+                r = oci_hooks_run(s->hooks[kind], s->n_hooks[kind], json, &failed, &wstatus);
+        if (r < 0 && asprintf(err, "The %s hook %s failed: %s", oci_hook_kind_to_string(kind), s->hooks[kind][failed].path,
+                              r == -EPROTO ? "non-zero exit" : strerror(-r)) < 0)
+                *err = NULL;
+        return r;
+}
+
 /* Container PID 1 until start: in the new namespaces, with the host's root and full privileges. */
-static int init_setup(const InitContext *c, char **exe, char **err) {
+static int init_setup(InitContext *c, char **exe, char **err) {
         const OciConfig *s = c->cfg;
         SyncMsg m = {};
         if (recv(c->sync_fd, &m, sizeof(m), 0) != sizeof(m) || m.type != SYNC_GO)
                 return -EPIPE;
+        c->host_pid = m.error;
         int r = init_join_namespaces(s, err);
         if (r < 0)
                 return r;
         r = oci_rootfs_prepare(s, c->rootfs, err);
+        if (r < 0)
+                return r;
+        if (s->n_hooks[OCI_HOOK_PRESTART] + s->n_hooks[OCI_HOOK_CREATE_RUNTIME] > 0) {
+                sync_send(c->sync_fd, SYNC_HOOKS, 0, NULL);
+                if (recv(c->sync_fd, &m, sizeof(m), 0) != sizeof(m) || m.type != SYNC_HOOKS_DONE || m.error)
+                        return -ECANCELED;  /* the parent said why */
+        }
+        /* In the container's namespaces, the hook's path still resolved on the host. */
+        r = init_hooks_run(c, OCI_HOOK_CREATE_CONTAINER, err);
         if (r < 0)
                 return r;
         r = oci_rootfs_enter(c->rootfs, c->args->no_pivot, err);
@@ -156,7 +186,7 @@ static int init_setup(const InitContext *c, char **exe, char **err) {
         return r;
 }
 
-static _noreturn_ void init_main(const InitContext *c) {
+static _noreturn_ void init_main(InitContext *c) {
         _cleanup_free_ char *exe = NULL, *err = NULL;
         char path[PROC_FD_PATH_MAX];
 
@@ -170,9 +200,20 @@ static _noreturn_ void init_main(const InitContext *c) {
         sync_send(c->sync_fd, SYNC_READY, 0, NULL);
         close(c->sync_fd);
 
+        /* Returns once start opened the FIFO. startContainer runs then, as part of start, inside
+         * the container; start waits for our byte, so its poststart hooks come after it. */
         _cleanup_close_ int fifo = open(fd_proc_path(c->fifo_fd, path), O_WRONLY | O_CLOEXEC);
-        if (fifo < 0 || write(fifo, "0", 1) != 1) {
+        if (fifo < 0) {
                 fprintf(stderr, "berth-oci: Failed to wait for start on exec.fifo: %m\n");
+                _exit(1);
+        }
+        r = init_hooks_run(c, OCI_HOOK_START_CONTAINER, &err);
+        if (r < 0) {
+                fprintf(stderr, "berth-oci: %s\n", err ?: strerror(-r));
+                _exit(1);
+        }
+        if (write(fifo, "0", 1) != 1) {
+                fprintf(stderr, "berth-oci: Failed to write to exec.fifo: %m\n");
                 _exit(1);
         }
         r = oci_process_exec(&c->cfg->process, c->seccomp, exe, &err);
@@ -232,10 +273,26 @@ static int copy_config(const char *bundle, int dirfd) {
 }
 
 /* The parent's half of create, once the init runs: cgroup, GO, wait for READY, state, hooks. */
+static int record_fill(const OciCreateArgs *a, const OciConfig *s, const char *rootfs, pid_t pid, OciRecord *st) {
+        char created[64];
+        now_rfc3339(created, sizeof(created));
+        st->pid = pid;
+        int r = oci_pid_start_time(pid, &st->pid_start);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the init's start time: %m");
+        if (!(st->id = strdup(a->id)) || !(st->bundle = strdup(a->bundle)) || !(st->rootfs = strdup(rootfs)) ||
+            !(st->created = strdup(created)))
+                return log_oom();
+        if (s->annotations && !(st->annotations = strv_copy(s->annotations)))
+                return log_oom();
+        return 0;
+}
+
+/* The parent's half of create, once the init runs: cgroup, GO, the runtime-namespace hooks when
+ * the init asks for them (its mounts are done), READY, state, PID file. */
 static int create_finish(const OciGlobal *g, const OciCreateArgs *a, const OciConfig *s, const char *rootfs, int dirfd,
                          int sync_fd, pid_t pid, OciRecord *st) {
         const char *failed = NULL;
-        char created[64];
         int r;
 
         r = oci_cgroup_resolve(s->cgroups_path, a->id, g->systemd_cgroup, &st->cgroup_path);
@@ -244,35 +301,32 @@ static int create_finish(const OciGlobal *g, const OciCreateArgs *a, const OciCo
         r = oci_cgroup_setup(st->cgroup_path, pid, s->has_resources ? &s->resources : NULL, s->devices, s->n_devices, &failed);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the cgroup %s (%s): %m", st->cgroup_path, strna(failed));
-        sync_send(sync_fd, SYNC_GO, 0, NULL);
-        SyncMsg m = {};
-        ssize_t n = recv(sync_fd, &m, sizeof(m), 0);
-        if (n != sizeof(m))
-                return log_error_errno(EIO, "The container's init died during setup");
-        if (m.type == SYNC_FAILED) {
-                log_error("%s", m.text);
-                return -(m.error ?: EIO);
-        }
-        now_rfc3339(created, sizeof(created));
-        st->pid = pid;
-        r = oci_pid_start_time(pid, &st->pid_start);
+        r = record_fill(a, s, rootfs, pid, st);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the init's start time: %m");
-        if (!(st->id = strdup(a->id)) || !(st->bundle = strdup(a->bundle)) || !(st->rootfs = strdup(rootfs)) ||
-            !(st->created = strdup(created)))
-                return log_oom();
-        if (s->annotations && !(st->annotations = strv_copy(s->annotations)))
-                return log_oom();
-        r = oci_record_write(dirfd, st);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write state.json: %m");
-        /* prestart (deprecated) and createRuntime: in the runtime's namespaces, the container's
-         * exist and its root is mounted. createContainer and startContainer are not run yet. */
-        for (int k = OCI_HOOK_PRESTART; k <= OCI_HOOK_CREATE_RUNTIME; k++) {
-                r = oci_run_hooks(s, k, st, OCI_STATUS_CREATED);
+                return r;
+        /* The init's PID as the host sees it: what its createContainer hooks get in the state. */
+        sync_send(sync_fd, SYNC_GO, pid, NULL);
+        for (;;) {
+                SyncMsg m = {};
+                if (recv(sync_fd, &m, sizeof(m), 0) != sizeof(m))
+                        return log_error_errno(EIO, "The container's init died during setup");
+                if (m.type == SYNC_FAILED) {
+                        log_error("%s", m.text);
+                        return -(m.error ?: EIO);
+                }
+                if (m.type == SYNC_READY)
+                        break;
+                /* SYNC_HOOKS: prestart (deprecated) and createRuntime, in our namespaces, after the
+                 * container's mounts and before its pivot_root, as the runtime-spec orders them. */
+                for (int k = OCI_HOOK_PRESTART; k <= OCI_HOOK_CREATE_RUNTIME && r >= 0; k++)
+                        r = oci_run_hooks(s, k, st, OCI_STATUS_CREATING);
+                sync_send(sync_fd, SYNC_HOOKS_DONE, r < 0 ? -r : 0, NULL);
                 if (r < 0)
                         return r;
         }
+        r = oci_record_write(dirfd, st);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write state.json: %m");
         if (a->pid_file) {
                 r = oci_write_pid_file(a->pid_file, pid);
                 if (r < 0)

@@ -561,3 +561,43 @@ def test_containerd_runc_shim(containerd, oci_env):
     ns = ctr[ctr.index("--namespace") + 1]
     assert not Path(f"/run/containerd/runc/{ns}/ctr1").exists(), "berth-oci state left after ctr task delete"
     assert not any(d.exists() for d in cgroup_dirs(f"{CG_PARENT}/ctr1"))
+
+
+def test_hooks_in_order_with_state(oci_env):
+    """All six kinds, where the runtime-spec puts them: host-side ones write to OUT on the host,
+    startContainer (resolved in the container) to /out; a failing createRuntime hook fails create."""
+    e, cid = oci_env, "hooks1"
+    log = e.out / "hooks"
+    b = e.bundle(["sh", "-c", "echo process >> /out/hooks; sleep 30"], cid)
+    spec = json.loads((b / "config.json").read_text())
+
+    def host(kind, save_state=False):
+        cmd = (f"cat > {e.out}/{kind}.json; " if save_state else "cat > /dev/null; ") + f"echo {kind} >> {log}"
+        return [{"path": "/bin/sh", "args": ["sh", "-c", cmd]}]
+
+    spec["hooks"] = {k: host(k, k in ("createRuntime", "poststop")) for k in
+                     ("prestart", "createRuntime", "createContainer", "poststart", "poststop")}
+    spec["hooks"]["startContainer"] = [{"path": "/bin/sh", "args": ["sh", "-c", "echo startContainer >> /out/hooks"]}]
+    (b / "config.json").write_text(json.dumps(spec))
+
+    oci_ok(e.root, "create", "--bundle", b, cid)
+    assert log.read_text().split() == ["prestart", "createRuntime", "createContainer"]
+    st = json.loads((e.out / "createRuntime.json").read_text())
+    pid = state(e.root, cid)["pid"]
+    assert st["id"] == cid and st["pid"] == pid and st["bundle"] == str(b) and st["annotations"] == {"io.berth.test": "yes"}
+    oci_ok(e.root, "start", cid)
+    wait_for(lambda: "process" in log.read_text(), what="the process to run")
+    oci_ok(e.root, "delete", "--force", cid)
+    reap(pid)
+    assert log.read_text().split() == ["prestart", "createRuntime", "createContainer", "startContainer",
+                                       "poststart", "process", "poststop"] or \
+        log.read_text().split() == ["prestart", "createRuntime", "createContainer", "startContainer",
+                                    "process", "poststart", "poststop"]
+    assert json.loads((e.out / "poststop.json").read_text())["status"] == "stopped"
+
+    spec["hooks"] = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]}
+    (b / "config.json").write_text(json.dumps(spec))
+    cp = oci(e.root, "create", "--bundle", b, cid)
+    assert cp.returncode == 1 and "createRuntime hook /bin/sh failed (exit status 3)" in _decode(cp.stderr)
+    assert len(_decode(cp.stderr).strip().splitlines()) == 1
+    assert not (e.root / cid).exists() and not e.cgroup(cid).exists()
