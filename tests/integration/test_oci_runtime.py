@@ -453,6 +453,9 @@ def podman_container_checks(pm, name, full_id, tree_has_helper=True):
     assert [c["Names"][0] for c in ps if c["State"] == "running"] == [name]
     out = pm.out("exec", name, "sh", "-c", "echo in-exec; hostname; cat /proc/1/cmdline | tr '\\0' ' '")
     assert out.splitlines()[0] == "in-exec" and "sleep 600" in out
+    # A terminal: conmon's console socket receives the pty master berth-oci opened in the container.
+    assert pm.out("exec", "-t", name, "tty").strip().startswith("/dev/pts/")
+    assert pm.run("exec", name, "sh", "-c", "exit 4", check=False).returncode == 4
     assert Path(f"/run/berth-oci/{full_id}/state.json").exists()
     pm.run("kill", name)
     wait_for(lambda: pm.out("inspect", "--format", "{{.State.Status}}", name).strip() == "exited",
