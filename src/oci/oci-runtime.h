@@ -18,7 +18,8 @@ typedef struct OciGlobal {
 
 typedef struct OciCreateArgs {
         const char *id;
-        const char *bundle;
+        const char *bundle;     /* absolute: points to bundle_abs after parsing */
+        char *bundle_abs;       /* owned */
         const char *pid_file;
         const char *console_socket;
         bool no_pivot;

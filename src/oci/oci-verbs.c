@@ -123,18 +123,20 @@ static int create_parse(int argc, char **argv, OciCreateArgs *a, bool *detach) {
         int r = parse_id_arg(argc, argv, &a->id);
         if (r < 0)
                 return r;
-        char *abs = realpath(a->bundle, NULL);
-        if (!abs)
+        a->bundle_abs = realpath(a->bundle, NULL);
+        if (!a->bundle_abs)
                 return log_error_errno(errno, "Bundle %s: %m", a->bundle);
-        a->bundle = abs;  /* lives until exit */
+        a->bundle = a->bundle_abs;
         return 0;
 }
 
 int verb_create(const OciGlobal *g, int argc, char **argv) {
         OciCreateArgs a = {};
-        if (create_parse(argc, argv, &a, NULL) < 0)
-                return 1;
-        return oci_create(g, &a, NULL) < 0 ? 1 : 0;
+        int r = create_parse(argc, argv, &a, NULL);
+        if (r >= 0)
+                r = oci_create(g, &a, NULL);
+        free(a.bundle_abs);
+        return r < 0 ? 1 : 0;
 }
 
 static int start_locked(int dirfd, const OciRecord *st) {
@@ -217,12 +219,13 @@ int verb_start(const OciGlobal *g, int argc, char **argv) {
 }
 
 int verb_run(const OciGlobal *g, int argc, char **argv) {
+        _cleanup_free_ char *bundle = NULL;
         OciCreateArgs a = {};
         bool detach = false;
         pid_t pid;
-        if (create_parse(argc, argv, &a, &detach) < 0)
-                return 1;
-        if (oci_create(g, &a, &pid) < 0)
+        int r = create_parse(argc, argv, &a, &detach);
+        bundle = a.bundle_abs;
+        if (r < 0 || oci_create(g, &a, &pid) < 0)
                 return 1;
         if (oci_start(g, a.id) < 0) {
                 (void) oci_delete(g, a.id, true);
