@@ -604,3 +604,27 @@ def test_hooks_in_order_with_state(oci_env):
     assert cp.returncode == 1 and "createRuntime hook /bin/sh failed (exit status 3)" in _decode(cp.stderr)
     assert len(_decode(cp.stderr).strip().splitlines()) == 1
     assert not (e.root / cid).exists() and not e.cgroup(cid).exists()
+
+
+def test_preserve_fds_and_run(oci_env):
+    """--preserve-fds hands fd 3.. to the process (podman's socket activation); run waits for it."""
+    e, cid = oci_env, "fds1"
+    b = e.bundle(["sh", "-c", "echo via-fd3 >&3; ls /proc/self/fd | sort -n | tr '\\n' ' ' >&3"], cid)
+    r, w = os.pipe()
+    try:
+        cp = oci(e.root, "run", "--bundle", b, "--preserve-fds", "1", cid,
+                 preexec_fn=lambda: os.dup2(w, 3), pass_fds=(3,))
+        os.close(w)
+        w = -1
+        assert cp.returncode == 0, _decode(cp.stderr)
+        out = os.read(r, 4096).decode()
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+    lines = out.split("\n", 1)
+    assert lines[0] == "via-fd3"
+    # 0-2, the preserved 3 and ls's own directory fd: nothing of berth-oci leaked in.
+    assert len(lines[1].split()) == 5, out
+    assert not (e.root / cid).exists(), "run left its container behind"
+    assert not e.cgroup(cid).exists()
