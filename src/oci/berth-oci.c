@@ -63,6 +63,7 @@ static void help(void) {
                "                               --console-socket, -d, --pid-file, --cwd, -e, -u, --cap)\n"
                "  list [--format table|json] [-q]   list containers\n"
                "  ps [--format table|json] ID  the container's processes\n"
+               "  pause ID, resume ID          freeze and thaw the container's cgroup\n"
                "  features                     what this runtime supports, as JSON\n\n"
                "Global options:\n"
                "  --root DIR         state directory (default " OCI_DEFAULT_ROOT ")\n"
@@ -79,7 +80,8 @@ static const struct {
 } verbs[] = {
         { "create", verb_create }, { "start", verb_start },     { "run", verb_run },   { "state", verb_state },
         { "kill", verb_kill },     { "delete", verb_delete },   { "exec", verb_exec }, { "list", verb_list },
-        { "ps", verb_ps },         { "features", verb_features },
+        { "ps", verb_ps },         { "features", verb_features }, { "pause", verb_pause },
+        { "resume", verb_resume },
 };
 
 static int parse_global(int argc, char **argv, OciGlobal *g) {

@@ -216,6 +216,65 @@ int oci_cgroup_join(const char *path, pid_t pid) {
         return 0;
 }
 
+/* The hierarchy that freezes: v1 "freezer" if mounted, else the unified one. */
+static const CGroupHierarchy *freezer_hierarchy(const Hierarchies *hs) {
+        const CGroupHierarchy *unified = NULL;
+        for (size_t i = 0; i < hs->n; i++) {
+                if (!hs->h[i].unified && cg_hierarchy_has_controller(&hs->h[i], "freezer"))
+                        return &hs->h[i];
+                if (hs->h[i].unified)
+                        unified = &hs->h[i];
+        }
+        return unified;
+}
+
+static int frozen_in(const CGroupHierarchy *h, const char *path) {
+        _cleanup_free_ char *v = NULL;
+        int r = cg_read(h, path, h->unified ? "cgroup.events" : "freezer.state", &v);
+        if (r < 0)
+                return r;
+        if (h->unified)
+                return strstr(v, "frozen 1") != NULL;
+        /* FREEZING is not frozen yet: the caller waits for FROZEN. */
+        return startswith(v, "FROZEN") != NULL;
+}
+
+int oci_cgroup_is_frozen(const char *path) {
+        _cleanup_(hierarchies_done) Hierarchies hs = {};
+        int r = hierarchies_get(&hs);
+        if (r < 0)
+                return r;
+        const CGroupHierarchy *h = freezer_hierarchy(&hs);
+        if (!h)
+                return 0;
+        r = frozen_in(h, path);
+        return r == -ENOENT ? 0 : r;
+}
+
+int oci_cgroup_freeze(const char *path, bool freeze) {
+        _cleanup_(hierarchies_done) Hierarchies hs = {};
+        int r = hierarchies_get(&hs);
+        if (r < 0)
+                return r;
+        const CGroupHierarchy *h = freezer_hierarchy(&hs);
+        if (!h)
+                return -EOPNOTSUPP;
+        const char *value = h->unified ? (freeze ? "1" : "0") : (freeze ? "FROZEN" : "THAWED");
+        r = cg_write(h, path, h->unified ? "cgroup.freeze" : "freezer.state", value);
+        if (r < 0)
+                return r;
+        for (int waited = 0; waited < 5000; waited += 10) {
+                r = frozen_in(h, path);
+                if (r < 0 || r == freeze)
+                        return r < 0 ? r : 0;
+                /* v1 may stay FREEZING when a task resists: writing FROZEN again retries it. */
+                if (!h->unified && freeze)
+                        (void) cg_write(h, path, "freezer.state", value);
+                nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+        }
+        return -ETIMEDOUT;
+}
+
 int oci_cgroup_kill(const char *path, int sig) {
         _cleanup_(hierarchies_done) Hierarchies hs = {};
         int r = hierarchies_get(&hs);

@@ -18,6 +18,11 @@ int oci_cgroup_setup(const char *path, pid_t pid, const OciResources *resources,
                      const char **ret_failed);
 /* Moves pid (0: ourselves) into the cgroup in every hierarchy where it exists. */
 int oci_cgroup_join(const char *path, pid_t pid);
+/* Freezes or thaws the cgroup (v1 freezer where that controller is a v1 one, else cgroup2's
+ * cgroup.freeze) and waits until the kernel says it is done. */
+int oci_cgroup_freeze(const char *path, bool freeze);
+/* > 0 if frozen, 0 if not (or no freezer), < 0 on error. */
+int oci_cgroup_is_frozen(const char *path);
 /* Signals every process of the cgroup; returns how many. */
 int oci_cgroup_kill(const char *path, int sig);
 /* The PIDs in the cgroup and below (from the first hierarchy that has it). */

@@ -411,7 +411,8 @@ int oci_create(const OciGlobal *g, const OciCreateArgs *a, pid_t *ret_pid) {
                 /* The lock stays with create: start must not wait for an init that holds it. */
                 close(pair[0]);
                 close(dirfd);
-                InitContext c = { .cfg = s, .seccomp = cfg.seccomp ? &seccomp : NULL, .rootfs = rootfs, .args = a, .sync_fd = pair[1], .fifo_fd = fifo, .console_fd = console };
+                InitContext c = { .cfg = s, .seccomp = cfg.seccomp ? &seccomp : NULL, .rootfs = rootfs, .args = a,
+                                  .sync_fd = pair[1], .fifo_fd = fifo, .console_fd = console };
                 init_main(&c);
         }
         close(pair[1]);

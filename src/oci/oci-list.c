@@ -56,7 +56,7 @@ int verb_list(const OciGlobal *g, int argc, char **argv) {
                 if (de->d_name[0] == '.' || oci_record_open_locked(g->root, de->d_name, &fd) < 0 ||
                     oci_record_read(fd, &st) < 0)
                         continue;
-                json_object *o = oci_record_to_json(&st, oci_record_status(fd, &st));
+                json_object *o = oci_record_describe(fd, &st);
                 if (o)
                         json_object_array_add(a, o);
                 oci_record_done(&st);

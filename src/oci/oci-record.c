@@ -169,7 +169,7 @@ int oci_record_format_state(const OciRecord *r, OciStatus status, char **ret) {
         return oci_state_format(&st, ret);
 }
 
-json_object *oci_record_to_json(const OciRecord *r, OciStatus status) {
+json_object *oci_record_to_json(const OciRecord *r, OciStatus status, bool paused) {
         _cleanup_free_ char *text = NULL;
         if (oci_record_format_state(r, status, &text) < 0)
                 return NULL;
@@ -182,5 +182,7 @@ json_object *oci_record_to_json(const OciRecord *r, OciStatus status) {
         json_object_object_add(o, "rootfs", json_object_new_string(r->rootfs ?: ""));
         json_object_object_add(o, "created", json_object_new_string(r->created ?: ""));
         json_object_object_add(o, "owner", json_object_new_string(""));
+        if (paused && status == OCI_STATUS_RUNNING)
+                json_object_object_add(o, "status", json_object_new_string("paused"));
         return o;
 }

@@ -33,7 +33,8 @@ int oci_record_read(int dirfd, OciRecord *ret);
 int oci_record_write(int dirfd, const OciRecord *r);
 /* created (the init waits on exec.fifo), running, or stopped (gone, a zombie, or a reused PID). */
 OciStatus oci_record_status(int dirfd, const OciRecord *r);
-/* The state document of `state` and `list`: the runtime-spec's fields plus runc's. */
-json_object *oci_record_to_json(const OciRecord *r, OciStatus status);
+/* The state document of `state` and `list`: the runtime-spec's fields plus runc's; paused (a
+ * frozen cgroup, runc's fifth status) overrides running. */
+json_object *oci_record_to_json(const OciRecord *r, OciStatus status, bool paused);
 /* The state document hooks read on stdin (src/shared/oci-state.c formats it). */
 int oci_record_format_state(const OciRecord *r, OciStatus status, char **ret);

@@ -45,8 +45,12 @@ int verb_list(const OciGlobal *g, int argc, char **argv);
 int verb_ps(const OciGlobal *g, int argc, char **argv);
 int verb_features(const OciGlobal *g, int argc, char **argv);
 int verb_exec(const OciGlobal *g, int argc, char **argv);
+int verb_pause(const OciGlobal *g, int argc, char **argv);
+int verb_resume(const OciGlobal *g, int argc, char **argv);
 
 /* Shared helpers (oci-verbs.c). */
+/* The state document of a container whose directory dirfd is: status (and paused) worked out now. */
+json_object *oci_record_describe(int dirfd, const OciRecord *r);
 int oci_open_container(const OciGlobal *g, const char *id, int *ret_dirfd, OciRecord *ret_record);
 int oci_write_pid_file(const char *path, pid_t pid);
 int oci_connect_console(const char *path, int *ret_fd);

@@ -81,6 +81,12 @@ int oci_wait_exit(pid_t pid, int timeout_ms) {
         return r == 0 ? -ETIMEDOUT : 0;
 }
 
+json_object *oci_record_describe(int dirfd, const OciRecord *r) {
+        OciStatus status = oci_record_status(dirfd, r);
+        bool paused = status == OCI_STATUS_RUNNING && r->cgroup_path && oci_cgroup_is_frozen(r->cgroup_path) > 0;
+        return oci_record_to_json(r, status, paused);
+}
+
 static int parse_id_arg(int argc, char **argv, const char **ret) {
         if (optind >= argc)
                 return log_error_errno(EINVAL, "%s: a container ID is required", argv[0]);
@@ -249,7 +255,7 @@ int verb_state(const OciGlobal *g, int argc, char **argv) {
         optind = 1;
         if (parse_id_arg(argc, argv, &id) < 0 || oci_open_container(g, id, &dirfd, &st) < 0)
                 return 1;
-        json_object *o = oci_record_to_json(&st, oci_record_status(dirfd, &st));
+        json_object *o = oci_record_describe(dirfd, &st);
         if (o)
                 printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
@@ -310,6 +316,9 @@ int oci_delete(const OciGlobal *g, const char *id, bool force) {
         /* A created container is destroyed without --force, as runc does. */
         if (status != OCI_STATUS_STOPPED) {
                 (void) oci_cgroup_kill(st.cgroup_path, SIGKILL);
+                /* A frozen task dies of SIGKILL only once thawed. */
+                if (oci_cgroup_is_frozen(st.cgroup_path) > 0)
+                        (void) oci_cgroup_freeze(st.cgroup_path, false);
                 _cleanup_close_ int pidfd = pidfd_open_pid(st.pid);
                 if (pidfd >= 0)
                         (void) pidfd_signal(pidfd, SIGKILL);
@@ -354,4 +363,31 @@ int verb_delete(const OciGlobal *g, int argc, char **argv) {
                 }
         }
         return oci_delete(g, id, force) < 0 ? 1 : 0;
+}
+
+static int pause_or_resume(const OciGlobal *g, int argc, char **argv, bool freeze) {
+        _cleanup_close_ int dirfd = -EBADF;
+        const char *id = NULL;
+        OciRecord st = {};
+        int r;
+        optind = 1;
+        if (parse_id_arg(argc, argv, &id) < 0 || oci_open_container(g, id, &dirfd, &st) < 0)
+                return 1;
+        bool frozen = oci_cgroup_is_frozen(st.cgroup_path) > 0;
+        if (oci_record_status(dirfd, &st) != OCI_STATUS_RUNNING)
+                r = log_error_errno(EINVAL, "container not running");
+        else if (frozen == freeze)
+                r = log_error_errno(EINVAL, "container %s", freeze ? "already paused" : "not paused");
+        else if ((r = oci_cgroup_freeze(st.cgroup_path, freeze)) < 0)
+                log_error_errno(r, "Failed to %s the container's cgroup: %m", freeze ? "freeze" : "thaw");
+        oci_record_done(&st);
+        return r < 0 ? 1 : 0;
+}
+
+int verb_pause(const OciGlobal *g, int argc, char **argv) {
+        return pause_or_resume(g, argc, argv, true);
+}
+
+int verb_resume(const OciGlobal *g, int argc, char **argv) {
+        return pause_or_resume(g, argc, argv, false);
 }

@@ -456,6 +456,9 @@ def podman_container_checks(pm, name, full_id, tree_has_helper=True):
     # A terminal: conmon's console socket receives the pty master berth-oci opened in the container.
     assert pm.out("exec", "-t", name, "tty").strip().startswith("/dev/pts/")
     assert pm.run("exec", name, "sh", "-c", "exit 4", check=False).returncode == 4
+    pm.run("pause", name)
+    assert pm.out("inspect", "--format", "{{.State.Status}}", name).strip() == "paused"
+    pm.run("unpause", name)
     assert Path(f"/run/berth-oci/{full_id}/state.json").exists()
     pm.run("kill", name)
     wait_for(lambda: pm.out("inspect", "--format", "{{.State.Status}}", name).strip() == "exited",
@@ -627,4 +630,24 @@ def test_preserve_fds_and_run(oci_env):
     # 0-2, the preserved 3 and ls's own directory fd: nothing of berth-oci leaked in.
     assert len(lines[1].split()) == 5, out
     assert not (e.root / cid).exists(), "run left its container behind"
+    assert not e.cgroup(cid).exists()
+
+
+def test_pause_resume(oci_env):
+    e, cid = oci_env, "frz1"
+    count = e.out / "count"
+    st = e.running(cid, args=("sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /out/count; sleep 0.05; done"))
+    wait_for(lambda: count.exists() and count.read_text().strip() not in ("", "1"), what="the counter")
+    oci_ok(e.root, "pause", cid)
+    assert state(e.root, cid)["status"] == "paused"
+    frozen = count.read_text()
+    time.sleep(0.5)
+    assert count.read_text() == frozen, "the container ran while paused"
+    assert oci(e.root, "pause", cid).returncode == 1
+    oci_ok(e.root, "resume", cid)
+    assert state(e.root, cid)["status"] == "running"
+    wait_for(lambda: count.read_text() != frozen, what="the counter to go on")
+    oci_ok(e.root, "pause", cid)
+    oci_ok(e.root, "delete", "--force", cid)  # kills a paused container too
+    assert reap(st["pid"]) == -signal.SIGKILL
     assert not e.cgroup(cid).exists()

@@ -71,7 +71,7 @@ static void test_record_round_trip(void) {
         CHECK(strv_length(r.annotations) == 2 && streq(r.annotations[1], "v"));
         /* PID 4242 with start time 77 is not alive now: the record reads as stopped, pid 0. */
         CHECK(oci_record_status(fd, &r) == OCI_STATUS_STOPPED);
-        json_object *o = oci_record_to_json(&r, OCI_STATUS_STOPPED), *v;
+        json_object *o = oci_record_to_json(&r, OCI_STATUS_STOPPED, true), *v;
         CHECK(o != NULL);
         CHECK(json_object_object_get_ex(o, "pid", &v) && json_object_get_int(v) == 0);
         CHECK(json_object_object_get_ex(o, "status", &v) && streq(json_object_get_string(v), "stopped"));
