@@ -64,6 +64,8 @@ static void help(void) {
                "  list [--format table|json] [-q]   list containers\n"
                "  ps [--format table|json] ID  the container's processes\n"
                "  pause ID, resume ID          freeze and thaw the container's cgroup\n"
+               "  update [--resources FILE|-] [--memory B] [--pids-limit N] [--cpu-quota U]\n"
+               "         [--cpu-period U] [--cpu-share N] ID   change linux.resources\n"
                "  features                     what this runtime supports, as JSON\n\n"
                "Global options:\n"
                "  --root DIR         state directory (default " OCI_DEFAULT_ROOT ")\n"
@@ -81,7 +83,7 @@ static const struct {
         { "create", verb_create }, { "start", verb_start },     { "run", verb_run },   { "state", verb_state },
         { "kill", verb_kill },     { "delete", verb_delete },   { "exec", verb_exec }, { "list", verb_list },
         { "ps", verb_ps },         { "features", verb_features }, { "pause", verb_pause },
-        { "resume", verb_resume },
+        { "resume", verb_resume }, { "update", verb_update },
 };
 
 static int parse_global(int argc, char **argv, OciGlobal *g) {

@@ -162,6 +162,28 @@ static int devices_allow_defaults(const CGroupHierarchy *h, const char *path, co
         return 0;
 }
 
+static int resources_apply(const Hierarchies *hs, char **paths, const char *path, const OciResources *resources,
+                           const OciDeviceNode *devs, size_t n_devs, const char **ret_failed) {
+        CGroupLimits l;
+        resources_to_limits(resources, &l);
+        int r = cg_limits_apply(&l, hs->h, paths, hs->n, ret_failed);
+        if (r < 0)
+                return r;
+        if (resources->n_devices > 0)
+                for (size_t i = 0; i < hs->n; i++)
+                        if (!hs->h[i].unified && cg_hierarchy_has_controller(&hs->h[i], "devices")) {
+                                r = devices_apply(&hs->h[i], path, resources);
+                                if (r >= 0)
+                                        r = devices_allow_defaults(&hs->h[i], path, devs, n_devs);
+                                if (r < 0) {
+                                        if (ret_failed)
+                                                *ret_failed = "devices";
+                                        return r;
+                                }
+                        }
+        return 0;
+}
+
 int oci_cgroup_setup(const char *path, pid_t pid, const OciResources *resources, const OciDeviceNode *devs, size_t n_devs,
                      const char **ret_failed) {
         _cleanup_(hierarchies_done) Hierarchies hs = {};
@@ -181,26 +203,20 @@ int oci_cgroup_setup(const char *path, pid_t pid, const OciResources *resources,
                 if (strv_extend(&paths, path) < 0)
                         return -ENOMEM;
         }
-        if (!resources)
-                return 0;
-        CGroupLimits l;
-        resources_to_limits(resources, &l);
-        r = cg_limits_apply(&l, hs.h, paths, hs.n, ret_failed);
+        return resources ? resources_apply(&hs, paths, path, resources, devs, n_devs, ret_failed) : 0;
+}
+
+int oci_cgroup_update(const char *path, const OciResources *resources, const OciDeviceNode *devs, size_t n_devs,
+                      const char **ret_failed) {
+        _cleanup_(hierarchies_done) Hierarchies hs = {};
+        int r = hierarchies_get(&hs);
         if (r < 0)
                 return r;
-        if (resources->n_devices > 0)
-                for (size_t i = 0; i < hs.n; i++)
-                        if (!hs.h[i].unified && cg_hierarchy_has_controller(&hs.h[i], "devices")) {
-                                r = devices_apply(&hs.h[i], path, resources);
-                                if (r >= 0)
-                                        r = devices_allow_defaults(&hs.h[i], path, devs, n_devs);
-                                if (r < 0) {
-                                        if (ret_failed)
-                                                *ret_failed = "devices";
-                                        return r;
-                                }
-                        }
-        return 0;
+        _cleanup_(strv_freep) char **paths = NULL;
+        for (size_t i = 0; i < hs.n; i++)
+                if (strv_extend(&paths, path) < 0)
+                        return -ENOMEM;
+        return resources_apply(&hs, paths, path, resources, devs, n_devs, ret_failed);
 }
 
 int oci_cgroup_join(const char *path, pid_t pid) {

@@ -16,6 +16,9 @@ int oci_cgroup_resolve(const char *cgroups_path, const char *id, bool systemd, c
  * pids, v1 device rules). *ret_failed names a resource the kernel refused. */
 int oci_cgroup_setup(const char *path, pid_t pid, const OciResources *resources, const OciDeviceNode *devs, size_t n_devs,
                      const char **ret_failed);
+/* Applies linux.resources to the existing cgroup again (update). */
+int oci_cgroup_update(const char *path, const OciResources *resources, const OciDeviceNode *devs, size_t n_devs,
+                      const char **ret_failed);
 /* Moves pid (0: ourselves) into the cgroup in every hierarchy where it exists. */
 int oci_cgroup_join(const char *path, pid_t pid);
 /* Freezes or thaws the cgroup (v1 freezer where that controller is a v1 one, else cgroup2's

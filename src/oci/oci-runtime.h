@@ -47,6 +47,7 @@ int verb_features(const OciGlobal *g, int argc, char **argv);
 int verb_exec(const OciGlobal *g, int argc, char **argv);
 int verb_pause(const OciGlobal *g, int argc, char **argv);
 int verb_resume(const OciGlobal *g, int argc, char **argv);
+int verb_update(const OciGlobal *g, int argc, char **argv);
 
 /* Shared helpers (oci-verbs.c). */
 /* The state document of a container whose directory dirfd is: status (and paused) worked out now. */

@@ -651,3 +651,21 @@ def test_pause_resume(oci_env):
     oci_ok(e.root, "delete", "--force", cid)  # kills a paused container too
     assert reap(st["pid"]) == -signal.SIGKILL
     assert not e.cgroup(cid).exists()
+
+
+def test_update_resources(oci_env):
+    """update, as containerd's shim calls it for Kubernetes: resources JSON on stdin, or flags."""
+    e, cid = oci_env, "upd1"
+    e.running(cid)
+    mem = Path(f"/sys/fs/cgroup/memory{CG_PARENT}/{cid}/memory.limit_in_bytes")
+    oci_ok(e.root, "update", "--memory", str(64 << 20), "--pids-limit", "50", cid)
+    assert (e.cgroup(cid) / "pids.max").read_text().strip() == "50"
+    assert int(mem.read_text()) == 64 << 20
+    oci_ok(e.root, "update", "--resources", "-", cid, input=json.dumps({"pids": {"limit": 60}}).encode())
+    assert (e.cgroup(cid) / "pids.max").read_text().strip() == "60"
+    cp = oci(e.root, "update", "--resources", "-", cid, input=b'{"pids": {"limit": "many"}}')
+    assert cp.returncode == 1 and len(_decode(cp.stderr).strip().splitlines()) == 1
+    assert (e.cgroup(cid) / "pids.max").read_text().strip() == "60"
+    pid = state(e.root, cid)["pid"]
+    oci_ok(e.root, "delete", "--force", cid)
+    reap(pid)
