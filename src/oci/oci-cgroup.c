@@ -83,15 +83,38 @@ static int hierarchies_get(Hierarchies *ret) {
         return cg_enumerate(0, &ret->h, &ret->n);
 }
 
+/* cgroup2 limits a child only by the controllers its parent hands down: pass every one the parent
+ * has that linux.resources can use. Best effort: a parent with processes of its own refuses
+ * (EBUSY), and a limit then fails by name when it is applied. */
+static void enable_controllers(const CGroupHierarchy *h, const char *parent) {
+        static const char *const wanted[] = { "cpu", "cpuset", "io", "memory", "pids" };
+        _cleanup_free_ char *have = NULL;
+        if (!h->unified || cg_read(h, parent, "cgroup.controllers", &have) < 0)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(wanted); i++) {
+                char word[16];
+                size_t n = strlen(wanted[i]);
+                for (const char *p = have; (p = strstr(p, wanted[i])); p += n)
+                        if ((p == have || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == 0)) {
+                                snprintf(word, sizeof(word), "+%s", wanted[i]);
+                                (void) cg_enable_controllers(h, parent, word);
+                                break;
+                        }
+        }
+}
+
 /* cg_create() for path and each missing parent: the container's cgroup may be several levels deep. */
 static int create_with_parents(const CGroupHierarchy *h, const char *path) {
         _cleanup_free_ char *p = strdup(path);
         if (!p)
                 return -ENOMEM;
+        enable_controllers(h, "/");
         for (char *slash = strchr(p + 1, '/');; slash = strchr(slash + 1, '/')) {
                 if (slash)
                         *slash = 0;
                 int r = cg_create(h, p);
+                if (r >= 0 && slash)
+                        enable_controllers(h, p);
                 if (r < 0)
                         return r;
                 if (!slash)
