@@ -304,8 +304,11 @@ static int supervised_fork(Supervised *u, bool reboot, Failure *f) {
                 dir = raw;
                 root_option = "-i";
         }
+        /* --settings=override, as systemd-nspawn@.service: NAME.nspawn is how the administrator
+         * configures a machine that is started by name, so it wins over these defaults. */
         char *argv[] = { spawn, (char *) root_option, dir, (char *) "-b", (char *) "-M", u->name, (char *) "--register=yes",
-                         (char *) "--console=read-only", (char *) "--notify-ready=yes", (char *) "-q", NULL };
+                         (char *) "--console=read-only", (char *) "--notify-ready=yes", (char *) "--settings=override",
+                         (char *) "-q", NULL };
 
         if (reboot)
                 dprintf(log_fd, "-- machined: machine %s rebooted, starting it again with %s --\n", u->name, spawn);

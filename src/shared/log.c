@@ -12,6 +12,7 @@ static const char *program_name = NULL;
 static int max_level = LOG_LEVEL_INFO;
 static int log_fd = STDERR_FILENO;
 static LogSink log_sink = NULL;
+static const char *log_context = NULL;
 
 void log_set_program_name(const char *name) {
         program_name = name;
@@ -33,6 +34,10 @@ int log_get_fd(void) {
         return log_fd;
 }
 
+void log_set_context(const char *context) {
+        log_context = context;
+}
+
 void log_set_sink(LogSink sink) {
         log_sink = sink;
 }
@@ -50,12 +55,18 @@ int log_internal(int level, int error, const char *format, ...) {
                 if (program_name && level <= LOG_LEVEL_WARNING)
                         n = (size_t) snprintf(buf, sizeof(buf), "%s: ", program_name);
 
+                size_t body = n;
+                if (log_context) {
+                        int c = snprintf(buf + n, sizeof(buf) - n, "%s: ", log_context);
+                        if (c > 0)
+                                n = MIN(n + (size_t) c, sizeof(buf) - 2);
+                }
+
                 /* %m must print the error we were given, not whatever errno happens to be. */
                 errno = error;
                 va_start(ap, format);
                 int k = vsnprintf(buf + n, sizeof(buf) - n - 1, format, ap);
                 va_end(ap);
-                size_t body = n;
                 if (k > 0)
                         n = MIN(n + (size_t) k, sizeof(buf) - 2);
                 buf[n] = 0;

@@ -23,6 +23,11 @@ int log_get_max_level(void);
 void log_set_fd(int fd);
 int log_get_fd(void);
 
+/* Prefixed to every message after the program name until reset with NULL: spawn names the
+ * settings file and line ("FILE:LINE") while it hands the file's values to the option parsers,
+ * so their one-line errors say where the bad value is. The string must outlive its use. */
+void log_set_context(const char *context);
+
 /* Takes each message (formatted, without the program name and newline) instead of log_fd when it
  * returns true. spawn's container child sends its messages to the supervisor this way, which
  * prints them. NULL: none. */

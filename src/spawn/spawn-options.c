@@ -66,10 +66,33 @@ DEFINE_STRING_TABLE_LOOKUP(link_journal, LinkJournal)
 static const char *const spawn_source_table[_SPAWN_SOURCE_MAX] = {
         [SPAWN_SOURCE_DEFAULT] = "default",
         [SPAWN_SOURCE_COMMAND_LINE] = "command-line",
+        [SPAWN_SOURCE_SETTINGS_TRUSTED] = "settings-trusted",
+        [SPAWN_SOURCE_SETTINGS_UNTRUSTED] = "settings-untrusted",
         [SPAWN_SOURCE_OCI_BUNDLE] = "oci-bundle",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(spawn_source, SpawnSource)
+
+static const char *const settings_mode_table[_SETTINGS_MODE_MAX] = {
+        [SETTINGS_YES] = "yes",
+        [SETTINGS_NO] = "no",
+        [SETTINGS_TRUSTED] = "trusted",
+        [SETTINGS_OVERRIDE] = "override",
+};
+
+const char *settings_mode_to_string(SettingsMode m) {
+        return m >= 0 && m < _SETTINGS_MODE_MAX ? settings_mode_table[m] : NULL;
+}
+
+SettingsMode settings_mode_from_string(const char *s) {
+        int b = s ? parse_boolean(s) : -EINVAL;
+        if (b >= 0)
+                return b ? SETTINGS_YES : SETTINGS_NO;
+        for (size_t i = 0; s && i < ELEMENTSOF(settings_mode_table); i++)
+                if (streq(s, settings_mode_table[i]))
+                        return (SettingsMode) i;
+        return _SETTINGS_MODE_INVALID;
+}
 
 void spawn_options_init(SpawnOptions *o) {
         *o = (SpawnOptions) {
@@ -79,6 +102,7 @@ void spawn_options_init(SpawnOptions *o) {
                 .timezone = TIMEZONE_AUTO,
                 .link_journal = LINK_JOURNAL_AUTO,
                 .register_mode = REGISTER_AUTO,
+                .settings_mode = SETTINGS_YES,
         };
         isolation_options_init(&o->isolation);
 }
@@ -171,24 +195,32 @@ enum {
         ARG_SLICE,
         ARG_PRIVATE_USERS,
         ARG_PRIVATE_USERS_OWNERSHIP,
+        ARG_SETTINGS,
+        ARG_PARAMETERS,           /* a settings file's Parameters=: no option of its own */
         ARG_OCI_BUNDLE,
 };
 
 #define HEADING(h) { .heading = (h), .field = _SPAWN_FIELD_INVALID }
-#define OPTION(n, s, i, a, f, h) { .name = (n), .short_name = (s), .id = (i), .argument = (a), .field = (f), .help = (h) }
-#define OPTION_OPTIONAL_ARG(n, i, a, f, h) \
-        { .name = (n), .id = (i), .argument = (a), .argument_optional = true, .field = (f), .help = (h) }
+/* A row may end in SETTING(): its key in NAME.nspawn files (spawn-settings.c), how the value
+ * becomes the argument, and whether an untrusted file may set it. */
+#define OPTION(n, s, i, a, f, h, ...) \
+        { .name = (n), .short_name = (s), .id = (i), .argument = (a), .field = (f), .help = (h), __VA_ARGS__ }
+#define OPTION_OPTIONAL_ARG(n, i, a, f, h, ...) \
+        { .name = (n), .id = (i), .argument = (a), .argument_optional = true, .field = (f), .help = (h), __VA_ARGS__ }
+#define SETTING(key, value, trust) .settings_key = (key), .settings_value = (value), .settings_trust = (trust)
 
-/* In --help's order. The settings-file keys join this table when settings files come. */
+/* In --help's order. */
 static const SpawnOptionDef option_table[] = {
         OPTION("help", 'h', 'h', NULL, _SPAWN_FIELD_INVALID, "Show this help"),
         OPTION("version", 0, ARG_VERSION, NULL, _SPAWN_FIELD_INVALID, "Print version string"),
         OPTION("quiet", 'q', 'q', NULL, SPAWN_FIELD_QUIET, "Do not show status information"),
         HEADING(""),
         OPTION("boot", 'b', 'b', NULL, SPAWN_FIELD_BOOT,
-               "Boot the tree's init (arguments go to init;\nKEY=VALUE arguments become its environment)"),
+               "Boot the tree's init (arguments go to init;\nKEY=VALUE arguments become its environment)",
+               SETTING("Exec.Boot", SETTINGS_BOOL, SETTINGS_ANY_FILE)),
         OPTION("notify-ready", 0, ARG_NOTIFY_READY, "BOOL", SPAWN_FIELD_NOTIFY_READY,
-               "Report READY=1 to our own manager only once the\nguest reported it (default: when init starts)"),
+               "Report READY=1 to our own manager only once the\nguest reported it (default: when init starts)",
+               SETTING("Exec.NotifyReady", SETTINGS_ARG, SETTINGS_ANY_FILE)),
         OPTION("restart-on-reboot", 0, ARG_RESTART_ON_REBOOT, NULL, SPAWN_FIELD_RESTART_ON_REBOOT,
                "Boot again when the guest reboots instead of\nexiting with 133"),
         HEADING("Image"),
@@ -198,44 +230,64 @@ static const SpawnOptionDef option_table[] = {
                "bare file system) through a loop device"),
         OPTION("ephemeral", 'x', 'x', NULL, SPAWN_FIELD_EPHEMERAL,
                "Run on a throwaway copy: an overlay over the\ndirectory (upper layer in memory), a copy of an\n"
-               "image; gone when the container is"),
+               "image; gone when the container is",
+               SETTING("Exec.Ephemeral", SETTINGS_BOOL, SETTINGS_TRUSTED_ONLY)),
         OPTION("oci-bundle", 0, ARG_OCI_BUNDLE, "PATH", SPAWN_FIELD_OCI_BUNDLE,
                "Run the OCI runtime bundle PATH (its config.json)\nas runc would; command line options win"),
         OPTION("template", 0, ARG_TEMPLATE, "DIR", SPAWN_FIELD_TEMPLATE, "Fill an absent or empty -D directory from DIR"),
         OPTION_OPTIONAL_ARG("volatile", ARG_VOLATILE, "MODE", SPAWN_FIELD_VOLATILE,
-               "yes (alone: the same): tmpfs root with /usr from the\ntree; state: tmpfs /var; overlay: tmpfs overlay\nover the tree"),
+               "yes (alone: the same): tmpfs root with /usr from the\ntree; state: tmpfs /var; overlay: tmpfs overlay\nover the tree",
+               SETTING("Files.Volatile", SETTINGS_ARG, SETTINGS_ANY_FILE)),
         OPTION("overlay", 0, ARG_OVERLAY, "LOWER[:LOWER...]:UPPER:DEST", SPAWN_FIELD_MOUNTS,
-               "Mount an overlay on DEST (empty UPPER: in memory)"),
-        OPTION("overlay-ro", 0, ARG_OVERLAY_RO, "LOWER[:LOWER...]:DEST", SPAWN_FIELD_MOUNTS, "Same, read-only"),
-        OPTION("read-only", 0, ARG_READ_ONLY, NULL, SPAWN_FIELD_READ_ONLY, "Mount the root directory read-only"),
+               "Mount an overlay on DEST (empty UPPER: in memory)",
+               SETTING("Files.Overlay", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
+        OPTION("overlay-ro", 0, ARG_OVERLAY_RO, "LOWER[:LOWER...]:DEST", SPAWN_FIELD_MOUNTS, "Same, read-only",
+               SETTING("Files.OverlayReadOnly", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
+        OPTION("read-only", 0, ARG_READ_ONLY, NULL, SPAWN_FIELD_READ_ONLY, "Mount the root directory read-only",
+               SETTING("Files.ReadOnly", SETTINGS_BOOL, SETTINGS_ANY_FILE)),
+        OPTION("settings", 0, ARG_SETTINGS, "MODE", SPAWN_FIELD_SETTINGS,
+               "Read NAME.nspawn: yes (default), no, trusted (trust\nit wherever found), override (it wins over the\n"
+               "command line)"),
         HEADING("Execution"),
-        OPTION("as-pid2", 'a', 'a', NULL, SPAWN_FIELD_AS_PID2, "Run the command as PID 2 under a minimal init"),
-        OPTION("chdir", 0, ARG_CHDIR, "PATH", SPAWN_FIELD_CHDIR, "Working directory inside the container"),
-        OPTION("user", 'u', 'u', "USER", SPAWN_FIELD_USER, "Run the command as this user of the container"),
-        OPTION("setenv", 'E', 'E', "NAME=VALUE", SPAWN_FIELD_SETENV, "Pass an environment variable to PID 1"),
+        OPTION("as-pid2", 'a', 'a', NULL, SPAWN_FIELD_AS_PID2, "Run the command as PID 2 under a minimal init",
+               SETTING("Exec.ProcessTwo", SETTINGS_BOOL, SETTINGS_ANY_FILE)),
+        OPTION("chdir", 0, ARG_CHDIR, "PATH", SPAWN_FIELD_CHDIR, "Working directory inside the container",
+               SETTING("Exec.WorkingDirectory", SETTINGS_ARG, SETTINGS_ANY_FILE)),
+        OPTION("user", 'u', 'u', "USER", SPAWN_FIELD_USER, "Run the command as this user of the container",
+               SETTING("Exec.User", SETTINGS_ARG, SETTINGS_ANY_FILE)),
+        OPTION("setenv", 'E', 'E', "NAME=VALUE", SPAWN_FIELD_SETENV, "Pass an environment variable to PID 1",
+               SETTING("Exec.Environment", SETTINGS_WORDS, SETTINGS_ANY_FILE)),
         OPTION("kill-signal", 0, ARG_KILL_SIGNAL, "SIGNAL", SPAWN_FIELD_KILL_SIGNAL,
                "Signal sent to PID 1 when spawn is asked to stop\n(default: SIGKILL; with -b the init's halt signal,\n"
-               "SIGRTMIN+3 for systemd)"),
+               "SIGRTMIN+3 for systemd)",
+               SETTING("Exec.KillSignal", SETTINGS_ARG, SETTINGS_ANY_FILE)),
         HEADING("Resources"),
         OPTION("property", 0, ARG_PROPERTY, "NAME=VALUE", SPAWN_FIELD_LIMITS,
                "Limit the container's cgroup, in systemd unit syntax:\nMemoryMax=, CPUQuota=, CPUWeight=, TasksMax=, IOWeight=,\n"
                "DeviceAllow= (a /dev node or char-/block-CLASS, rwm)"),
         HEADING("System identity"),
         OPTION("machine", 'M', 'M', "NAME", SPAWN_FIELD_MACHINE, "Machine name (default: the directory's name)"),
-        OPTION("hostname", 0, ARG_HOSTNAME, "NAME", SPAWN_FIELD_HOSTNAME, "Hostname inside the container (default: machine name)"),
-        OPTION("uuid", 0, ARG_UUID, "UUID", SPAWN_FIELD_UUID, "Machine UUID (default: random)"),
+        OPTION("hostname", 0, ARG_HOSTNAME, "NAME", SPAWN_FIELD_HOSTNAME, "Hostname inside the container (default: machine name)",
+               SETTING("Exec.Hostname", SETTINGS_ARG, SETTINGS_ANY_FILE)),
+        OPTION("uuid", 0, ARG_UUID, "UUID", SPAWN_FIELD_UUID, "Machine UUID (default: random)",
+               SETTING("Exec.MachineID", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
         HEADING("Networking"),
         OPTION("private-network", 0, ARG_PRIVATE_NETWORK, NULL, SPAWN_FIELD_PRIVATE_NETWORK,
-               "Give the container its own network namespace with\nonly a loopback device"),
+               "Give the container its own network namespace with\nonly a loopback device",
+               SETTING("Network.Private", SETTINGS_BOOL, SETTINGS_TRUSTED_ONLY)),
         OPTION("network-veth", 'n', 'n', NULL, SPAWN_FIELD_NETWORK_VETH,
-               "Add a veth pair ve-NAME (host) / host0 (container),\naddressed from the pool, with a default route\n(implies --private-network)"),
+               "Add a veth pair ve-NAME (host) / host0 (container),\naddressed from the pool, with a default route\n(implies --private-network)",
+               SETTING("Network.VirtualEthernet", SETTINGS_BOOL, SETTINGS_TRUSTED_ONLY)),
         OPTION("network-address-pool", 0, ARG_NETWORK_POOL, "CIDR", SPAWN_FIELD_NETWORK_POOL,
                "IPv4 pool -n takes a free /28 from\n(default: 10.200.0.0/16)"),
         HEADING("Mounts"),
         OPTION("bind", 0, ARG_BIND, "SRC[:DST[:OPTS]]", SPAWN_FIELD_MOUNTS,
-               "Bind-mount a host path (SRC starting with + is\nrelative to the tree; OPTS: rbind, norbind)"),
-        OPTION("bind-ro", 0, ARG_BIND_RO, "SRC[:DST[:OPTS]]", SPAWN_FIELD_MOUNTS, "Same, read-only"),
-        OPTION("tmpfs", 0, ARG_TMPFS, "PATH[:OPTS]", SPAWN_FIELD_MOUNTS, "Mount a tmpfs (default options: mode=0755)"),
+               "Bind-mount a host path (SRC starting with + is\nrelative to the tree; OPTS: rbind, norbind)",
+               SETTING("Files.Bind", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
+        OPTION("bind-ro", 0, ARG_BIND_RO, "SRC[:DST[:OPTS]]", SPAWN_FIELD_MOUNTS, "Same, read-only",
+               SETTING("Files.BindReadOnly", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
+        OPTION("tmpfs", 0, ARG_TMPFS, "PATH[:OPTS]", SPAWN_FIELD_MOUNTS, "Mount a tmpfs (default options: mode=0755)",
+               SETTING("Files.TemporaryFileSystem", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
         HEADING("Registration"),
         OPTION("register", 0, ARG_REGISTER, "MODE", SPAWN_FIELD_REGISTER_MODE,
                "Register with the machine registry (machined):\nyes, no, or auto (default: when one is reachable)"),
@@ -248,35 +300,52 @@ static const SpawnOptionDef option_table[] = {
         OPTION("selinux-apifs-context", 'L', 'L', "CONTEXT", SPAWN_FIELD_SELINUX_APIFS_CONTEXT,
                "SELinux label of the API file systems (/dev, /run,\n/tmp, /dev/shm, /dev/pts, --tmpfs=)"),
         OPTION("private-users", 0, ARG_PRIVATE_USERS, "MODE", SPAWN_FIELD_PRIVATE_USERS,
-               "User namespace: no, pick (free range), yes (the\ntree owner's), identity, or BASE[:SIZE]"),
+               "User namespace: no, pick (free range), yes (the\ntree owner's), identity, or BASE[:SIZE]",
+               SETTING("Exec.PrivateUsers", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
         OPTION(NULL, 'U', 'U', NULL, SPAWN_FIELD_PRIVATE_USERS, "Same as --private-users=pick"),
         OPTION("private-users-ownership", 0, ARG_PRIVATE_USERS_OWNERSHIP, "MODE", SPAWN_FIELD_PRIVATE_USERS,
-               "How the tree's files fit the range: off (as they\nare), chown (shift them once), auto (= chown)"),
+               "How the tree's files fit the range: off (as they\nare), chown (shift them once), auto (= chown)",
+               SETTING("Files.PrivateUsersOwnership", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
         /* Issue 10; parsed by isolation_parse_option(). */
-        OPTION("system-call-filter", 0, ARG_SYSTEM_CALL_FILTER, "[~]LIST", SPAWN_FIELD_ISOLATION,
-               "Also allow (or with ~, refuse) these system calls or\n@groups (systemd's names; see 'help')"),
-        OPTION("no-new-privileges", 0, ARG_NO_NEW_PRIVILEGES, "BOOL", SPAWN_FIELD_ISOLATION,
-               "Set the no_new_privs flag for the payload"),
-        OPTION("capability", 0, ARG_CAPABILITY, "CAPS", SPAWN_FIELD_ISOLATION, "Keep these capabilities too (names or 'all')"),
-        OPTION("drop-capability", 0, ARG_DROP_CAPABILITY, "CAPS", SPAWN_FIELD_ISOLATION,
-               "Drop these capabilities from the default set"),
-        OPTION("ambient-capability", 0, ARG_AMBIENT_CAPABILITY, "CAPS", SPAWN_FIELD_ISOLATION,
-               "Pass these capabilities to a non-root payload"),
-        OPTION("rlimit", 0, ARG_RLIMIT, "NAME=SOFT[:HARD]", SPAWN_FIELD_ISOLATION,
-               "Set a resource limit (NOFILE=1024:4096, infinity)"),
-        OPTION("oom-score-adjust", 0, ARG_OOM_SCORE_ADJUST, "VALUE", SPAWN_FIELD_ISOLATION,
-               "The payload's OOM score adjustment (-1000..1000)"),
-        OPTION("cpu-affinity", 0, ARG_CPU_AFFINITY, "CPUS", SPAWN_FIELD_ISOLATION, "CPUs the payload may run on (0-3,5)"),
-        OPTION("personality", 0, ARG_PERSONALITY, "ARCH", SPAWN_FIELD_ISOLATION, "Architecture the payload sees (x86, x86-64)"),
+        OPTION("system-call-filter", 0, ARG_SYSTEM_CALL_FILTER, "[~]LIST", SPAWN_FIELD_SYSCALL_FILTER,
+               "Also allow (or with ~, refuse) these system calls or\n@groups (systemd's names; see 'help')",
+               SETTING("Exec.SystemCallFilter", SETTINGS_ARG, SETTINGS_TRUSTED_TO_ALLOW)),
+        OPTION("no-new-privileges", 0, ARG_NO_NEW_PRIVILEGES, "BOOL", SPAWN_FIELD_NO_NEW_PRIVILEGES,
+               "Set the no_new_privs flag for the payload",
+               SETTING("Exec.NoNewPrivileges", SETTINGS_ARG, SETTINGS_ANY_FILE)),
+        OPTION("capability", 0, ARG_CAPABILITY, "CAPS", SPAWN_FIELD_CAPABILITY, "Keep these capabilities too (names or 'all')",
+               SETTING("Exec.Capability", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
+        OPTION("drop-capability", 0, ARG_DROP_CAPABILITY, "CAPS", SPAWN_FIELD_CAPABILITY,
+               "Drop these capabilities from the default set",
+               SETTING("Exec.DropCapability", SETTINGS_ARG, SETTINGS_ANY_FILE)),
+        OPTION("ambient-capability", 0, ARG_AMBIENT_CAPABILITY, "CAPS", SPAWN_FIELD_CAPABILITY,
+               "Pass these capabilities to a non-root payload",
+               SETTING("Exec.AmbientCapability", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
+        OPTION("rlimit", 0, ARG_RLIMIT, "NAME=SOFT[:HARD]", SPAWN_FIELD_RLIMITS,
+               "Set a resource limit (NOFILE=1024:4096, infinity)",
+               SETTING("Exec.Limit*", SETTINGS_PREFIX, SETTINGS_TRUSTED_ONLY)),
+        OPTION("oom-score-adjust", 0, ARG_OOM_SCORE_ADJUST, "VALUE", SPAWN_FIELD_OOM_SCORE_ADJUST,
+               "The payload's OOM score adjustment (-1000..1000)",
+               SETTING("Exec.OOMScoreAdjust", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
+        OPTION("cpu-affinity", 0, ARG_CPU_AFFINITY, "CPUS", SPAWN_FIELD_CPU_AFFINITY, "CPUs the payload may run on (0-3,5)",
+               SETTING("Exec.CPUAffinity", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
+        OPTION("personality", 0, ARG_PERSONALITY, "ARCH", SPAWN_FIELD_PERSONALITY, "Architecture the payload sees (x86, x86-64)",
+               SETTING("Exec.Personality", SETTINGS_ARG, SETTINGS_ANY_FILE)),
         HEADING("Integration"),
         OPTION("resolv-conf", 0, ARG_RESOLV_CONF, "MODE", SPAWN_FIELD_RESOLV_CONF,
-               "off, copy-host, bind-host, replace-host, delete or\nauto (default); help lists them"),
-        OPTION("timezone", 0, ARG_TIMEZONE, "MODE", SPAWN_FIELD_TIMEZONE, "off, copy, bind, symlink, delete or auto (default);\nhelp lists them"),
+               "off, copy-host, bind-host, replace-host, delete or\nauto (default); help lists them",
+               SETTING("Exec.ResolvConf", SETTINGS_ARG, SETTINGS_ANY_FILE)),
+        OPTION("timezone", 0, ARG_TIMEZONE, "MODE", SPAWN_FIELD_TIMEZONE, "off, copy, bind, symlink, delete or auto (default);\nhelp lists them",
+               SETTING("Exec.Timezone", SETTINGS_ARG, SETTINGS_ANY_FILE)),
         OPTION("link-journal", 0, ARG_LINK_JOURNAL, "MODE", SPAWN_FIELD_LINK_JOURNAL,
-               "Link the guest's journal to the host: no, host,\ntry-host, guest, try-guest or auto (default);\n-j is try-guest"),
+               "Link the guest's journal to the host: no, host,\ntry-host, guest, try-guest or auto (default);\n-j is try-guest",
+               SETTING("Exec.LinkJournal", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
         HEADING("Input/Output"),
         OPTION("console", 0, ARG_CONSOLE, "MODE", SPAWN_FIELD_CONSOLE_MODE,
                "interactive, read-only, passive, pipe or autopipe\n(default: interactive on a terminal, else read-only)"),
+        /* Settings files only: the command's words (no name: not an option, not in --help). */
+        OPTION(NULL, 0, ARG_PARAMETERS, "WORDS", SPAWN_FIELD_COMMAND, "",
+               SETTING("Exec.Parameters", SETTINGS_WORDS, SETTINGS_ANY_FILE)),
 };
 
 const SpawnOptionDef *spawn_option_table(size_t *ret_n) {
@@ -317,6 +386,8 @@ void spawn_options_help(FILE *f) {
                         fprintf(f, "\n%s%s", d->heading, *d->heading ? ":\n" : "");
                         continue;
                 }
+                if (!d->name && !d->short_name)
+                        continue;
                 /* A short option without a long name (-U, as nspawn's) stands alone. */
                 int w = !d->name ? fprintf(f, "  -%c", d->short_name)
                         : d->short_name ? fprintf(f, "  -%c --%s", d->short_name, d->name) : fprintf(f, "     --%s", d->name);
@@ -373,11 +444,10 @@ static int parse_private_users(SpawnOptions *c, int opt, const char *arg) {
         return 0;
 }
 
-/* --link-journal=MODE, or -j (arg NULL: try-guest, which has no row of its own to mark the source). */
+/* --link-journal=MODE, or -j (arg NULL: try-guest). */
 static int parse_link_journal(SpawnOptions *c, const char *arg) {
         if (!arg) {
                 c->link_journal = LINK_JOURNAL_TRY_GUEST;
-                c->source[SPAWN_FIELD_LINK_JOURNAL] = SPAWN_SOURCE_COMMAND_LINE;
                 return 0;
         }
         if (streq(arg, "help"))
@@ -549,7 +619,40 @@ static const SpawnOptionDef *option_by_id(int id) {
         return NULL;
 }
 
-int spawn_options_parse_argv(SpawnOptions *o, int argc, char *argv[]) {
+/* The field option id sets; -j has no row of its own. */
+static SpawnField option_field(int id) {
+        const SpawnOptionDef *d = id == 'j' ? option_by_id(ARG_LINK_JOURNAL) : option_by_id(id);
+        return d ? d->field : _SPAWN_FIELD_INVALID;
+}
+
+int spawn_option_apply(SpawnOptions *o, int id, const char *arg) {
+        int r;
+
+        switch (id) {
+        case ARG_SYSTEM_CALL_FILTER ... ARG_PERSONALITY:
+                /* 0 from it: "help" listed the names. */
+                r = isolation_parse_option(&o->isolation, id, arg);
+                return r < 0 ? r : r == 0 ? 1 : 0;
+        case 'U':
+        case ARG_PRIVATE_USERS:
+        case ARG_PRIVATE_USERS_OWNERSHIP:
+                return parse_private_users(o, id, arg);
+        case ARG_SETTINGS:
+                o->settings_mode = settings_mode_from_string(arg);
+                if (o->settings_mode < 0)
+                        return log_error_errno(EINVAL, "Invalid --settings= value '%s' (want yes, no, trusted or override).", arg);
+                return 0;
+        case ARG_PARAMETERS:
+                return strv_extend(&o->command, arg) < 0 ? log_oom() : 0;
+        case ARG_OCI_BUNDLE:
+                /* Loaded once the whole command line is known (spawn_oci_apply()). */
+                return strdup_to(&o->oci_bundle, arg);
+        default:
+                return parse_one(o, id, arg);
+        }
+}
+
+int spawn_options_parse_argv_skipping(SpawnOptions *o, int argc, char *argv[], const bool *skip) {
         struct option options[ELEMENTSOF(option_table) + 1] = {};
         char short_options[2 * ELEMENTSOF(option_table) + 2];
         size_t n = 0;
@@ -565,8 +668,10 @@ int spawn_options_parse_argv(SpawnOptions *o, int argc, char *argv[]) {
                         };
         spawn_option_short_string(short_options, sizeof(short_options));
 
-        /* getopt prints its own complaints; ours are one line each, so silence it. */
+        /* getopt prints its own complaints; ours are one line each, so silence it. optind 0: a
+         * full rescan, this may be the second pass over the same argv. */
         opterr = 0;
+        optind = 0;
         while ((opt = getopt_long(argc, argv, short_options, options, NULL)) >= 0) {
                 switch (opt) {
                 case 'h':
@@ -579,42 +684,26 @@ int spawn_options_parse_argv(SpawnOptions *o, int argc, char *argv[]) {
                         if (optopt)
                                 return log_error_errno(EINVAL, "Unknown option -%c or missing argument (see --help).", optopt);
                         return log_error_errno(EINVAL, "Unknown option or missing argument: '%s' (see --help).", argv[optind - 1]);
-                case ARG_SYSTEM_CALL_FILTER ... ARG_PERSONALITY:
-                        /* 0: "help" listed the names; exit successfully. */
-                        r = isolation_parse_option(&o->isolation, opt, optarg);
-                        if (r <= 0)
-                                return r;
-                        o->source[SPAWN_FIELD_ISOLATION] = SPAWN_SOURCE_COMMAND_LINE;
-                        break;
-                case ARG_OCI_BUNDLE:
-                        /* Loaded once the whole command line is known (spawn_oci_apply()). */
-                        if (strdup_to(&o->oci_bundle, optarg) < 0)
-                                return -ENOMEM;
-                        o->source[SPAWN_FIELD_OCI_BUNDLE] = SPAWN_SOURCE_COMMAND_LINE;
-                        break;
-                case 'U':
-                case ARG_PRIVATE_USERS:
-                case ARG_PRIVATE_USERS_OWNERSHIP:
-                        r = parse_private_users(o, opt, optarg);
-                        if (r < 0)
-                                return r;
-                        o->source[SPAWN_FIELD_PRIVATE_USERS] = SPAWN_SOURCE_COMMAND_LINE;
-                        break;
-                default:
-                        r = parse_one(o, opt, optarg);
-                        if (r != 0)
-                                return r < 0 ? r : 0;
-                        const SpawnOptionDef *d = option_by_id(opt);
-                        if (d && d->field >= 0)
-                                o->source[d->field] = SPAWN_SOURCE_COMMAND_LINE;
                 }
+                SpawnField f = option_field(opt);
+                if (skip && f >= 0 && skip[f])
+                        continue;
+                r = spawn_option_apply(o, opt, optarg);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+                if (f >= 0)
+                        o->source[f] = SPAWN_SOURCE_COMMAND_LINE;
         }
 
-        if (optind < argc) {
+        if (optind < argc && !(skip && skip[SPAWN_FIELD_COMMAND])) {
                 o->command = strv_copy(argv + optind);
                 if (!o->command)
                         return log_oom();
                 o->source[SPAWN_FIELD_COMMAND] = SPAWN_SOURCE_COMMAND_LINE;
         }
         return 1;
+}
+
+int spawn_options_parse_argv(SpawnOptions *o, int argc, char *argv[]) {
+        return spawn_options_parse_argv_skipping(o, argc, argv, NULL);
 }

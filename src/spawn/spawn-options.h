@@ -72,6 +72,20 @@ typedef enum LinkJournal {
 const char *link_journal_to_string(LinkJournal m);
 LinkJournal link_journal_from_string(const char *s);
 
+/* --settings=: whether NAME.nspawn files are read, trusted, and win over the command line. */
+typedef enum SettingsMode {
+        SETTINGS_YES,             /* read; trusted in /etc and /run only; the command line wins */
+        SETTINGS_NO,
+        SETTINGS_TRUSTED,         /* read and trusted wherever found; the command line wins */
+        SETTINGS_OVERRIDE,        /* as yes, but the file wins (what spawn@.service and machined use) */
+        _SETTINGS_MODE_MAX,
+        _SETTINGS_MODE_INVALID = -EINVAL,
+} SettingsMode;
+
+const char *settings_mode_to_string(SettingsMode m);
+/* Also the boolean words: yes, true, 1, ... and no, false, 0, ... */
+SettingsMode settings_mode_from_string(const char *s);
+
 /* What kind of init -b found: it decides the default halt signal. */
 typedef enum InitKind {
         INIT_SYSTEMD,
@@ -82,11 +96,14 @@ typedef enum InitKind {
         _INIT_KIND_INVALID = -EINVAL,
 } InitKind;
 
-/* Where an option's value came from. A settings file and an OCI bundle come next; a value the
- * command line set then wins over theirs, and an untrusted settings file may not set some. */
+/* Where an option's value came from. A value the command line set wins over a settings file's
+ * (but for --settings=override), and an untrusted settings file may not set some
+ * (spawn-settings.c). */
 typedef enum SpawnSource {
         SPAWN_SOURCE_DEFAULT,     /* nobody set it */
         SPAWN_SOURCE_COMMAND_LINE,
+        SPAWN_SOURCE_SETTINGS_TRUSTED,    /* NAME.nspawn in /etc or /run/systemd/nspawn, --settings=trusted */
+        SPAWN_SOURCE_SETTINGS_UNTRUSTED,  /* NAME.nspawn next to the tree or image */
         SPAWN_SOURCE_OCI_BUNDLE,  /* --oci-bundle's config.json, where the command line left a field unset */
         _SPAWN_SOURCE_MAX,
         _SPAWN_SOURCE_INVALID = -EINVAL,
@@ -129,7 +146,14 @@ typedef enum SpawnField {
         SPAWN_FIELD_EPHEMERAL,
         SPAWN_FIELD_VOLATILE,
         SPAWN_FIELD_TEMPLATE,
-        SPAWN_FIELD_ISOLATION,
+        SPAWN_FIELD_SYSCALL_FILTER,
+        SPAWN_FIELD_NO_NEW_PRIVILEGES,
+        SPAWN_FIELD_CAPABILITY,   /* --capability=, --drop-capability=, --ambient-capability= */
+        SPAWN_FIELD_RLIMITS,
+        SPAWN_FIELD_OOM_SCORE_ADJUST,
+        SPAWN_FIELD_CPU_AFFINITY,
+        SPAWN_FIELD_PERSONALITY,
+        SPAWN_FIELD_SETTINGS,
         SPAWN_FIELD_PRIVATE_USERS,
         SPAWN_FIELD_LINK_JOURNAL,
         SPAWN_FIELD_OCI_BUNDLE,
@@ -179,6 +203,7 @@ typedef struct SpawnOptions {
         UsernsSpec private_users;     /* -U, --private-users= (issue 10); mode USERNS_NO by default */
         UsernsOwnership private_users_ownership; /* --private-users-ownership= */
         IsolationOptions isolation;   /* syscall filter, capabilities, limits, devices (issue 10) */
+        SettingsMode settings_mode;   /* --settings= */
         char *oci_bundle;             /* --oci-bundle=: the bundle directory, as given */
         struct OciConfig *oci;        /* its config.json (spawn-oci.c); non-NULL: runc's semantics, not a boot */
         SpawnSource source[_SPAWN_FIELD_MAX];
@@ -239,8 +264,31 @@ int strdup_to(char **field, const char *value);
 
 /* Returns > 0 to continue, 0 to exit successfully (--help, --version), < 0 on error (logged). */
 int spawn_options_parse_argv(SpawnOptions *o, int argc, char *argv[]);
+/* The same, leaving out the options whose field is in skip[] (indexed by SpawnField; NULL: none):
+ * spawn-settings.c replays the command line over a settings file's values this way. */
+int spawn_options_parse_argv_skipping(SpawnOptions *o, int argc, char *argv[], const bool *skip);
+/* Gives option id (a row of the table) its argument (NULL for an option without one): the one
+ * parser behind the command line and settings files. 0 when taken, > 0 when spawn is done (it
+ * printed what "help" asked for), < 0 on error (logged: one line). Does not touch source[]. */
+int spawn_option_apply(SpawnOptions *o, int id, const char *arg);
 
-/* The command line options, one table from which getopt's arguments and --help are made. */
+/* How a settings file's value becomes the option's argument. */
+typedef enum SettingsValue {
+        SETTINGS_ARG,             /* the value is the argument (each line one, as each option once) */
+        SETTINGS_BOOL,            /* a boolean; for an option without argument: yes gives it, no doesn't */
+        SETTINGS_WORDS,           /* a list of words, quotes as systemd's; each word an argument */
+        SETTINGS_PREFIX,          /* the key ends in '*': KEY's rest and the value make "REST=VALUE" */
+} SettingsValue;
+
+/* Whether an untrusted settings file may set the key (nspawn's merge_settings() decides the same). */
+typedef enum SettingsTrust {
+        SETTINGS_ANY_FILE,
+        SETTINGS_TRUSTED_ONLY,    /* it grants privileges or touches the host */
+        SETTINGS_TRUSTED_TO_ALLOW, /* "~LIST" (taking away) from any file, a LIST only from a trusted one */
+} SettingsTrust;
+
+/* The command line options, one table from which getopt's arguments, --help and the keys of
+ * settings files are made. */
 typedef struct SpawnOptionDef {
         const char *heading;      /* non-NULL: no option, starts a --help section ("" = blank line) */
         const char *name;         /* long name */
@@ -250,6 +298,9 @@ typedef struct SpawnOptionDef {
         bool argument_optional;   /* --name alone is allowed too (--help shows --name[=ARG]) */
         const char *help;         /* "\n" separates lines of the description */
         SpawnField field;         /* what it sets; _SPAWN_FIELD_INVALID for --help, --version */
+        const char *settings_key; /* "Section.Key" in NAME.nspawn (spawn-settings.c); NULL: none */
+        SettingsValue settings_value;
+        SettingsTrust settings_trust;
 } SpawnOptionDef;
 
 const SpawnOptionDef *spawn_option_table(size_t *ret_n);

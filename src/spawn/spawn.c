@@ -24,6 +24,7 @@
 #include "spawn-network.h"
 #include "spawn-oci.h"
 #include "spawn-register.h"
+#include "spawn-settings.h"
 #include "spawn-root.h"
 #include "spawn-sync.h"
 #include "spawn-options.h"
@@ -275,7 +276,9 @@ static int supervisor_wait_for_exec(Supervisor *s, int sync_fd) {
                                 return log_error_errno(r, "Failed to start the container: %m");
                         break;
                 case SYNC_USERNS:
-                        r = userns_write_maps(s->pid, s->config->res.uid_shift, s->config->res.uid_range);
+                        r = s->config->opt.oci && s->config->opt.oci->n_uid_mappings > 0 ?
+                            spawn_oci_write_id_maps(s->config, s->pid) :
+                            userns_write_maps(s->pid, s->config->res.uid_shift, s->config->res.uid_range);
                         if (r < 0)
                                 return log_error_errno(r, "Failed to write the container's ID maps: %m");
                         r = sync_send(sync_fd, SYNC_USERNS_MAPPED, 0, 0, NULL, -EBADF);
@@ -475,7 +478,10 @@ int main(int argc, char *argv[]) {
         r = spawn_options_parse_argv(&c.opt, argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-        r = spawn_oci_apply(&c.opt);
+        /* A bundle's config.json is the whole specification, as runc reads it: no NAME.nspawn.
+         * Otherwise the settings file comes before the resolution: it may name what the tree gets
+         * (-x, --volatile, ...). */
+        r = c.opt.oci_bundle ? spawn_oci_apply(&c.opt) : spawn_settings_load(&c.opt, argc, argv);
         if (r < 0)
                 return EXIT_FAILURE;
         if (c.opt.quiet)

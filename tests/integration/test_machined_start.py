@@ -265,6 +265,33 @@ def test_failed_start_reports_the_log(supervising):
     assert dbus_error(s.api().StartImage, "broken", timeout=CALL_TIMEOUT)[0] == "org.freedesktop.DBus.Error.Failed"
 
 
+def test_start_honours_settings_file(supervising):
+    """NAME.nspawn next to the image (untrusted) is read with --settings=override, as
+    systemd-nspawn@.service does: its Boot=no and Parameters= win over machined's -b."""
+    s = supervising
+    s.image("withsettings")
+    (s.m.pool / "withsettings.nspawn").write_text(
+        "[Exec]\nBoot=no\nParameters=/bin/sleep 1000\nHostname=fromsettings\n"
+        "Capability=CAP_SYS_MODULE\n")
+    s.start()
+    s.api().StartImage("withsettings", timeout=CALL_TIMEOUT)
+    assert b"--settings=override" in _cmdline(s.spawn_pid("withsettings")).split(b"\0")
+    leader = s.leader("withsettings")
+    # (The machine registers before its PID 1 execs the payload.)
+    wait_for(lambda: _cmdline(leader).split(b"\0")[:2] == [b"/bin/sleep", b"1000"], what="Parameters= as PID 1")
+    nsenter = ensure_tool("nsenter", "util-linux")
+    cp = subprocess.run([nsenter, "-t", str(leader), "-u", "--", "uname", "-n"], capture_output=True, text=True,
+                        timeout=30)
+    assert cp.stdout.strip() == "fromsettings", cp
+    # Untrusted: the capability is not granted, and the log says so.
+    with open(f"/proc/{leader}/status") as f:
+        bnd = next(int(line.split()[1], 16) for line in f if line.startswith("CapBnd:"))
+    assert not bnd & (1 << 16)
+    assert "Ignoring Capability=" in s.log("withsettings")
+    s.api().StopImage("withsettings", timeout=CALL_TIMEOUT)
+    assert "withsettings" not in s.machines()
+
+
 # ---------------------------------------------------------------------------------------------
 # enable, restart of machined
 
@@ -525,7 +552,7 @@ def test_spawn_unit_file():
     lines = {line.split("=", 1)[0]: line.split("=", 1)[1] for line in text.splitlines()
              if "=" in line and not line.startswith("#")}
     # As systemd-nspawn@.service: -M alone finds the image (directory or NAME.raw) in /var/lib/machines.
-    assert lines["ExecStart"] == "/usr/bin/spawn --quiet --keep-unit --boot --notify-ready=yes --register=yes -M %i"
+    assert lines["ExecStart"] == "/usr/bin/spawn --quiet --keep-unit --boot --notify-ready=yes --register=yes --settings=override -M %i"
     for key, value in {"Type": "notify", "KillMode": "mixed", "Delegate": "yes", "Slice": "machine.slice",
                        "RestartForceExitStatus": "133", "SuccessExitStatus": "133", "WantedBy": "machines.target"}.items():
         assert lines[key] == value, key

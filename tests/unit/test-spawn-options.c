@@ -532,6 +532,11 @@ static void test_option_table(void) {
                 const SpawnOptionDef *d = t + i;
                 if (d->heading)
                         continue;
+                /* Settings files only (Parameters=): no option, in neither --help nor getopt. */
+                if (!d->name && !d->short_name) {
+                        CHECK(d->settings_key != NULL && d->id > 0xff);
+                        continue;
+                }
                 if (!d->name) {
                         /* Short only (-U): in getopt's string, --help and the man page. */
                         char want[16];
