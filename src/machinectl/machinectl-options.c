@@ -50,6 +50,8 @@ void machinectl_config_done(MachinectlConfig *c) {
         c->args = strv_free(c->args);
         free(c->uid);
         c->uid = NULL;
+        free(c->machine);
+        c->machine = NULL;
 }
 
 void machinectl_help(void) {
@@ -115,13 +117,18 @@ void machinectl_help(void) {
                "                              a read-only mount\n"
                "     --force                  With copy-to/copy-from: replace the destination\n"
                "     --mkdir                  With bind: create the destination if missing\n"
-               "  -o --output=MODE            short (default), short-iso, short-precise, cat,\n"
-               "                              json or json-pretty;\n"
+               "  -o --output=MODE            The journal in status: short (default), short-iso,\n"
+               "                              short-iso-precise, short-precise, short-monotonic,\n"
+               "                              short-unix, verbose, export, json, json-pretty, cat;\n"
+               "                              json and json-pretty also print list/status/show\n"
+               "                              as JSON;\n"
                "                              help lists them\n"
                "  -n --lines=N                Journal lines status shows (default: 10)\n"
                "     --json=MODE              short, pretty or off\n"
                "  -q --quiet                  Suppress informational messages\n"
-               "  -H --host, -M --machine     Not supported: only the local manager is used\n\n"
+               "  -M --machine=[USER@]NAME    Talk to the machined in local container NAME\n"
+               "                              (on its system bus, connected as USER)\n"
+               "  -H --host                   Not supported: no remote hosts\n\n"
                "The exit status is 0 on success and 1 on failure; shell exits with the\n"
                "status of the command it ran.\n"
                "See the machinectl(1) man page for details.\n");
@@ -260,22 +267,21 @@ static int parse_one(MachinectlConfig *c, int opt, const char *arg) {
                 return 0;
         case 'o':
                 if (streq(arg, "help")) {
-                        for (size_t i = 0; i < ELEMENTSOF(output_mode_table); i++)
-                                puts(output_mode_table[i]);
-                        for (int m = JOURNAL_SHORT_ISO; m < _JOURNAL_MODE_MAX; m++)
+                        for (int m = 0; m < _JOURNAL_MODE_MAX; m++)
                                 puts(journal_mode_to_string(m));
                         return 1;
                 }
-                /* The journal's own modes change only how status prints the journal. */
+                /* The journal's modes say how status prints the journal; json and json-pretty
+                 * also make list, status and show print JSON (status then carries the journal's
+                 * entries as JSON objects under "Journal"). */
                 c->journal_mode = journal_mode_from_string(arg);
-                if (c->journal_mode >= 0) {
-                        c->output = OUTPUT_TEXT;
-                        return 0;
-                }
-                c->journal_mode = JOURNAL_SHORT;
                 c->output = output_mode_from_string(arg);
-                if (c->output < 0)
-                        return log_error_errno(EINVAL, "Invalid output mode '%s': expected short, short-iso, short-precise, cat, json or json-pretty.", arg);
+                if (c->journal_mode < 0 && c->output < 0)
+                        return log_error_errno(EINVAL, "Invalid output mode '%s': see --output=help.", arg);
+                if (c->journal_mode < 0) /* json-short, json-seq */
+                        c->journal_mode = JOURNAL_JSON;
+                if (c->output < 0 || (c->journal_mode != JOURNAL_JSON && c->journal_mode != JOURNAL_JSON_PRETTY))
+                        c->output = OUTPUT_TEXT;
                 return 0;
         case ARG_JSON:
                 c->output = json_mode_from_string(arg);
@@ -295,7 +301,9 @@ static int parse_one(MachinectlConfig *c, int opt, const char *arg) {
         case 'H':
                 return log_error_errno(EOPNOTSUPP, "-H/--host= is not supported: machinectl talks to the local machined only.");
         case 'M':
-                return log_error_errno(EOPNOTSUPP, "-M/--machine= is not supported: machinectl talks to the local machined only.");
+                free(c->machine);
+                c->machine = strdup(arg);
+                return c->machine ? 0 : log_oom();
         default:
                 return -EINVAL;
         }

@@ -99,6 +99,16 @@ static const char *os_pretty_name(json_object *os) {
         return json_object_string_field(os, "PRETTY_NAME") ?: json_object_string_field(os, "NAME");
 }
 
+/* The leader's PID, cgroup and journal files are this host's only when machined is ours: with
+ * -M NAME they belong to the container's namespaces, and status leaves them out, as systemd's
+ * machinectl does. */
+static bool machined_is_local(const MachinectlConfig *c) {
+        if (!c->machine)
+                return true;
+        const char *at = strchr(c->machine, '@'), *name = at ? at + 1 : c->machine;
+        return isempty(name) || streq(name, ".host");
+}
+
 static void print_process_tree(uint32_t leader, const char *unit, const MachinectlConfig *c) {
         _cleanup_free_ char *dir = NULL;
         size_t width = 0;
@@ -153,6 +163,8 @@ static void print_machine_status(sd_bus *bus, const char *name, const PropertyLi
                 snprintf(buf, sizeof(buf), "%u", shift);
                 print_field("UID Shift", buf);
         }
+        if (!machined_is_local(c))
+                leader = 0;
         if (*unit) {
                 print_field("Unit", unit);
                 print_process_tree(leader, unit, c);
@@ -167,7 +179,7 @@ static void print_machine_status(sd_bus *bus, const char *name, const PropertyLi
         }
 }
 
-static json_object *machine_status_json(sd_bus *bus, const char *name, const PropertyList *props) {
+static json_object *machine_status_json(sd_bus *bus, const char *name, const PropertyList *props, const MachinectlConfig *c) {
         json_object *o = property_list_to_json(props, NULL), *addrs_json = NULL, *procs = NULL;
         _cleanup_strv_free_ char **addrs = NULL;
         _cleanup_free_ char *dir = NULL;
@@ -186,9 +198,17 @@ static json_object *machine_status_json(sd_bus *bus, const char *name, const Pro
         }
         if (machine_query_uid_shift(bus, name, &shift) >= 0)
                 json_object_object_add(o, "UIDShift", json_object_new_int64(shift));
+        if (!machined_is_local(c))
+                return o;
         if (leader > 0 && machine_cgroup_dir((pid_t) leader, property_list_string(props, "Unit"), &dir) >= 0 &&
             cgroup_processes_json(dir, &procs) >= 0)
                 json_object_object_add(o, "Processes", procs);
+        json_object *journal = NULL;
+        if (leader > 0 && streq(property_list_string(props, "Class"), "container") &&
+            machine_journal_json((pid_t) leader, c->lines, &journal) >= 0 && journal && json_object_array_length(journal) > 0)
+                json_object_object_add(o, "Journal", journal);
+        else
+                json_object_put(journal);
         return o;
 }
 
@@ -244,7 +264,7 @@ int verb_status(sd_bus *bus, char **args, const MachinectlConfig *c) {
                         continue;
                 }
                 if (output_is_json(c->output)) {
-                        if (json_emit(&array, machine_status_json(bus, *name, &props)) < 0)
+                        if (json_emit(&array, machine_status_json(bus, *name, &props, c)) < 0)
                                 return log_oom();
                         continue;
                 }

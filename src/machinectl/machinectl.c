@@ -10,6 +10,7 @@
 #include "log.h"
 #include "machinectl-bus.h"
 #include "machinectl-output.h"
+#include "machinectl-transport.h"
 #include "machinectl.h"
 #include "strv.h"
 
@@ -89,6 +90,12 @@ static int dispatch(MachinectlConfig *c) {
                 return log_error_errno(EINVAL, "'%s' has no JSON output; JSON is available for list, status, show, "
                                        "list-images, image-status and show-image.", v->name);
 
+        if (c->machine) {
+                r = bus_connect_machine(c->machine, &bus);
+                if (r < 0)
+                        return r;
+                return v->function(bus, c->args, c);
+        }
         if (v->flags & VERB_LOCAL) {
                 /* Without a bus (or machined) the default pool is used. */
                 if (sd_bus_open_system(&bus) < 0)

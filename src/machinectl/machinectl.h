@@ -44,6 +44,7 @@ typedef struct MachinectlConfig {
         char *uid;           /* shell --uid= */
         char **setenv;       /* shell -E/--setenv= */
         char **args;         /* the verb and its arguments */
+        char *machine;       /* -M/--machine=[USER@]NAME: the bus in that container, or NULL */
 } MachinectlConfig;
 
 #define MACHINECTL_CONFIG_INIT                                                                  \

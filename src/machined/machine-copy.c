@@ -94,9 +94,10 @@ static int copy_bytes(int in, int out) {
         }
 }
 
-static int copy_node(int sdir, const char *sname, int ddir, const char *dname, unsigned depth);
+/* owner: who everything copied is owned by, or NULL to keep the source's owners. */
+static int copy_node(int sdir, const char *sname, int ddir, const char *dname, const uid_t *owner, unsigned depth);
 
-static int copy_dir_entries(int sfd, int dfd, unsigned depth) {
+static int copy_dir_entries(int sfd, int dfd, const uid_t *owner, unsigned depth) {
         int dup_fd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
         if (dup_fd < 0)
                 return negative_errno();
@@ -108,13 +109,13 @@ static int copy_dir_entries(int sfd, int dfd, unsigned depth) {
         int r = 0;
         for (struct dirent *de; r >= 0 && (de = readdir(d));)
                 if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        r = copy_node(sfd, de->d_name, dfd, de->d_name, depth + 1);
+                        r = copy_node(sfd, de->d_name, dfd, de->d_name, owner, depth + 1);
         closedir(d);
         return r;
 }
 
 /* Copies one entry, never following a symlink in the source or the destination. */
-static int copy_node(int sdir, const char *sname, int ddir, const char *dname, unsigned depth) {
+static int copy_node(int sdir, const char *sname, int ddir, const char *dname, const uid_t *owner, unsigned depth) {
         struct stat st;
         int r;
 
@@ -131,7 +132,7 @@ static int copy_node(int sdir, const char *sname, int ddir, const char *dname, u
                 target[n] = 0;
                 if (symlinkat(target, ddir, dname) < 0)
                         return negative_errno();
-                (void) fchownat(ddir, dname, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+                (void) fchownat(ddir, dname, owner ? *owner : st.st_uid, owner ? *owner : st.st_gid, AT_SYMLINK_NOFOLLOW);
                 return 0;
         }
         if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
@@ -148,7 +149,7 @@ static int copy_node(int sdir, const char *sname, int ddir, const char *dname, u
                 dfd = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (dfd < 0)
                         return negative_errno();
-                r = copy_dir_entries(sfd, dfd, depth);
+                r = copy_dir_entries(sfd, dfd, owner, depth);
         } else {
                 dfd = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (dfd < 0)
@@ -157,7 +158,7 @@ static int copy_node(int sdir, const char *sname, int ddir, const char *dname, u
         }
         if (r < 0)
                 return r;
-        (void) fchown(dfd, st.st_uid, st.st_gid);
+        (void) fchown(dfd, owner ? *owner : st.st_uid, owner ? *owner : st.st_gid);
         if (fchmod(dfd, st.st_mode & 07777) < 0)
                 return negative_errno();
         struct timespec ts[2] = { st.st_atim, st.st_mtim };
@@ -169,6 +170,7 @@ typedef struct CopyChildArgs {
         const CopyRequest *req;
         pid_t leader;
         int leader_pidfd;
+        uid_t uid_shift;
 } CopyChildArgs;
 
 static _noreturn_ void copy_child(int sock, void *userdata) {
@@ -199,7 +201,11 @@ static _noreturn_ void copy_child(int sock, void *userdata) {
                 if (r < 0)
                         operation_report_failure(sock, r, "Cannot replace %s %s: %m", req->dest, where_dest);
         }
-        int r = copy_node(sdir, sbase, ddir, dbase, 0);
+        /* As systemd-machined: for a machine with a user namespace everything copied in belongs to
+         * its root (the shift on the host), everything copied out to the host's root; the IDs in
+         * one namespace mean nothing in the other. Without one, owners are kept. */
+        uid_t owner = req->to_machine ? a->uid_shift : 0;
+        int r = copy_node(sdir, sbase, ddir, dbase, a->uid_shift != 0 ? &owner : NULL, 0);
         if (r < 0) {
                 (void) remove_tree(ddir, dbase, 0); /* nothing left behind */
                 operation_report_failure(sock, r, "Failed to copy %s to %s: %m", req->src, req->dest);
@@ -220,8 +226,14 @@ int machine_copy(Machine *m, const CopyRequest *req, PendingReply *reply, Failur
         if (pidref_is_alive(&m->leader) <= 0)
                 return failure_set(f, -ESRCH, "Machine %s is going away.", m->name);
 
-        CopyChildArgs args = { .req = req, .leader = m->leader.pid, .leader_pidfd = m->leader.fd };
-        int r = operation_start(m->manager, m, req->to_machine ? "copy-to" : "copy-from", copy_child, &args, reply, f, &o);
+        uid_t shift;
+        int r = machine_get_uid_shift(m, &shift);
+        if (r == -ESRCH)
+                return failure_set(f, r, "Machine %s is going away.", m->name);
+        if (r < 0)
+                return failure_set(f, r, "Failed to acquire the UID shift of machine %s: %m", m->name);
+        CopyChildArgs args = { .req = req, .leader = m->leader.pid, .leader_pidfd = m->leader.fd, .uid_shift = shift };
+        r = operation_start(m->manager, m, req->to_machine ? "copy-to" : "copy-from", copy_child, &args, reply, f, &o);
         if (r < 0)
                 return r;
         o->cancel_with_machine = true;

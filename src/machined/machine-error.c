@@ -23,6 +23,8 @@ static const char *const error_context_table[_ERROR_CONTEXT_MAX] = {
         [ERROR_CONTEXT_SUPERVISOR] = "supervisor",
         [ERROR_CONTEXT_IMAGE] = "image",
         [ERROR_CONTEXT_IMAGE_OPERATION] = "image-operation",
+        [ERROR_CONTEXT_MAP_USER] = "map-user",
+        [ERROR_CONTEXT_MAP_GROUP] = "map-group",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(error_context, ErrorContext)
@@ -98,6 +100,27 @@ static const ErrorMapping mappings[] = {
         { ERROR_CONTEXT_IMAGE_OPERATION, EROFS, DBUS_ERROR_FAILED, "Image is read-only.", NULL },
         { ERROR_CONTEXT_IMAGE_OPERATION, EEXIST, DBUS_ERROR_FAILED, "An image of that name exists already.", NULL },
         { ERROR_CONTEXT_IMAGE_OPERATION, EPERM, DBUS_ERROR_ACCESS_DENIED, "Access denied.", NULL },
+
+        /* ID mapping (machine-idmap.c): no mapping, a host ID below 65536, a machine that is no
+         * container, one going away; over Varlink a uid and a gid of two different machines. */
+        { ERROR_CONTEXT_MAP_USER, EINVAL, DBUS_ERROR_INVALID_ARGS, "Invalid user ID", VARLINK_INVALID_PARAMETER, "uid" },
+        { ERROR_CONTEXT_MAP_USER, ENXIO, BUS_ERROR_NO_SUCH_USER_MAPPING, "No matching user mapping.",
+          VARLINK_MACHINE_NO_SUCH_USER },
+        { ERROR_CONTEXT_MAP_USER, ERANGE, BUS_ERROR_NO_SUCH_USER_MAPPING, "User belongs to the host UID range.",
+          VARLINK_MACHINE_USER_IN_HOST_RANGE },
+        { ERROR_CONTEXT_MAP_USER, EOPNOTSUPP, DBUS_ERROR_NOT_SUPPORTED, "Not supported for non-container machines.",
+          VARLINK_MACHINE_NOT_SUPPORTED },
+        { ERROR_CONTEXT_MAP_USER, ESRCH, BUS_ERROR_NO_SUCH_MACHINE, "Machine is going away.", VARLINK_MACHINE_NO_SUCH_MACHINE },
+        { ERROR_CONTEXT_MAP_USER, EXDEV, DBUS_ERROR_INVALID_ARGS, "UID and GID belong to different machines.",
+          VARLINK_MACHINE_NO_SUCH_MACHINE },
+        { ERROR_CONTEXT_MAP_GROUP, EINVAL, DBUS_ERROR_INVALID_ARGS, "Invalid group ID", VARLINK_INVALID_PARAMETER, "gid" },
+        { ERROR_CONTEXT_MAP_GROUP, ENXIO, BUS_ERROR_NO_SUCH_GROUP_MAPPING, "No matching group mapping.",
+          VARLINK_MACHINE_NO_SUCH_GROUP },
+        { ERROR_CONTEXT_MAP_GROUP, ERANGE, BUS_ERROR_NO_SUCH_GROUP_MAPPING, "Group belongs to the host GID range.",
+          VARLINK_MACHINE_GROUP_IN_HOST_RANGE },
+        { ERROR_CONTEXT_MAP_GROUP, EOPNOTSUPP, DBUS_ERROR_NOT_SUPPORTED, "Not supported for non-container machines.",
+          VARLINK_MACHINE_NOT_SUPPORTED },
+        { ERROR_CONTEXT_MAP_GROUP, ESRCH, BUS_ERROR_NO_SUCH_MACHINE, "Machine is going away.", VARLINK_MACHINE_NO_SUCH_MACHINE },
 };
 
 const ErrorMapping *error_mapping_find(ErrorContext context, int error) {

@@ -26,6 +26,8 @@ typedef enum ErrorContext {
         ERROR_CONTEXT_SUPERVISOR, /* StartImage, StopImage, EnableImage, DisableImage */
         ERROR_CONTEXT_IMAGE,      /* finding an image in the pool */
         ERROR_CONTEXT_IMAGE_OPERATION, /* RemoveImage, RenameImage, CloneImage, ... on an image or the pool */
+        ERROR_CONTEXT_MAP_USER,   /* MapFromMachineUser, MapToMachineUser, MapFrom/MapTo with a uid */
+        ERROR_CONTEXT_MAP_GROUP,  /* the same for groups */
         _ERROR_CONTEXT_MAX,
         _ERROR_CONTEXT_INVALID = -22,
 } ErrorContext;
@@ -48,6 +50,9 @@ ErrorContext error_context_from_string(const char *s);
 #define VARLINK_MACHINE_NO_UID_SHIFT "io.systemd.Machine.NoUIDShift"
 #define VARLINK_MACHINE_NOT_SUPPORTED "io.systemd.Machine.NotSupported"
 #define VARLINK_MACHINE_NO_SUCH_USER "io.systemd.Machine.NoSuchUser"
+#define VARLINK_MACHINE_NO_SUCH_GROUP "io.systemd.Machine.NoSuchGroup"
+#define VARLINK_MACHINE_USER_IN_HOST_RANGE "io.systemd.Machine.UserInHostRange"
+#define VARLINK_MACHINE_GROUP_IN_HOST_RANGE "io.systemd.Machine.GroupInHostRange"
 #define VARLINK_MACHINE_TOO_MANY_OPERATIONS "io.systemd.Machine.TooManyOperations"
 #define VARLINK_IMAGE_NO_SUCH_IMAGE "io.systemd.MachineImage.NoSuchImage"
 #define VARLINK_IMAGE_NOT_SUPPORTED "io.systemd.MachineImage.NotSupported"

@@ -391,8 +391,35 @@ static void shell_reaped(Operation *o, int code, int status) {
                          signal_to_string(status) ?: "a signal");
 }
 
+static bool user_name_plausible(const char *s) {
+        if (strlen(s) > 256)
+                return false;
+        for (const char *p = s; *p; p++)
+                if ((unsigned char) *p <= ' ' || *p == ':' || *p == '/' || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+/* What both transports pass on unchecked: the user is looked up in the guest later, but a name
+ * no passwd can hold is refused here. */
+static int shell_request_validate(const ShellRequest *req, Failure *f) {
+        if (req->mode != SHELL_SHELL)
+                return 0;
+        if (req->user && !user_name_plausible(req->user))
+                return failure_set_parameter(f, -EINVAL, "user", "Invalid user name '%s'", req->user);
+        if (!isempty(req->path) && req->path[0] != '/')
+                return failure_set_parameter(f, -EINVAL, "path", "Specified path '%s' is not absolute", req->path);
+        for (char **e = req->env; e && *e; e++)
+                if (!env_assignment_is_valid(*e))
+                        return failure_set_parameter(f, -EINVAL, "environment", "Invalid environment assignments");
+        return 0;
+}
+
 int machine_open_shell(Machine *m, const ShellRequest *req, PendingReply *reply, Failure *f) {
         Operation *o;
+        int r = shell_request_validate(req, f);
+        if (r < 0)
+                return r;
 
         if (m->class == MACHINE_VM)
                 return failure_set(f, -EOPNOTSUPP, "Pseudo terminals are only supported on containers.");
@@ -403,7 +430,7 @@ int machine_open_shell(Machine *m, const ShellRequest *req, PendingReply *reply,
                 .req = req, .machine = m->name, .unit = m->unit, .leader = m->class == MACHINE_HOST ? 0 : m->leader.pid,
                 .leader_pidfd = m->leader.fd,
         };
-        int r = operation_start(m->manager, m, shell_mode_to_string(req->mode), shell_child, &args, reply, f, &o);
+        r = operation_start(m->manager, m, shell_mode_to_string(req->mode), shell_child, &args, reply, f, &o);
         if (r < 0)
                 return r;
         if (req->mode == SHELL_SHELL)

@@ -124,6 +124,14 @@ int machine_open_root_directory(Machine *m);
 /* -EOPNOTSUPP for VMs, -ENXIO for mappings that are not a simple shift. */
 int machine_get_uid_shift(Machine *m, uid_t *ret);
 
+/* User/group ID translation (machine-idmap.c), from the leader's uid_map/gid_map. inner → outer:
+ * -EOPNOTSUPP for a machine that is not a container, -ENXIO if inner is not mapped, -EINVAL for an
+ * invalid ID, -ESRCH if the leader is gone. A container without a user namespace maps identity. */
+int machine_map_from(Machine *m, bool group, uint32_t inner, uint32_t *ret_outer);
+/* outer (a host ID) → the machine with a user namespace of its own mapping it, and the ID inside:
+ * -ERANGE for the host's range (below 65536), -ENXIO if no machine maps it, -EINVAL if invalid. */
+int manager_map_to_machine(Manager *manager, bool group, uint32_t outer, Machine **ret, uint32_t *ret_inner);
+
 typedef struct MachineAddress {
         int family;
         int ifindex;

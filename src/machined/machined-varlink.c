@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,13 +9,16 @@
 #include <sys/stat.h>
 
 #include "cgroup-util.h"
+#include "fd-util.h"
 #include "log.h"
 #include "machine-copy.h"
+#include "machine-shell.h"
 #include "machine-spec.h"
 #include "machine.h"
 #include "machined-varlink.h"
 #include "macro.h"
 #include "name-util.h"
+#include "operation.h"
 #include "parse-util.h"
 #include "path-util.h"
 #include "pending-reply.h"
@@ -53,13 +57,33 @@ static const char interface_description[] =
         "# Bind mount a file or directory of the host into the machine\n"
         "method BindMount(\n\tname: ?string,\n\tpid: ?ProcessId,\n\tallowInteractiveAuthentication: ?bool,\n"
         "\tsource: string,\n\tdestination: ?string,\n\treadOnly: ?bool,\n\tmkdir: ?bool\n) -> ()\n\n"
+        "# Allocate a pseudo TTY in the machine: a bare one (tty), with a login prompt (login), or running\n"
+        "# a program as a user (shell); the reply passes the PTY's master as a file descriptor\n"
+        "type MachineOpenMode(tty, login, shell)\n\n"
+        "method Open(\n\tname: ?string,\n\tpid: ?ProcessId,\n\tallowInteractiveAuthentication: ?bool,\n"
+        "\tmode: MachineOpenMode,\n\tuser: ?string,\n\tpath: ?string,\n\targs: ?[]string,\n"
+        "\tenvironment: ?[]string\n) -> (\n\tptyFileDescriptor: int,\n\tptyPath: string\n)\n\n"
+        "# Map a UID/GID of the machine to the host\n"
+        "method MapFrom(\n\tname: ?string,\n\tpid: ?ProcessId,\n\tallowInteractiveAuthentication: ?bool,\n"
+        "\tuid: ?int,\n\tgid: ?int\n) -> (\n\tuid: ?int,\n\tgid: ?int\n)\n\n"
+        "# Map a host UID/GID to the machine that owns it\n"
+        "method MapTo(\n\tuid: ?int,\n\tgid: ?int\n) -> (\n\tuid: ?int,\n\tgid: ?int,\n\tmachineName: ?string\n)\n\n"
+        "# Open the machine's root directory; the reply passes it as a file descriptor\n"
+        "method OpenRootDirectory(\n\tname: ?string,\n\tpid: ?ProcessId,\n\tallowInteractiveAuthentication: ?bool\n"
+        ") -> (\n\tfileDescriptor: int\n)\n\n"
         "error NoSuchMachine()\n"
         "error MachineExists()\n"
         "error NoPrivateNetworking()\n"
         "error NoOSReleaseInformation()\n"
         "error NoUIDShift()\n"
         "error NotAvailable()\n"
-        "error NotSupported()\n";
+        "error NotSupported()\n"
+        "error NoIPC()\n"
+        "error NoSuchUser()\n"
+        "error NoSuchGroup()\n"
+        "error UserInHostRange()\n"
+        "error GroupInHostRange()\n"
+        "error TooManyOperations()\n";
 
 /* ---- parameter helpers --------------------------------------------------------------------- */
 
@@ -599,6 +623,200 @@ static int vl_bind_mount(VarlinkCall *call, struct json_object *p, void *userdat
         return operation_call(call, p, userdata, false, false);
 }
 
+/* ---- Open, OpenRootDirectory: replies with a file descriptor --------------------------------- */
+
+/* An array of strings, or absent/null. < 0 once the call was answered with an error. */
+static int get_strv(VarlinkCall *call, struct json_object *p, const char *name, char ***ret) {
+        struct json_object *a;
+        _cleanup_strv_free_ char **l = NULL;
+        int r = field(call, p, name, json_type_array, &a);
+        if (r <= 0)
+                return r < 0 ? r : (*ret = NULL, 0);
+        size_t n = json_object_array_length(a);
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *e = json_object_array_get_idx(a, i);
+                if (!json_object_is_type(e, json_type_string))
+                        return varlink_call_error_invalid_parameter(call, name), -EINVAL;
+                l[i] = strdup(json_object_get_string(e));
+                if (!l[i])
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* The reply of a call answered with one descriptor, named by key. */
+static int reply_with_fd(VarlinkCall *call, int fd, const char *key, struct json_object *o) {
+        int idx = varlink_call_push_fd(call, fd);
+        if (idx < 0) {
+                safe_close(fd);
+                json_object_put(o);
+                return varlink_call_error_errno(call, idx);
+        }
+        json_object_object_add(o, key, json_object_new_int(idx));
+        return varlink_call_reply(call, o);
+}
+
+static void open_done(void *call, const Failure *f, const void *result) {
+        const OperationResult *res = result;
+        if (f) {
+                (void) varlink_reply_failure(call, ERROR_CONTEXT_OPERATION, f->error, f);
+                return;
+        }
+        /* The operation keeps its descriptor; the reply takes a copy. */
+        int fd = fcntl(res->fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0) {
+                (void) varlink_call_error_errno(call, -errno);
+                return;
+        }
+        struct json_object *o = json_object_new_object();
+        if (!o) {
+                safe_close(fd);
+                (void) varlink_call_error_errno(call, -ENOMEM);
+                return;
+        }
+        if (!isempty(res->text))
+                json_object_object_add(o, "ptyPath", json_object_new_string(res->text));
+        (void) reply_with_fd(call, fd, "ptyFileDescriptor", o);
+}
+
+static int vl_open(VarlinkCall *call, struct json_object *p, void *userdata) {
+        _cleanup_(failure_done) Failure f = FAILURE_NULL;
+        _cleanup_strv_free_ char **args = NULL, **env = NULL;
+        ShellRequest req = {};
+        const char *mode;
+        Machine *machine;
+        int r;
+
+        if (!is_root(call))
+                return permission_denied(call);
+        if (get_string(call, p, "mode", &mode) < 0 || get_string(call, p, "user", &req.user) < 0 ||
+            get_string(call, p, "path", &req.path) < 0)
+                return 0;
+        r = get_strv(call, p, "args", &args);
+        if (r >= 0)
+                r = get_strv(call, p, "environment", &env);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        /* Varlink's names for the modes of OpenPTY, OpenLogin, OpenShell. */
+        req.mode = !mode ? _SHELL_MODE_INVALID : streq(mode, "tty") ? SHELL_PTY : streq(mode, "login") ? SHELL_LOGIN
+                 : streq(mode, "shell") ? SHELL_SHELL : _SHELL_MODE_INVALID;
+        if (req.mode < 0)
+                return varlink_call_error_invalid_parameter(call, "mode");
+        if (req.mode == SHELL_SHELL) {
+                req.args = args;
+                req.env = env;
+        }
+        if (lookup_required(call, userdata, p, &machine) < 0)
+                return 0;
+        PendingReply reply = { .complete = open_done, .release = call_release, .call = varlink_call_ref(call) };
+        r = machine_open_shell(machine, &req, &reply, &f);
+        if (r < 0) {
+                pending_reply_done(&reply);
+                return varlink_reply_failure(call, ERROR_CONTEXT_OPERATION, r, &f);
+        }
+        return 0;
+}
+
+static int vl_open_root_directory(VarlinkCall *call, struct json_object *p, void *userdata) {
+        Machine *machine;
+
+        if (!is_root(call))
+                return permission_denied(call);
+        if (lookup_required(call, userdata, p, &machine) < 0)
+                return 0;
+        int fd = machine_open_root_directory(machine);
+        if (fd < 0)
+                return varlink_reply_failure(call, ERROR_CONTEXT_OPERATION, fd, NULL);
+        struct json_object *o = json_object_new_object();
+        if (!o) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        return reply_with_fd(call, fd, "fileDescriptor", o);
+}
+
+/* ---- MapFrom, MapTo (machine-idmap.c) --------------------------------------------------------- */
+
+/* uid and gid, each optional: UINT32_MAX if absent. < 0 once answered with an error. */
+static int read_ids(VarlinkCall *call, struct json_object *p, uint32_t ids[2]) {
+        static const char *const names[2] = { "uid", "gid" };
+        for (size_t i = 0; i < 2; i++) {
+                struct json_object *v;
+                ids[i] = UINT32_MAX;
+                if (field(call, p, names[i], json_type_int, &v) < 0)
+                        return -EINVAL;
+                if (!v)
+                        continue;
+                int64_t n = json_object_get_int64(v);
+                /* -1 and the 16-bit -1 are never IDs. */
+                if (n < 0 || n >= (int64_t) UINT32_MAX || n == UINT16_MAX)
+                        return varlink_call_error_invalid_parameter(call, names[i]), -EINVAL;
+                ids[i] = (uint32_t) n;
+        }
+        return 0;
+}
+
+static int vl_map_from(VarlinkCall *call, struct json_object *p, void *userdata) {
+        uint32_t ids[2], out[2] = { UINT32_MAX, UINT32_MAX };
+        Machine *machine;
+
+        if (read_ids(call, p, ids) < 0 || lookup_required(call, userdata, p, &machine) < 0)
+                return 0;
+        struct json_object *o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        for (size_t i = 0; i < 2; i++) {
+                if (ids[i] == UINT32_MAX)
+                        continue;
+                int r = machine_map_from(machine, i == 1, ids[i], &out[i]);
+                if (r < 0) {
+                        json_object_put(o);
+                        return varlink_reply_failure(call, i == 1 ? ERROR_CONTEXT_MAP_GROUP : ERROR_CONTEXT_MAP_USER, r, NULL);
+                }
+                json_object_object_add(o, i == 1 ? "gid" : "uid", json_object_new_int64(out[i]));
+        }
+        return varlink_call_reply(call, o);
+}
+
+static int vl_map_to(VarlinkCall *call, struct json_object *p, void *userdata) {
+        uint32_t ids[2], out[2];
+        Machine *found[2] = {};
+
+        if (read_ids(call, p, ids) < 0)
+                return 0;
+        /* Both checked for the host range before either is looked up, as systemd does. */
+        for (size_t i = 0; i < 2; i++)
+                if (ids[i] != UINT32_MAX && ids[i] < 0x10000)
+                        return varlink_reply_failure(call, i == 1 ? ERROR_CONTEXT_MAP_GROUP : ERROR_CONTEXT_MAP_USER, -ERANGE,
+                                                     NULL);
+        for (size_t i = 0; i < 2; i++) {
+                if (ids[i] == UINT32_MAX)
+                        continue;
+                int r = manager_map_to_machine(userdata, i == 1, ids[i], &found[i], &out[i]);
+                if (r < 0)
+                        return varlink_reply_failure(call, i == 1 ? ERROR_CONTEXT_MAP_GROUP : ERROR_CONTEXT_MAP_USER, r, NULL);
+        }
+        if (found[0] && found[1] && found[0] != found[1])
+                return varlink_reply_failure(call, ERROR_CONTEXT_MAP_USER, -EXDEV, NULL);
+        if (!found[0] && !found[1])
+                return varlink_reply_failure(call, ERROR_CONTEXT_LOOKUP, -ENXIO, NULL);
+        struct json_object *o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        if (found[0])
+                json_object_object_add(o, "uid", json_object_new_int64(out[0]));
+        if (found[1])
+                json_object_object_add(o, "gid", json_object_new_int64(out[1]));
+        json_object_object_add(o, "machineName", json_object_new_string((found[0] ?: found[1])->name));
+        return varlink_call_reply(call, o);
+}
+
 static const VarlinkMethod machine_methods[] = {
         { "List", vl_list },
         { "Register", vl_register },
@@ -608,6 +826,10 @@ static const VarlinkMethod machine_methods[] = {
         { "CopyFrom", vl_copy_from },
         { "CopyTo", vl_copy_to },
         { "BindMount", vl_bind_mount },
+        { "Open", vl_open },
+        { "OpenRootDirectory", vl_open_root_directory },
+        { "MapFrom", vl_map_from },
+        { "MapTo", vl_map_to },
         { NULL, NULL },
 };
 

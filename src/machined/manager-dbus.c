@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -469,6 +470,62 @@ REDIRECT(method_copy_to_machine, bus_machine_method_copy_to)
 REDIRECT(method_copy_from_machine_with_flags, bus_machine_method_copy_from_with_flags)
 REDIRECT(method_copy_to_machine_with_flags, bus_machine_method_copy_to_with_flags)
 
+/* ---- user and group ID mapping (machine-idmap.c); open to everybody, as in systemd ----------- */
+
+static int map_from_machine(sd_bus_message *message, Manager *m, bool group, sd_bus_error *error) {
+        ErrorContext context = group ? ERROR_CONTEXT_MAP_GROUP : ERROR_CONTEXT_MAP_USER;
+        const char *name;
+        uint32_t inner, outer;
+        int r = sd_bus_message_read(message, "su", &name, &inner);
+        if (r < 0)
+                return r;
+        Machine *machine = manager_get_machine(m, name);
+        if (!machine)
+                return bus_set_errorf(error, ERROR_CONTEXT_LOOKUP, -ENXIO, "No machine '%s' known", name);
+        r = machine_map_from(machine, group, inner, &outer);
+        if (r == -ENXIO)
+                return bus_set_errorf(error, context, r, "Machine '%s' has no matching %s mappings.", name,
+                                      group ? "group" : "user");
+        if (r < 0)
+                return bus_set_failure(error, context, r, NULL);
+        return sd_bus_reply_method_return(message, "u", outer);
+}
+
+static int map_to_machine(sd_bus_message *message, Manager *m, bool group, sd_bus_error *error) {
+        ErrorContext context = group ? ERROR_CONTEXT_MAP_GROUP : ERROR_CONTEXT_MAP_USER;
+        const char *what = group ? "Group" : "User";
+        uint32_t outer, inner;
+        Machine *machine;
+        int r = sd_bus_message_read(message, "u", &outer);
+        if (r < 0)
+                return r;
+        r = manager_map_to_machine(m, group, outer, &machine, &inner);
+        if (r == -ERANGE)
+                return bus_set_errorf(error, context, r, "%s %" PRIu32 " belongs to host %s range", what, outer,
+                                      group ? "GID" : "UID");
+        if (r == -ENXIO)
+                return bus_set_errorf(error, context, r, "No matching %s %" PRIu32 " known.", group ? "group" : "user", outer);
+        if (r < 0)
+                return bus_set_failure(error, context, r, NULL);
+        _cleanup_free_ char *path = machine_bus_path(machine);
+        if (!path)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(message, "sou", machine->name, path, inner);
+}
+
+static int method_map_from_machine_user(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return map_from_machine(message, userdata, false, error);
+}
+static int method_map_from_machine_group(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return map_from_machine(message, userdata, true, error);
+}
+static int method_map_to_machine_user(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return map_to_machine(message, userdata, false, error);
+}
+static int method_map_to_machine_group(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return map_to_machine(message, userdata, true, error);
+}
+
 #define U SD_BUS_VTABLE_UNPRIVILEGED
 #define CREATE_ARGS "s", name, "ay", id, "s", service, "s", class, "u", leader, "s", root_directory
 
@@ -541,6 +598,14 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_RESULT, method_copy_to_machine_with_flags, U),
         SD_BUS_METHOD_WITH_ARGS("GetMachineUIDShift", SD_BUS_ARGS("s", name), SD_BUS_RESULT("u", shift),
                                 method_get_machine_uid_shift, U),
+        SD_BUS_METHOD_WITH_ARGS("MapFromMachineUser", SD_BUS_ARGS("s", name, "u", uid_inner), SD_BUS_RESULT("u", uid_outer),
+                                method_map_from_machine_user, U),
+        SD_BUS_METHOD_WITH_ARGS("MapToMachineUser", SD_BUS_ARGS("u", uid_outer),
+                                SD_BUS_RESULT("s", machine_name, "o", machine_path, "u", uid_inner), method_map_to_machine_user, U),
+        SD_BUS_METHOD_WITH_ARGS("MapFromMachineGroup", SD_BUS_ARGS("s", name, "u", gid_inner), SD_BUS_RESULT("u", gid_outer),
+                                method_map_from_machine_group, U),
+        SD_BUS_METHOD_WITH_ARGS("MapToMachineGroup", SD_BUS_ARGS("u", gid_outer),
+                                SD_BUS_RESULT("s", machine_name, "o", machine_path, "u", gid_inner), method_map_to_machine_group, U),
 
         SD_BUS_SIGNAL_WITH_ARGS("MachineNew", SD_BUS_ARGS("s", machine, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("MachineRemoved", SD_BUS_ARGS("s", machine, "o", path), 0),

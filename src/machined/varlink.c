@@ -49,6 +49,8 @@ struct VarlinkCall {
         bool more;
         bool oneway;
         bool done;
+        int fds[VARLINK_FDS_MAX];      /* pushed, sent with the next reply */
+        size_t n_fds;
 };
 
 struct VarlinkConnection {
@@ -60,6 +62,11 @@ struct VarlinkConnection {
         size_t in_size, in_alloc;
         char *out;
         size_t out_size, out_alloc;
+        /* Descriptors of one queued message, sent (SCM_RIGHTS) with its first byte at out_fds_at:
+         * sendmsg() attaches them to exactly the bytes it carries, so the client receives them
+         * with that message. */
+        int out_fds[VARLINK_FDS_MAX];
+        size_t n_out_fds, out_fds_at;
         struct ucred peer;
         struct VarlinkUid *user;     /* NULL for root: not accounted */
         sd_event_source *idle;       /* until the first request */
@@ -98,10 +105,29 @@ VarlinkCall *varlink_call_ref(VarlinkCall *c) {
         return c;
 }
 
+static void fds_close(int *fds, size_t *n) {
+        for (size_t i = 0; i < *n; i++)
+                safe_close(fds[i]);
+        *n = 0;
+}
+
 VarlinkCall *varlink_call_unref(VarlinkCall *c) {
-        if (c && --c->n_ref == 0)
+        if (c && --c->n_ref == 0) {
+                fds_close(c->fds, &c->n_fds);
                 free(c);
+        }
         return NULL;
+}
+
+int varlink_call_push_fd(VarlinkCall *c, int fd) {
+        if (fd < 0)
+                return -EBADF;
+        if (c->done)
+                return -EALREADY;
+        if (c->n_fds >= VARLINK_FDS_MAX)
+                return -ENOBUFS;
+        c->fds[c->n_fds] = fd;
+        return (int) c->n_fds++;
 }
 
 bool varlink_call_wants_more(const VarlinkCall *c) {
@@ -142,10 +168,53 @@ static int connection_queue(VarlinkConnection *c, struct json_object *msg) {
         return 0;
 }
 
+/* Queues the descriptors for the message about to be queued (at the end of the buffer). */
+static int connection_queue_fds(VarlinkConnection *c, int *fds, size_t *n) {
+        if (*n == 0)
+                return 0;
+        /* One message with descriptors in flight at a time: a client has one call answered at a
+         * time, and replies with descriptors are final. */
+        if (c->n_out_fds > 0)
+                return -EBUSY;
+        memcpy(c->out_fds, fds, *n * sizeof(int));
+        c->n_out_fds = *n;
+        c->out_fds_at = c->out_size;
+        *n = 0;
+        return 0;
+}
+
+static ssize_t send_with_fds(VarlinkConnection *c, const char *p, size_t len) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * VARLINK_FDS_MAX)];
+        } control = {};
+        struct iovec iov = { .iov_base = (char *) p, .iov_len = len };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = CMSG_SPACE(sizeof(int) * c->n_out_fds),
+        };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * c->n_out_fds);
+        memcpy(CMSG_DATA(cm), c->out_fds, sizeof(int) * c->n_out_fds);
+        ssize_t k = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (k > 0)
+                fds_close(c->out_fds, &c->n_out_fds);
+        return k;
+}
+
 static int connection_flush(VarlinkConnection *c) {
         size_t done = 0;
         while (done < c->out_size) {
-                ssize_t k = send(c->fd, c->out + done, c->out_size - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+                size_t len = c->out_size - done;
+                bool fds_now = c->n_out_fds > 0 && c->out_fds_at == done;
+                if (c->n_out_fds > 0 && c->out_fds_at > done)
+                        len = MIN(len, c->out_fds_at - done); /* up to the message that carries them */
+                ssize_t k = fds_now ? send_with_fds(c, c->out + done, len)
+                                    : send(c->fd, c->out + done, len, MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -157,6 +226,8 @@ static int connection_flush(VarlinkConnection *c) {
         }
         memmove(c->out, c->out + done, c->out_size - done);
         c->out_size -= done;
+        if (c->n_out_fds > 0)
+                c->out_fds_at -= done;
         if (c->out_size == 0 && c->out_alloc > BUFFER_KEEP) {
                 if (c->user)
                         c->user->out_bytes -= c->out_alloc;
@@ -179,10 +250,14 @@ static int call_send(VarlinkCall *c, struct json_object *msg, bool final) {
                 c->done = true;
         VarlinkConnection *conn = c->connection;
         if (conn && !c->oneway) {
-                r = connection_queue(conn, msg);
+                r = connection_queue_fds(conn, c->fds, &c->n_fds);
+                if (r >= 0)
+                        r = connection_queue(conn, msg);
                 if (r >= 0)
                         r = connection_flush(conn);
         }
+        if (final)
+                fds_close(c->fds, &c->n_fds); /* not sent: the call or the connection is gone */
         json_object_put(msg);
         if (!conn)
                 return 0;
@@ -560,6 +635,7 @@ static void connection_free(VarlinkConnection *c) {
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->defer);
         safe_close(c->fd);
+        fds_close(c->out_fds, &c->n_out_fds);
         free(c->in);
         free(c->out);
         free(c);

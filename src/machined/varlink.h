@@ -50,6 +50,11 @@ int varlink_call_notify(VarlinkCall *c, struct json_object *params);
 int varlink_call_error(VarlinkCall *c, const char *error, struct json_object *params);
 int varlink_call_error_invalid_parameter(VarlinkCall *c, const char *parameter);
 int varlink_call_error_errno(VarlinkCall *c, int error);
+/* As sd_varlink_push_fd(): fd goes with the call's next reply (SCM_RIGHTS on the connection);
+ * returns its index among that reply's descriptors, which the reply's parameters name. Takes
+ * fd over on success; it is closed once sent, or when the call ends without sending it. */
+#define VARLINK_FDS_MAX 16
+int varlink_call_push_fd(VarlinkCall *c, int fd);
 
 #define VARLINK_ERROR_INVALID_PARAMETER "org.varlink.service.InvalidParameter"
 #define VARLINK_ERROR_PERMISSION_DENIED "org.varlink.service.PermissionDenied"

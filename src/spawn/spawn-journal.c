@@ -83,6 +83,36 @@ static int host_entry_prepare(LinkJournal mode, const char *p, const char *q) {
         return 0;
 }
 
+/* A journal directory made in the tree belongs to whoever owns the tree's root: under -U with a
+ * shifted tree (--private-users-ownership=chown) that is the container's root, so its journald
+ * can write there; we run as the host's root, and mkdir() alone would leave it to the host's
+ * root, which the guest sees as nobody. */
+static void journal_dir_own(int rootfd, int fd) {
+        struct stat root, st;
+        if (fd < 0 || fstat(rootfd, &root) < 0 || fstat(fd, &st) < 0)
+                return;
+        if (root.st_uid != 0 && st.st_uid == 0) /* fd may be O_PATH: fchown() would fail */
+                (void) fchownat(fd, "", root.st_uid, root.st_gid, AT_EMPTY_PATH);
+}
+
+static int journal_mkdir(int rootfd, const char *path) {
+        /* /var and /var/log too: a tree may have neither. */
+        static const char *const parents[] = { "/var", "/var/log" };
+        for (size_t i = 0; i < ELEMENTSOF(parents); i++) {
+                _cleanup_close_ int d = mkdir_p_in_root(rootfd, parents[i], 0755);
+                journal_dir_own(rootfd, d);
+        }
+        _cleanup_close_ int parent = mkdir_p_in_root(rootfd, "/var/log/journal", 0755);
+        if (parent < 0)
+                return parent;
+        journal_dir_own(rootfd, parent);
+        if (streq(path, "/var/log/journal"))
+                return TAKE_FD(parent);
+        int fd = mkdir_p_in_root(rootfd, path, 0755);
+        journal_dir_own(rootfd, fd);
+        return fd;
+}
+
 static int journal_link(const SpawnOptions *o, SpawnResolved *r, int rootfd, const char *id, bool try) {
         const char *host_dir = getenv("BERTH_JOURNAL_DIR") ?: SPAWN_HOST_JOURNAL_DIR;
         LinkJournal mode = o->link_journal;
@@ -93,7 +123,7 @@ static int journal_link(const SpawnOptions *o, SpawnResolved *r, int rootfd, con
 
         if (!p || !target || !q)
                 return log_oom();
-        _cleanup_close_ int vfd = mkdir_p_in_root(rootfd, "/var/log/journal", 0755);
+        _cleanup_close_ int vfd = journal_mkdir(rootfd, "/var/log/journal");
         if (vfd < 0) {
                 if (vfd == -EROFS && try)
                         return 0;
@@ -103,7 +133,7 @@ static int journal_link(const SpawnOptions *o, SpawnResolved *r, int rootfd, con
         k = host_entry_prepare(mode, p, q);
         if (k > 0) {
                 /* Linked by an earlier run: only make sure the guest's side is there. */
-                safe_close(mkdir_p_in_root(rootfd, target, 0755));
+                safe_close(journal_mkdir(rootfd, target));
                 return 0;
         }
         if (k < 0)
@@ -114,7 +144,7 @@ static int journal_link(const SpawnOptions *o, SpawnResolved *r, int rootfd, con
                                 return 0;
                         return log_error_errno(errno, "Failed to symlink %s to %s: %m", q, p);
                 }
-                _cleanup_close_ int d = mkdir_p_in_root(rootfd, target, 0755);
+                _cleanup_close_ int d = journal_mkdir(rootfd, target);
                 if (d < 0)
                         log_warning_errno(d, "Failed to create directory %s: %m", q);
                 return 0;

@@ -4,6 +4,7 @@ on the host to the guest's journal directory, host mode binds the host's directo
 and bad input. The host's journal directory is a private one ($BERTH_JOURNAL_DIR), so the host's
 /var/log/journal is never touched."""
 
+import json
 import os
 import re
 import subprocess
@@ -122,6 +123,24 @@ def test_machinectl_status_journal(machined, bookworm, boot, jdir):
     assert re.search(rf"^{marker}$", out, re.M), out
     out = status("-n", "5", "-o", "short-iso")
     assert re.search(rf"^\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{{4}} \S+ berth-test\[\d+\]: {marker}$", out, re.M), out
+    out = status("-n", "5", "-o", "short-iso-precise")
+    assert re.search(rf"^\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{6}}[+-]\d{{4}} \S+ berth-test\[\d+\]: {marker}$", out, re.M), out
+    out = status("-n", "5", "-o", "short-monotonic")
+    assert re.search(rf"^\[ *\d+\.\d{{6}}\] \S+ berth-test\[\d+\]: {marker}$", out, re.M), out
+    out = status("-n", "5", "-o", "short-unix")
+    assert re.search(rf"^\d{{9,}}\.\d{{6}} \S+ berth-test\[\d+\]: {marker}$", out, re.M), out
+    out = status("-n", "5", "-o", "verbose")
+    assert re.search(r"^\w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} \S+ \[s=[0-9a-f]{32};", out, re.M), out
+    assert f"\n    MESSAGE={marker}\n" in out and "\n    SYSLOG_IDENTIFIER=berth-test\n" in out, out
+    out = status("-n", "5", "-o", "export")
+    assert f"\nMESSAGE={marker}\n" in out and re.search(r"^__CURSOR=s=", out, re.M) and re.search(r"^__REALTIME_TIMESTAMP=\d+$", out, re.M), out
+    # JSON: the status record, with the entries as journalctl -o json prints them.
+    for mode in ("json", "json-pretty"):
+        data = json.loads(status("-n", "5", "-o", mode))
+        assert data["Name"] == "jdeb" and 1 <= len(data["Journal"]) <= 5, data
+        mine = [e for e in data["Journal"] if e.get("MESSAGE") == marker]
+        assert mine and mine[0]["SYSLOG_IDENTIFIER"] == "berth-test" and mine[0]["__REALTIME_TIMESTAMP"].isdigit(), data
     assert marker not in status("-n", "0")
+    assert "Journal" not in json.loads(status("-n", "0", "-o", "json"))
     b.proc.terminate()
     assert b.exit_code(timeout=90) == 0, b.output()[-2000:]

@@ -202,7 +202,7 @@ def test_help_version_and_usage_errors(mctl_bin):
                          (["status"], "Too few arguments"),
                          (["list", "extra"], "Too many arguments"),
                          (["-H", "root@host", "list"], "-H/--host= is not supported"),
-                         (["-M", "foo", "list"], "-M/--machine= is not supported"),
+                         (["-M", "-foo-", "list"], "Invalid machine name '-foo-'"),
                          (["--kill-whom=everybody", "kill", "x"], "--kill-whom="),
                          (["--signal=SIGFOO", "kill", "x"], "Invalid signal 'SIGFOO'"),
                          (["--json=yaml", "list"], "--json="),
@@ -216,7 +216,9 @@ def test_help_version_and_usage_errors(mctl_bin):
         assert len(cp.stderr.splitlines()) == 1 and needle in cp.stderr, describe(cp)
     # --output=help lists the modes -o takes, as systemd's machinectl does.
     cp = c.run("--output=help")
-    assert cp.returncode == 0 and cp.stdout.split() == ["short", "json", "json-pretty", "short-iso", "short-precise", "cat"], describe(cp)
+    assert cp.returncode == 0 and cp.stdout.split() == [
+        "short", "short-iso", "short-iso-precise", "short-precise", "short-monotonic", "short-unix", "verbose", "export",
+        "json", "json-pretty", "cat"], describe(cp)
 
 
 def test_no_machined_on_the_bus(mctl_bin, machined_bus):

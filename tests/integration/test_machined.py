@@ -43,6 +43,8 @@ V262_MANAGER = {
     "GetMachineUIDShift": ("s", "u"), "OpenMachineRootDirectory": ("s", "h"), "BindMountMachine": ("sssbb", ""),
     "CopyFromMachine": ("sss", ""), "CopyToMachine": ("sss", ""), "CopyFromMachineWithFlags": ("ssst", ""),
     "CopyToMachineWithFlags": ("ssst", ""),
+    "MapFromMachineUser": ("su", "u"), "MapToMachineUser": ("u", "sou"), "MapFromMachineGroup": ("su", "u"),
+    "MapToMachineGroup": ("u", "sou"),
 }
 V262_MANAGER_PROPERTIES = {"PoolPath": "s", "PoolUsage": "t", "PoolLimit": "t"}
 V262_MACHINE = {
@@ -1089,6 +1091,9 @@ def test_varlink_register_without_leader(machined, machined_signals):
             == "io.systemd.Machine.NoOSReleaseInformation"
         p = c.call("io.systemd.Machine.List", {"name": "noleader", "acquireMetadata": "graceful"})[0]["parameters"]
         assert p["name"] == "noleader" and "OSRelease" not in p, p
+        # No leader, no user namespace to map IDs through.
+        assert c.call("io.systemd.Machine.MapFrom", {"name": "noleader", "uid": 0})[0]["error"] \
+            == "io.systemd.Machine.NoSuchUser"
         # A restarted machined keeps it.
         c.close()
         machined.stop()
@@ -1173,6 +1178,17 @@ def test_errors_agree_across_transports(machined, machined_leaders):
         ("supervisor gone", lambda: m.KillMachine("nosup", "supervisor", 15),
          ("Kill", {"name": "nosup", "whom": "supervisor", "signal": 15}),
          "org.freedesktop.DBus.Error.UnixProcessIdUnknown", SYSTEM, {"errno": 3}),
+        # ID mapping: contexts of their own, since the names differ for users and groups.
+        ("no machine maps the uid", lambda: m.MapToMachineUser(4000000000), ("MapTo", {"uid": 4000000000}),
+         ERR + "NoSuchUserMapping", "io.systemd.Machine.NoSuchUser", {}),
+        ("gid in the host's range", lambda: m.MapToMachineGroup(100), ("MapTo", {"gid": 100}),
+         ERR + "NoSuchGroupMapping", "io.systemd.Machine.GroupInHostRange", {}),
+        ("map from an unknown machine", lambda: m.MapFromMachineUser("nope", 0), ("MapFrom", {"name": "nope", "uid": 0}),
+         ERR + "NoSuchMachine", "io.systemd.Machine.NoSuchMachine", {}),
+        ("map from the host", lambda: m.MapFromMachineGroup(".host", 0), ("MapFrom", {"name": ".host", "gid": 0}),
+         "org.freedesktop.DBus.Error.NotSupported", "io.systemd.Machine.NotSupported", {}),
+        ("invalid uid", lambda: m.MapFromMachineUser("agree", 0xFFFFFFFF), ("MapFrom", {"name": "agree", "uid": 0xFFFFFFFF}),
+         INVALID_ARGS, VL_INVALID, {"parameter": "uid"}),
     ]
     try:
         got, want = [], []
@@ -1207,10 +1223,16 @@ def test_varlink_unprivileged(machined, machined_leaders):
              {"method": "io.systemd.Machine.Register", "parameters": {"name": "evil", "class": "container", "leader": leader}},
              {"method": "io.systemd.Machine.Unregister", "parameters": {"name": "vlp"}},
              {"method": "io.systemd.Machine.Terminate", "parameters": {"name": "vlp"}},
-             {"method": "io.systemd.Machine.Kill", "parameters": {"name": "vlp", "signal": 9}}]
+             {"method": "io.systemd.Machine.Kill", "parameters": {"name": "vlp", "signal": 9}},
+             {"method": "io.systemd.Machine.OpenRootDirectory", "parameters": {"name": "vlp"}},
+             {"method": "io.systemd.Machine.Open", "parameters": {"name": "vlp", "mode": "tty"}},
+             # Mapping is open to everybody, as in systemd.
+             {"method": "io.systemd.Machine.MapFrom", "parameters": {"name": "vlp", "uid": 5}},
+             {"method": "io.systemd.Machine.MapTo", "parameters": {"uid": 100}}]
     cp = run_as(NOBODY, ["/usr/bin/python3", "-c", script, str(machined.varlink_socket), json.dumps(calls)], machined.bus.env())
     assert cp.returncode == 0, cp.stderr
-    assert json.loads(cp.stdout) == ["ok"] + ["org.varlink.service.PermissionDenied"] * 4
+    assert json.loads(cp.stdout) == (["ok"] + ["org.varlink.service.PermissionDenied"] * 6 +
+                                     ["ok", "io.systemd.Machine.UserInHostRange"])
     assert [x[0] for x in list_machines(machined)] == ["vlp"] and proc_state(leader) != "Z"
 
 

@@ -212,6 +212,23 @@ def test_ownership_chown_round_trips(tree_copy):
     assert os.stat(tree_copy / "etc" / "passwd").st_uid == base
 
 
+def test_guest_journal_directory_belongs_to_the_container_root(tree_copy, scratch):
+    """--link-journal=guest on a shifted tree: the journal directories spawn makes belong to the
+    container's root (the tree root's owner), so the guest's journald can write there."""
+    mid = "0123456789abcdef0123456789abcdef"
+    (tree_copy / "etc" / "machine-id").write_text(mid + "\n")
+    env = base_env(BERTH_JOURNAL_DIR=str(scratch))
+    cp = run_spawn(["-D", tree_copy, "--console=pipe", "--register=no", "-U", "--private-users-ownership=chown",
+                    "--link-journal=guest", "/bin/sh", "-c", f"touch /var/log/journal/{mid}/written && echo ok"], env=env)
+    assert cp.returncode == 0 and cp.stdout.strip() == "ok", describe(cp)
+    base = os.stat(tree_copy).st_uid
+    assert base >= WINDOW[0]
+    for d in ("var/log/journal", f"var/log/journal/{mid}"):
+        st = os.stat(tree_copy / d)
+        assert (st.st_uid, st.st_gid) == (base, base), d
+    assert os.readlink(scratch / mid) == str(tree_copy.resolve() / "var/log/journal" / mid)
+
+
 def test_ownership_map_refused_cleanly(tree):
     before = locks()
     cp = run_spawn(["-D", tree, "--register=no", "-U", "--private-users-ownership=map", "/bin/true"])

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "machinectl-cgroup.h"
+#include "machinectl-journal.h"
 #include "machinectl-output.h"
 #include "machinectl-pty.h"
 #include "machinectl.h"
@@ -75,7 +76,7 @@ static void test_parse_argv(void) {
                 { "machinectl", "--kill-whom=nobody", "kill", NULL },
                 { "machinectl", "-s", "SIGNOPE", NULL },
                 { "machinectl", "-H", "host", NULL },
-                { "machinectl", "-M", "m", NULL },
+                { "machinectl", "-o", "xml", NULL },
                 { "machinectl", "--json=xml", NULL },
                 { "machinectl", "--bogus", NULL },
                 { "machinectl", "-p", NULL },
@@ -84,6 +85,18 @@ static void test_parse_argv(void) {
                 CHECK(parse(&c, bad[i]) < 0);
                 machinectl_config_done(&c);
         }
+
+        /* -M is kept for dispatch; the journal's modes set how status prints it, json also the output. */
+        char *a7[] = { "machinectl", "-M", "u@m", "-o", "verbose", NULL };
+        CHECK(parse(&c, a7) == 1);
+        CHECK(streq(c.machine, "u@m") && c.journal_mode == JOURNAL_VERBOSE && c.output == OUTPUT_TEXT);
+        machinectl_config_done(&c);
+        for (int m = 0; m < _JOURNAL_MODE_MAX; m++)
+                CHECK(journal_mode_from_string(journal_mode_to_string(m)) == m);
+        char *a8[] = { "machinectl", "-o", "json-pretty", NULL };
+        CHECK(parse(&c, a8) == 1);
+        CHECK(c.journal_mode == JOURNAL_JSON_PRETTY && c.output == OUTPUT_JSON_PRETTY && !c.machine);
+        machinectl_config_done(&c);
 
         char *a6[] = { "machinectl", "-E", "FOO=bar", "-E", "BERTH_TEST_UNSET_VAR", "shell", NULL };
         CHECK(parse(&c, a6) == 1);
