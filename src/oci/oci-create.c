@@ -298,6 +298,7 @@ static int create_finish(const OciGlobal *g, const OciCreateArgs *a, const OciCo
         r = oci_cgroup_resolve(s->cgroups_path, a->id, g->systemd_cgroup, &st->cgroup_path);
         if (r < 0)
                 return log_error_errno(r, "Invalid linux.cgroupsPath '%s'", s->cgroups_path ?: "");
+        log_debug("Container %s: init %d, cgroup %s, root %s", a->id, (int) pid, st->cgroup_path, rootfs);
         r = oci_cgroup_setup(st->cgroup_path, pid, s->has_resources ? &s->resources : NULL, s->devices, s->n_devices, &failed);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the cgroup %s (%s): %m", st->cgroup_path, strna(failed));

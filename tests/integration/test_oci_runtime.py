@@ -446,6 +446,11 @@ def podman(oci_env, tree_copy):
                        stderr=subprocess.DEVNULL, timeout=120)
         reap_zombie_children()
         remove_tree(runroot)
+        # podman passes no --root: berth-oci's default state root, left empty by every delete.
+        try:
+            os.rmdir("/run/berth-oci")
+        except OSError:
+            pass
 
 
 def podman_container_checks(pm, name, full_id, tree_has_helper=True):
