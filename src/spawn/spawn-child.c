@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "spawn-isolation.h"
 #include "spawn-mount.h"
 #include "spawn-network.h"
+#include "spawn-oci.h"
 #include "spawn-selinux.h"
 #include "spawn-root.h"
 #include "spawn-stub-init.h"
@@ -145,9 +147,41 @@ static void child_exec_done(ChildExec *x) {
         free(x->exe);
 }
 
+/* --oci-bundle: the process exactly as config.json has it: numeric IDs (no passwd lookup), its
+ * environment and nothing else, argv[0] searched in its own PATH. */
+static int child_exec_prepare_oci(const SpawnConfig *c, ChildExec *x) {
+        const OciProcess *p = &c->opt.oci->process;
+        char name[32];
+        int r;
+
+        snprintf(name, sizeof(name), "%u", (unsigned) p->uid);
+        x->user = (UserRecord) { .name = strdup(name), .uid = p->uid, .gid = p->gid };
+        if (!x->user.name)
+                return log_oom();
+        if (p->n_additional_gids > 0) {
+                x->groups = malloc(p->n_additional_gids * sizeof(gid_t));
+                if (!x->groups)
+                        return log_oom();
+                memcpy(x->groups, p->additional_gids, p->n_additional_gids * sizeof(gid_t));
+                x->n_groups = p->n_additional_gids;
+        }
+        x->env = strv_copy(c->opt.setenv ?: (char *[]) { NULL });
+        x->argv = strv_copy(c->res.command);
+        if (!x->env || !x->argv)
+                return log_oom();
+        r = find_executable(x->argv[0], strv_env_get(x->env, "PATH") ?: DEFAULT_PATH, &x->exe);
+        if (r < 0)
+                return log_error_errno(r, "Command '%s' not found in the container tree %s: %m", x->argv[0],
+                                       spawn_resolved_origin(&c->res));
+        return 0;
+}
+
 static int child_exec_prepare(const SpawnConfig *c, ChildExec *x) {
         const char *what;
         int r;
+
+        if (c->opt.oci && c->opt.source[SPAWN_FIELD_USER] != SPAWN_SOURCE_COMMAND_LINE)
+                return child_exec_prepare_oci(c, x);
 
         r = resolve_user(c->opt.user ?: "root", &x->user, &x->groups, &x->n_groups);
         if (r < 0)
@@ -180,6 +214,60 @@ static int child_exec_prepare(const SpawnConfig *c, ChildExec *x) {
         if (r < 0)
                 return log_error_errno(r, "Command '%s' not found in the container tree %s: %m", what, spawn_resolved_origin(&c->res));
         return 0;
+}
+
+/* --oci-bundle: our PID as the host sees it, for the hooks' state (we are PID 1 inside). Read
+ * from the host's /proc before pivot_root. */
+static pid_t child_host_pid = 0;
+
+/* --oci-bundle, first thing in the outer phase: the namespaces config.json names by path. */
+static int child_oci_outer_start(const SpawnConfig *c) {
+        char buf[32];
+        ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+        if (n > 0) {
+                buf[n] = '\0';
+                child_host_pid = (pid_t) atoi(buf);
+        }
+        return spawn_oci_join_namespaces(c);
+}
+
+/* --oci-bundle, once the mounts are done and before pivot_root: prestart and createRuntime in the
+ * supervisor (the runtime's namespaces), then createContainer here, in the container's namespaces,
+ * as the runtime-spec orders them. */
+static int child_oci_create_hooks(const ChildContext *ctx) {
+        const SpawnConfig *c = ctx->config;
+        int r;
+
+        if (spawn_oci_has_hooks(c, OCI_HOOK_PRESTART) || spawn_oci_has_hooks(c, OCI_HOOK_CREATE_RUNTIME)) {
+                _cleanup_close_ int unexpected = -EBADF;
+                SyncMessage msg;
+                r = sync_send(ctx->sync_fd, SYNC_OCI_HOOKS, 0, 0, NULL, -EBADF);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to ask the supervisor to run the hooks: %m");
+                r = sync_receive(ctx->sync_fd, &msg, &unexpected);
+                if (r <= 0 || msg.type != SYNC_OCI_HOOKS_DONE)
+                        return r < 0 ? r : -EPIPE; /* a hook failed: the supervisor said which */
+        }
+        return spawn_oci_hooks_run(c, OCI_HOOK_CREATE_CONTAINER, child_host_pid);
+}
+
+/* --oci-bundle, inside the container's root: its propagation, umask and startContainer hooks
+ * (run as root in the container, before the filter and the user switch). */
+static int child_oci_after_pivot(const SpawnConfig *c) {
+        const OciConfig *oci = c->opt.oci;
+        const char *prop = oci->rootfs_propagation;
+
+        if (prop) {
+                bool rec = prop[0] == 'r';
+                const char *p = rec ? prop + 1 : prop;
+                unsigned long f = streq(p, "shared") ? MS_SHARED : streq(p, "slave") ? MS_SLAVE :
+                                  streq(p, "private") ? MS_PRIVATE : MS_UNBINDABLE;
+                if (mount(NULL, "/", NULL, f | (rec ? MS_REC : 0), NULL) < 0)
+                        return log_error_errno(errno, "Failed to set the root's propagation to %s: %m", prop);
+        }
+        if (oci->process.has_umask)
+                umask(oci->process.umask);
+        return spawn_oci_hooks_run(c, OCI_HOOK_START_CONTAINER, child_host_pid);
 }
 
 /* -a: we stay PID 1 as the stub init, the payload runs as our child. Returns in the payload. */
@@ -219,6 +307,9 @@ static int syscall_filter_prepare(const SpawnConfig *c, uint64_t bounding, Secco
 
         if (c->res.seccomp_disabled)
                 return 0;
+        /* A bundle gets its own filter or, as with runc, none. */
+        if (c->opt.oci)
+                return c->opt.oci->seccomp ? spawn_oci_seccomp_build(c->opt.oci->seccomp, ret) : 0;
         if (seccomp_program_is_default(&c->opt.isolation.syscall_filter, bounding, capability_container_set(false))) {
                 size_t size = seccomp_default_n * sizeof(struct sock_filter);
                 void *copy = malloc(size);
@@ -249,6 +340,11 @@ static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd, SeccompPr
         /* If the supervisor dies before the container is set up, the container dies with it. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 return log_error_errno(errno, "Failed to set parent death signal: %m");
+        if (c->opt.oci) {
+                r = child_oci_outer_start(c);
+                if (r < 0)
+                        return r;
+        }
 
         /* The caller's session keyring (and the keys in it) stays outside; nspawn does the same.
          * Keys are not namespaced: the filter keeps the payload away from keyctl(). */
@@ -287,7 +383,7 @@ static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd, SeccompPr
 
         /* The supervisor has placed us; the cgroup namespace now roots at our own cgroup, and
          * only now can the hierarchy the guest sees be mounted. */
-        if (unshare(CLONE_NEWCGROUP) < 0)
+        if ((!c->opt.oci || spawn_oci_wants_cgroup_ns(c)) && unshare(CLONE_NEWCGROUP) < 0)
                 return log_error_errno(errno, "Failed to create a cgroup namespace: %m");
         r = mount_plan_run(ctx->plan, MOUNT_PHASE_CGROUP_NS, &m);
         if (r < 0)
@@ -297,6 +393,11 @@ static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd, SeccompPr
         r = sync_send(ctx->sync_fd, SYNC_NOTIFY_FD, 0, 0, NULL, notify_fd);
         if (r < 0)
                 return log_error_errno(r, "Failed to pass the notify socket to the supervisor: %m");
+        if (c->opt.oci) {
+                r = child_oci_create_hooks(ctx);
+                if (r < 0)
+                        return r;
+        }
         *ret_rootfd = TAKE_FD(rootfd);
         return 0;
 }
@@ -341,8 +442,15 @@ static int child_inner_phase(const ChildContext *ctx, int rootfd, const SeccompP
         _cleanup_(child_exec_done) ChildExec x = {};
         int r;
 
-        if (sethostname(c->res.hostname, strlen(c->res.hostname)) < 0)
+        /* A bundle's hostname only where it asked for one (it may share the host's UTS namespace). */
+        bool set_hostname = !c->opt.oci || c->opt.source[SPAWN_FIELD_HOSTNAME] != SPAWN_SOURCE_DEFAULT;
+        if (set_hostname && sethostname(c->res.hostname, strlen(c->res.hostname)) < 0)
                 return log_error_errno(errno, "Failed to set hostname: %m");
+        if (c->opt.oci) {
+                r = spawn_oci_sysctl_apply(c);
+                if (r < 0)
+                        return r;
+        }
         if (c->opt.private_network) {
                 r = network_loopback_up();
                 if (r < 0)
@@ -352,6 +460,11 @@ static int child_inner_phase(const ChildContext *ctx, int rootfd, const SeccompP
         r = mount_pivot_root(rootfd);
         if (r < 0)
                 return r;
+        if (c->opt.oci) {
+                r = child_oci_after_pivot(c);
+                if (r < 0)
+                        return r;
+        }
 
         r = child_exec_prepare(c, &x);
         if (r < 0)
@@ -417,6 +530,8 @@ static int child_inner_phase(const ChildContext *ctx, int rootfd, const SeccompP
 }
 
 uint64_t spawn_clone_flags(const SpawnConfig *c) {
+        if (c->opt.oci)
+                return spawn_oci_clone_flags(c);
         /* The cgroup namespace comes later, from the child itself: only once the supervisor moved
          * it into its cgroup does the namespace root where it should. */
         return CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (c->opt.private_network ? CLONE_NEWNET : 0);

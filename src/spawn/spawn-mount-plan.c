@@ -9,6 +9,7 @@
 
 #include "macro.h"
 #include "spawn-mount.h"
+#include "spawn-oci.h"
 #include "spawn-options.h"
 #include "spawn-selinux.h"
 #include "string-table.h"
@@ -35,6 +36,7 @@ static const char *const mount_hook_table[_MOUNT_HOOK_MAX] = {
         [MOUNT_HOOK_RESOLV_CONF] = "resolv-conf",
         [MOUNT_HOOK_TIMEZONE] = "timezone",
         [MOUNT_HOOK_CGROUP_V1] = "cgroup-v1",
+        [MOUNT_HOOK_OCI_DEVICES] = "oci-devices",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(mount_phase, MountPhase)
@@ -207,9 +209,85 @@ static int plan_add_cgroup(MountPlan *p, const SpawnConfig *c) {
         return plan_add_hook(p, g, MOUNT_HOOK_CGROUP_V1, "/sys/fs/cgroup");
 }
 
+/* One config.json mount. Binds from the host (a relative source is the bundle's), file systems
+ * with their own options; "cgroup" is spawn's cgroup hierarchy, in the cgroup namespace phase. */
+static int plan_add_oci_mount(MountPlan *p, const SpawnConfig *c, const OciMount *m) {
+        _cleanup_free_ char *data = NULL, *labelled = NULL, *source = NULL;
+        bool ro, bind, rec;
+        unsigned long flags;
+        int r;
+
+        r = oci_mount_options_parse(m->options, &flags, &ro, &bind, &rec, &data);
+        if (r < 0)
+                return r;
+        if (bind || (m->type && streq(m->type, "bind"))) {
+                if (isempty(m->source))
+                        return -EINVAL;
+                source = m->source[0] == '/' ? strdup(m->source) : strjoin(c->opt.oci_bundle, "/", m->source);
+                if (!source)
+                        return -ENOMEM;
+                return plan_add(p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY, .source = source,
+                                                  .target = m->destination,
+                                                  .flags = (rec ? MS_REC : 0) | (flags & API_FLAGS), .read_only = ro });
+        }
+        if (!m->type)
+                return -EINVAL;
+        /* v2 read-only as asked (podman's rootful containers); a v1 tree is read-only anyway. */
+        if ((streq(m->type, "cgroup") || streq(m->type, "cgroup2")) && ro && c->res.cgroup_layout == CGROUP_MODE_UNIFIED)
+                return plan_add_fs(p, c, MOUNT_PHASE_CGROUP_NS, "cgroup2", "/sys/fs/cgroup", API_FLAGS | MS_RDONLY, NULL);
+        if (streq(m->type, "cgroup") || streq(m->type, "cgroup2"))
+                return plan_add_cgroup(p, c);
+        r = apifs_options(c, m->type, data, &labelled);
+        if (r < 0)
+                return r;
+        return plan_add(p, (MountEntry) { .kind = MOUNT_FS, .phase = MOUNT_PHASE_EARLY, .source = m->source ?: m->type,
+                                          .target = m->destination, .fstype = m->type, .flags = flags,
+                                          .options = labelled ?: data });
+}
+
+/* --oci-bundle: runc's semantics. config.json's mounts are all the container gets (podman and
+ * containerd list proc, /dev, devpts, shm, mqueue, sysfs and cgroup themselves); spawn adds only
+ * the device nodes a /dev tmpfs needs, the console, linux.devices, and then masks and makes
+ * read-only the paths the bundle names. No /run/host, no /etc hooks. */
+static int plan_build_oci(MountPlan *p, const SpawnConfig *c, const char *console_path) {
+        const OciConfig *oci = c->opt.oci;
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < oci->n_mounts; i++) {
+                const OciMount *m = oci->mounts + i;
+                r = plan_add_oci_mount(p, c, m);
+                if (r >= 0 && streq(m->destination, "/dev") && m->type && streq(m->type, "tmpfs"))
+                        r = plan_add_hook(p, MOUNT_PHASE_EARLY, MOUNT_HOOK_DEV_NODES, "/dev");
+        }
+        if (r >= 0 && console_path)
+                r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
+                                               .source = (char *) console_path, .target = (char *) "/dev/console" });
+        if (r >= 0 && oci->n_devices > 0)
+                r = plan_add_hook(p, MOUNT_PHASE_EARLY, MOUNT_HOOK_OCI_DEVICES, "/dev");
+        for (char **m = oci->masked_paths; r >= 0 && m && *m; m++)
+                r = plan_add(p, (MountEntry) { .kind = MOUNT_MASK, .phase = MOUNT_PHASE_EARLY, .target = *m,
+                                               .flags = MS_RDONLY | API_FLAGS, .optional = true });
+        for (char **m = oci->readonly_paths; r >= 0 && m && *m; m++)
+                r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND_SELF, .phase = MOUNT_PHASE_EARLY, .target = *m,
+                                               .flags = MS_REC | API_FLAGS, .read_only = true, .optional = true });
+        return r;
+}
+
 int mount_plan_build(const SpawnConfig *c, const char *console_path, MountPlan *ret) {
         _cleanup_(mount_plan_done) MountPlan p = MOUNT_PLAN_NULL;
         int r;
+
+        if (c->opt.oci) {
+                r = plan_add(&p, (MountEntry) { .kind = MOUNT_ROOT, .phase = MOUNT_PHASE_EARLY, .target = (char *) "/",
+                                                .read_only = c->opt.read_only });
+                if (r >= 0)
+                        r = plan_build_oci(&p, c, console_path);
+                if (r < 0)
+                        return r;
+                *ret = p;
+                p = MOUNT_PLAN_NULL;
+                return 0;
+        }
 
         /* --read-only: the root turns read-only last, after everything is mounted below it and
          * the /etc hooks ran. */

@@ -17,6 +17,7 @@
 #include "spawn-dev.h"
 #include "spawn-etc.h"
 #include "spawn-mount.h"
+#include "spawn-oci.h"
 #include "spawn-options.h"
 
 void custom_mount_free_all(CustomMount *l, size_t n) {
@@ -247,6 +248,8 @@ static int entry_run_hook(const MountEntry *e, MountContext *ctx) {
                 return etc_setup_timezone(ctx->config, ctx->rootfd);
         case MOUNT_HOOK_CGROUP_V1:
                 return spawn_cgroup_mount_v1(ctx->rootfd, ctx->config->res.cgroup_layout == CGROUP_MODE_HYBRID);
+        case MOUNT_HOOK_OCI_DEVICES:
+                return spawn_oci_devices_create(ctx->config, ctx->rootfd);
         default:
                 return log_error_errno(EINVAL, "Unknown mount hook %i.", (int) e->hook);
         }

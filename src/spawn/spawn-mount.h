@@ -64,6 +64,7 @@ typedef enum MountHook {
         MOUNT_HOOK_RESOLV_CONF,   /* --resolv-conf= (spawn-etc.c) */
         MOUNT_HOOK_TIMEZONE,      /* --timezone= (spawn-etc.c) */
         MOUNT_HOOK_CGROUP_V1,     /* the host's v1 hierarchies below /sys/fs/cgroup (spawn-cgroup.c) */
+        MOUNT_HOOK_OCI_DEVICES,   /* --oci-bundle: linux.devices' nodes (spawn-oci.c) */
         _MOUNT_HOOK_MAX,
         _MOUNT_HOOK_INVALID = -22,
 } MountHook;

@@ -15,6 +15,7 @@
 #include "signal-util.h"
 #include "spawn-cgroup.h"
 #include "spawn-network.h"
+#include "spawn-oci.h"
 #include "spawn-options.h"
 #include "spawn-selinux.h"
 #include "string-table.h"
@@ -67,6 +68,7 @@ static const char *const spawn_source_table[_SPAWN_SOURCE_MAX] = {
         [SPAWN_SOURCE_COMMAND_LINE] = "command-line",
         [SPAWN_SOURCE_SETTINGS_TRUSTED] = "settings-trusted",
         [SPAWN_SOURCE_SETTINGS_UNTRUSTED] = "settings-untrusted",
+        [SPAWN_SOURCE_OCI_BUNDLE] = "oci-bundle",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(spawn_source, SpawnSource)
@@ -122,6 +124,8 @@ void spawn_options_done(SpawnOptions *o) {
         free(o->selinux_context);
         free(o->selinux_apifs_context);
         isolation_options_done(&o->isolation);
+        free(o->oci_bundle);
+        spawn_oci_config_free(o->oci);
         spawn_options_init(o);
 }
 
@@ -193,6 +197,7 @@ enum {
         ARG_PRIVATE_USERS_OWNERSHIP,
         ARG_SETTINGS,
         ARG_PARAMETERS,           /* a settings file's Parameters=: no option of its own */
+        ARG_OCI_BUNDLE,
 };
 
 #define HEADING(h) { .heading = (h), .field = _SPAWN_FIELD_INVALID }
@@ -227,6 +232,8 @@ static const SpawnOptionDef option_table[] = {
                "Run on a throwaway copy: an overlay over the\ndirectory (upper layer in memory), a copy of an\n"
                "image; gone when the container is",
                SETTING("Exec.Ephemeral", SETTINGS_BOOL, SETTINGS_TRUSTED_ONLY)),
+        OPTION("oci-bundle", 0, ARG_OCI_BUNDLE, "PATH", SPAWN_FIELD_OCI_BUNDLE,
+               "Run the OCI runtime bundle PATH (its config.json)\nas runc would; command line options win"),
         OPTION("template", 0, ARG_TEMPLATE, "DIR", SPAWN_FIELD_TEMPLATE, "Fill an absent or empty -D directory from DIR"),
         OPTION_OPTIONAL_ARG("volatile", ARG_VOLATILE, "MODE", SPAWN_FIELD_VOLATILE,
                "yes (alone: the same): tmpfs root with /usr from the\ntree; state: tmpfs /var; overlay: tmpfs overlay\nover the tree",
@@ -462,6 +469,8 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
                 return strdup_to(&c->directory, arg);
         case 'i':
                 return strdup_to(&c->image, arg);
+        case ARG_OCI_BUNDLE:
+                return strdup_to(&c->oci_bundle, arg);
         case 'x':
                 c->ephemeral = true;
                 return 0;

@@ -104,6 +104,7 @@ typedef enum SpawnSource {
         SPAWN_SOURCE_COMMAND_LINE,
         SPAWN_SOURCE_SETTINGS_TRUSTED,    /* NAME.nspawn in /etc or /run/systemd/nspawn, --settings=trusted */
         SPAWN_SOURCE_SETTINGS_UNTRUSTED,  /* NAME.nspawn next to the tree or image */
+        SPAWN_SOURCE_OCI_BUNDLE,  /* --oci-bundle's config.json, where the command line left a field unset */
         _SPAWN_SOURCE_MAX,
         _SPAWN_SOURCE_INVALID = -EINVAL,
 } SpawnSource;
@@ -155,6 +156,7 @@ typedef enum SpawnField {
         SPAWN_FIELD_SETTINGS,
         SPAWN_FIELD_PRIVATE_USERS,
         SPAWN_FIELD_LINK_JOURNAL,
+        SPAWN_FIELD_OCI_BUNDLE,
         _SPAWN_FIELD_MAX,
         _SPAWN_FIELD_INVALID = -EINVAL,
 } SpawnField;
@@ -202,6 +204,8 @@ typedef struct SpawnOptions {
         UsernsOwnership private_users_ownership; /* --private-users-ownership= */
         IsolationOptions isolation;   /* syscall filter, capabilities, limits, devices (issue 10) */
         SettingsMode settings_mode;   /* --settings= */
+        char *oci_bundle;             /* --oci-bundle=: the bundle directory, as given */
+        struct OciConfig *oci;        /* its config.json (spawn-oci.c); non-NULL: runc's semantics, not a boot */
         SpawnSource source[_SPAWN_FIELD_MAX];
 } SpawnOptions;
 

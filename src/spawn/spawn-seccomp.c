@@ -250,6 +250,11 @@ int seccomp_program_build_generic(char **names, SeccompProgram *ret) {
         r = filter_build(names, &ctx);
         if (r < 0)
                 return r;
+        return seccomp_program_export(ctx, ret);
+}
+
+int seccomp_program_export(void *ctx, SeccompProgram *ret) {
+        int r;
 
         /* libseccomp 2.5 exports the program only to a file descriptor. */
         _cleanup_close_ int fd = memfd_create("seccomp", MFD_CLOEXEC);

@@ -55,6 +55,8 @@ int seccomp_program_build(const SyscallFilter *f, uint64_t caps, SeccompProgram 
 /* libseccomp's program for the resolved names: what seccomp_program_build() falls back to where
  * its own short program does not fit (and what the unit test compares it with). */
 int seccomp_program_build_generic(char **names, SeccompProgram *ret);
+/* A libseccomp filter (scmp_filter_ctx) compiled into a program. */
+int seccomp_program_export(void *ctx, SeccompProgram *ret);
 void seccomp_program_done(SeccompProgram *p);
 /* Loads p into the calling thread: needs CAP_SYS_ADMIN or no_new_privs. No-op for an empty p. */
 int seccomp_program_install(const SeccompProgram *p);

@@ -13,6 +13,8 @@ typedef enum SyncMessageType {
         SYNC_FAILED,              /* child → supervisor: setup failed with error; the child exits */
         SYNC_USERNS,              /* child → supervisor: I have a new user namespace, write my ID maps */
         SYNC_USERNS_MAPPED,       /* supervisor → child: uid_map and gid_map are written */
+        SYNC_OCI_HOOKS,           /* child → supervisor: mounts done; run the prestart and createRuntime hooks */
+        SYNC_OCI_HOOKS_DONE,      /* supervisor → child: they succeeded */
         _SYNC_MESSAGE_TYPE_MAX,
         _SYNC_MESSAGE_TYPE_INVALID = -22,
 } SyncMessageType;

@@ -22,6 +22,7 @@
 #include "spawn-console.h"
 #include "spawn-halt.h"
 #include "spawn-network.h"
+#include "spawn-oci.h"
 #include "spawn-register.h"
 #include "spawn-settings.h"
 #include "spawn-root.h"
@@ -263,6 +264,17 @@ static int supervisor_wait_for_exec(Supervisor *s, int sync_fd) {
                 case SYNC_FAILED:
                         log_error("%s", m.reason);
                         return -(m.error > 0 ? m.error : EIO);
+                case SYNC_OCI_HOOKS:
+                        /* In the runtime's namespaces: ours. A failure kills the container. */
+                        r = spawn_oci_hooks_run(s->config, OCI_HOOK_PRESTART, s->pid);
+                        if (r >= 0)
+                                r = spawn_oci_hooks_run(s->config, OCI_HOOK_CREATE_RUNTIME, s->pid);
+                        if (r < 0)
+                                return r;
+                        r = sync_send(sync_fd, SYNC_OCI_HOOKS_DONE, 0, 0, NULL, -EBADF);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to start the container: %m");
+                        break;
                 case SYNC_USERNS:
                         r = userns_write_maps(s->pid, s->config->res.uid_shift, s->config->res.uid_range);
                         if (r < 0)
@@ -381,6 +393,9 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         }
         if (r >= 0)
                 r = supervisor_wait_for_exec(&s, sync[0]);
+        /* The runtime-spec: a failing poststart hook is a warning, the container runs on. */
+        if (r >= 0 && spawn_oci_has_hooks(c, OCI_HOOK_POSTSTART) && spawn_oci_hooks_run(c, OCI_HOOK_POSTSTART, pid) < 0)
+                log_warning("Continuing despite the failed poststart hook.");
         if (r >= 0)
                 r = supervisor_loop(&s);
         if (r < 0)
@@ -402,6 +417,9 @@ finish:
         spawn_cgroup_finish(&cg);
         network_veth_teardown(&net);
         root_provider_cleanup(&root);
+        /* Once the container existed, however it ended: poststop, whose failure only warns. */
+        if (s.pid > 0 && spawn_oci_has_hooks(c, OCI_HOOK_POSTSTOP) && spawn_oci_hooks_run(c, OCI_HOOK_POSTSTOP, 0) < 0)
+                log_warning("Ignoring the failed poststop hook.");
         return r;
 }
 
@@ -458,8 +476,10 @@ int main(int argc, char *argv[]) {
         r = spawn_options_parse_argv(&c.opt, argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-        /* Before the resolution: the file may name what the tree gets (-x, --volatile, ...). */
-        r = spawn_settings_load(&c.opt, argc, argv);
+        /* A bundle's config.json is the whole specification, as runc reads it: no NAME.nspawn.
+         * Otherwise the settings file comes before the resolution: it may name what the tree gets
+         * (-x, --volatile, ...). */
+        r = c.opt.oci_bundle ? spawn_oci_apply(&c.opt) : spawn_settings_load(&c.opt, argc, argv);
         if (r < 0)
                 return EXIT_FAILURE;
         if (c.opt.quiet)
