@@ -228,6 +228,21 @@ static int apply_fields(SpawnOptions *o, const OciConfig *c) {
         return 0;
 }
 
+/* What the parser cannot see alone: combinations spawn would otherwise find out about midway. */
+static int oci_config_check(const SpawnOptions *o, const OciConfig *c) {
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const OciMount *m = c->mounts + i;
+                bool bind = (m->type && streq(m->type, "bind")) || strv_contains(m->options, "bind") ||
+                            strv_contains(m->options, "rbind");
+                if (bind ? isempty(m->source) : !m->type)
+                        return log_error_errno(EINVAL, "Invalid %s/config.json: mounts[%zu]: %s.", o->oci_bundle, i,
+                                               bind ? "a bind mount needs a source" : "type missing");
+        }
+        if (c->hostname && !c->namespaces[OCI_NS_UTS].requested)
+                return log_error_errno(EINVAL, "Invalid %s/config.json: hostname needs a UTS namespace.", o->oci_bundle);
+        return 0;
+}
+
 int spawn_oci_apply(SpawnOptions *o) {
         _cleanup_free_ char *error = NULL, *bundle = NULL;
         int r;
@@ -259,6 +274,9 @@ int spawn_oci_apply(SpawnOptions *o) {
                 log_debug("Ignoring process.apparmorProfile %s: berth does not load AppArmor profiles.",
                           c->process.apparmor_profile);
 
+        r = oci_config_check(o, c);
+        if (r < 0)
+                return r;
         r = apply_namespaces(o, c);
         if (r < 0)
                 return r;

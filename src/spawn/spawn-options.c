@@ -469,8 +469,6 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
                 return strdup_to(&c->directory, arg);
         case 'i':
                 return strdup_to(&c->image, arg);
-        case ARG_OCI_BUNDLE:
-                return strdup_to(&c->oci_bundle, arg);
         case 'x':
                 c->ephemeral = true;
                 return 0;
@@ -646,6 +644,9 @@ int spawn_option_apply(SpawnOptions *o, int id, const char *arg) {
                 return 0;
         case ARG_PARAMETERS:
                 return strv_extend(&o->command, arg) < 0 ? log_oom() : 0;
+        case ARG_OCI_BUNDLE:
+                /* Loaded once the whole command line is known (spawn_oci_apply()). */
+                return strdup_to(&o->oci_bundle, arg);
         default:
                 return parse_one(o, id, arg);
         }
