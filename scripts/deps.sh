@@ -8,9 +8,11 @@ set -euo pipefail
 build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libmount-dev libblkid-dev
             libcap-dev libseccomp-dev libselinux1-dev libjson-c-dev zlib1g-dev liblzma-dev libzstd-dev
             libmnl-dev libnftables-dev)
+# golang-github-containers-common: podman's default seccomp profile, which --oci-bundle must load;
+# runc: its `runc spec` bundle, run by spawn --oci-bundle.
 test_pkgs=(busybox-static python3 python3-pytest python3-dbus util-linux bsdutils iproute2 procps
            debootstrap dbus python3-gi systemd-container fdisk e2fsprogs squashfs-tools keyutils
-           nftables)
+           nftables golang-github-containers-common runc)
 run_pkgs=(debootstrap dbus)
 # The VM test tier (tests/vm/): builds a Debian 12 SELinux image and boots it under qemu (TCG).
 vm_pkgs=(qemu-system-x86 qemu-utils e2fsprogs policycoreutils selinux-utils selinux-policy-dev

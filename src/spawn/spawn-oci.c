@@ -125,6 +125,15 @@ static int apply_isolation(SpawnOptions *o, const OciConfig *c) {
                                 return log_oom();
                 }
         }
+        /* The nodes of linux.devices are spawn's to create (mknod may come after the supervisor put
+         * the policy on the container's cgroup): 'm' for them, opening them stays the list's call. */
+        for (size_t i = 0; i < c->n_devices; i++) {
+                const OciDeviceNode *d = c->devices + i;
+                DeviceRule rule = { .type = d->type == 'b' ? 'b' : 'c', .major = (int) d->major, .minor = (int) d->minor,
+                                    .access = DEVICE_ACCESS_MKNOD };
+                if (d->type != 'p' && device_policy_add(&iso->device_allow, &rule) < 0)
+                        return log_oom();
+        }
         return 0;
 }
 
