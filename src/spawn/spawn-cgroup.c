@@ -19,6 +19,7 @@
 #include "log.h"
 #include "parse-util.h"
 #include "spawn-cgroup.h"
+#include "spawn-oci.h"
 #include "spawn-devices.h"
 #include "spawn-mount.h"
 #include "spawn-options.h"
@@ -303,6 +304,28 @@ static int spawn_cgroup_apply_devices(const SpawnCGroup *cg, const SpawnConfig *
         return device_policy_apply_v2(v2, v2_path, &p, !v1_done);
 }
 
+/* The parents of an engine's cgroupsPath (podman's libpod_parent, a slice), each initialized like
+ * a cgroup of ours (cpuset's cpus and mems); they stay when the container goes, as with runc. */
+static int cgroup_create_parents(const CGroupHierarchy *h, const char *path) {
+        _cleanup_free_ char *prefix = strdup(path);
+        if (!prefix)
+                return log_oom();
+        for (char *slash = prefix + 1; (slash = strchr(slash, '/')); slash++) {
+                *slash = '\0';
+                _cleanup_free_ char *fs = cg_fs_path(h, prefix, NULL);
+                if (!fs)
+                        return log_oom();
+                if (mkdir(fs, 0755) >= 0) {
+                        int r = cg_init_new(h, prefix);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to initialize cgroup %s: %m", fs);
+                } else if (errno != EEXIST)
+                        return log_error_errno(errno, "Failed to create cgroup %s: %m", fs);
+                *slash = '/';
+        }
+        return 0;
+}
+
 static int spawn_cgroup_create(SpawnCGroup *cg, const SpawnConfig *c, bool devices_only) {
         _cleanup_free_ char *unit = NULL, *escaped = NULL;
         int r;
@@ -318,16 +341,27 @@ static int spawn_cgroup_create(SpawnCGroup *cg, const SpawnConfig *c, bool devic
         unit = strjoin("machine-", c->res.machine, ".scope");
         if (!unit || !(escaped = cg_escape(unit)))
                 return log_oom();
+        /* --oci-bundle's linux.cgroupsPath, where the engine wants the container (checked already). */
+        _cleanup_free_ char *oci_path = NULL;
+        bool absolute = false;
+        if (c->opt.oci && spawn_oci_cgroup_path(c->opt.oci->cgroups_path, &oci_path, &absolute) < 0)
+                return log_oom();
 
         for (size_t i = 0; i < cg->n_hierarchies; i++) {
                 const CGroupHierarchy *h = cg->hierarchies + i;
-                _cleanup_free_ char *p = strjoin(h->path, streq(h->path, "/") ? "" : "/", escaped);
+                _cleanup_free_ char *p = absolute ? strjoin("/", oci_path) :
+                                         strjoin(h->path, streq(h->path, "/") ? "" : "/", oci_path ?: escaped);
                 if (!p)
                         return log_oom();
 
                 _cleanup_free_ char *fs = cg_fs_path(h, p, NULL);
                 if (!fs)
                         return log_oom();
+                if (oci_path) {
+                        r = cgroup_create_parents(h, p);
+                        if (r < 0)
+                                return r;
+                }
                 if (mkdir(fs, 0755) < 0) {
                         if (errno != EEXIST)
                                 return log_error_errno(errno, "Failed to create cgroup %s: %m", fs);

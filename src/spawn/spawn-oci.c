@@ -247,6 +247,11 @@ static int oci_config_check(const SpawnOptions *o, const OciConfig *c) {
                         return log_error_errno(EINVAL, "Invalid %s/config.json: mounts[%zu]: %s.", o->oci_bundle, i,
                                                bind ? "a bind mount needs a source" : "type missing");
         }
+        _cleanup_free_ char *cgroup = NULL;
+        bool absolute;
+        if (spawn_oci_cgroup_path(c->cgroups_path, &cgroup, &absolute) == -EINVAL)
+                return log_error_errno(EINVAL, "Invalid %s/config.json: linux.cgroupsPath: '%s' is not a cgroup path.",
+                                       o->oci_bundle, c->cgroups_path);
         if (c->hostname && !c->namespaces[OCI_NS_UTS].requested)
                 return log_error_errno(EINVAL, "Invalid %s/config.json: hostname needs a UTS namespace.", o->oci_bundle);
         return 0;
@@ -363,6 +368,47 @@ int spawn_oci_hooks_run(const SpawnConfig *c, OciHookKind kind, pid_t pid) {
         if (r == -EPROTO)
                 return log_error_errno(r, "The %s hook %s was killed by signal %d.", what, path, WTERMSIG(status_word));
         return log_error_errno(r, "Failed to run the %s hook %s: %m", what, path);
+}
+
+int spawn_oci_cgroup_path(const char *cgroups_path, char **ret, bool *ret_absolute) {
+        _cleanup_free_ char *slice = NULL, *prefix = NULL, *path = NULL;
+
+        *ret = NULL;
+        *ret_absolute = false;
+        if (isempty(cgroups_path))
+                return 0;
+        if (strstr(cgroups_path, "..") || strstr(cgroups_path, "//"))
+                return -EINVAL;
+        const char *colon = strchr(cgroups_path, ':');
+        if (!colon) {
+                *ret_absolute = cgroups_path[0] == '/';
+                *ret = strdup(cgroups_path + (*ret_absolute ? 1 : 0));
+                return *ret ? 0 : -ENOMEM;
+        }
+        /* systemd's form: each dash of a slice name is a level ("a-b.slice" is in "a.slice"). */
+        const char *second = strchr(colon + 1, ':');
+        if (strchr(cgroups_path, '/') || !second || strchr(second + 1, ':') || isempty(second + 1))
+                return -EINVAL;
+        slice = colon == cgroups_path ? strdup("machine.slice") : strndup(cgroups_path, (size_t) (colon - cgroups_path));
+        prefix = strndup(colon + 1, (size_t) (second - colon - 1));
+        if (!slice || !prefix)
+                return -ENOMEM;
+        size_t n = strlen(slice);
+        if (n <= strlen(".slice") || !streq(slice + n - strlen(".slice"), ".slice"))
+                return -EINVAL;
+        for (char *dash = slice; (dash = strchr(dash, '-')); dash++) {
+                _cleanup_free_ char *level = strndup(slice, (size_t) (dash - slice));
+                char *next = level ? strjoin(path ?: "", path ? "/" : "", level, ".slice") : NULL;
+                if (!next)
+                        return -ENOMEM;
+                free(path);
+                path = next;
+        }
+        *ret = strjoin(path ?: "", path ? "/" : "", slice, "/", prefix, *prefix ? "-" : "", second + 1, ".scope");
+        if (!*ret)
+                return -ENOMEM;
+        *ret_absolute = true;
+        return 0;
 }
 
 /* In the container's namespaces, through the host's /proc (before pivot_root): what the kernel

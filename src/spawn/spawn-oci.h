@@ -41,6 +41,11 @@ int spawn_oci_join_namespaces(const SpawnConfig *c);
 int spawn_oci_hooks_run(const SpawnConfig *c, OciHookKind kind, pid_t pid);
 bool spawn_oci_has_hooks(const SpawnConfig *c, OciHookKind kind);
 
+/* linux.cgroupsPath as a cgroup path: "/a/b" from the hierarchy's root (*ret_absolute), "a/b"
+ * below spawn's own cgroup, systemd's "SLICE:PREFIX:NAME" as /SLICE's path/PREFIX-NAME.scope. *ret
+ * NULL: none given (spawn's machine-NAME.scope). Pure. */
+int spawn_oci_cgroup_path(const char *cgroups_path, char **ret, bool *ret_absolute);
+
 int spawn_oci_sysctl_apply(const SpawnConfig *c);
 int spawn_oci_devices_create(const SpawnConfig *c, int rootfd);
 int spawn_oci_seccomp_build(const OciSeccomp *s, SeccompProgram *ret);

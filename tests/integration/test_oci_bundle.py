@@ -278,6 +278,34 @@ def test_memory_and_cpu_limits_visible_from_outside(tree, bundle, scratch, procs
     p.wait(timeout=30)
 
 
+def test_cgroups_path_relative_to_ours(tree, bundle, scratch):
+    cg = scratch / "cg"
+    cfg = sh(tree, "sleep 1")
+    cfg["linux"]["cgroupsPath"] = f"ocisub{os.getpid()}/c1"
+    cfg["hooks"] = {"poststart": [{"path": "/bin/sh", "args": ["sh", "-c", f"sed 's/.*\"pid\":\\([0-9]*\\).*/\\1/' | "
+                                                                          f"xargs -I@ cat /proc/@/cgroup > {cg}"]}]}
+    try:
+        ok(run_bundle(bundle, cfg))
+        lines = cg.read_text().splitlines()
+        with open("/proc/self/cgroup") as f:
+            ours = {l.split(":", 2)[1]: l.rstrip("\n").split(":", 2)[2] for l in f}
+        for l in lines:
+            _, ctrls, path = l.split(":", 2)
+            if ctrls in ours:
+                assert path == ours[ctrls].rstrip("/") + f"/ocisub{os.getpid()}/c1", lines
+    finally:
+        # The parent is left as runc leaves it (the engine owns it): remove it, in our own subtree.
+        with open("/proc/self/cgroup") as f:
+            for l in f:
+                _, ctrls, path = l.rstrip("\n").split(":", 2)
+                top = "/sys/fs/cgroup/" + (ctrls.replace("name=", "") if ctrls else "unified")
+                if not ctrls and not os.path.exists(top):
+                    top = "/sys/fs/cgroup"
+                d = top + path.rstrip("/") + f"/ocisub{os.getpid()}"
+                if os.path.isdir(d):
+                    os.rmdir(d)
+
+
 # --- seccomp -------------------------------------------------------------------------------------
 
 def podman_profile():

@@ -14,7 +14,9 @@
 
 #include "fd-util.h"
 #include "macro.h"
+#include "oci-config.h"
 #include "spawn-mount.h"
+#include "spawn-oci.h"
 #include "spawn-options.h"
 #include "tap.h"
 
@@ -334,6 +336,48 @@ static void test_engine(void) {
         CHECK(WEXITSTATUS(status) == 0);
 }
 
+/* --oci-bundle: config.json's mounts in their order and nothing of spawn's own, then the
+ * console, the bundle's devices, masked and read-only paths. */
+static void test_oci_bundle(void) {
+        static const char json[] =
+                "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
+                "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+                "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"strictatime\",\"mode=755\"]},"
+                "{\"destination\":\"/data\",\"source\":\"vol\",\"options\":[\"rbind\",\"ro\",\"rprivate\"]},"
+                "{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\",\"options\":[\"ro\"]}],"
+                "\"linux\":{\"devices\":[{\"path\":\"/dev/fuse\",\"type\":\"c\",\"major\":10,\"minor\":229}],"
+                "\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"]}}";
+        static const char *const want[] = {
+                "early root / read-only",
+                "early fs /proc src=proc type=proc",
+                "early fs /dev src=tmpfs type=tmpfs nosuid strictatime opts=mode=755",
+                "early dev-nodes /dev",
+                "early bind /data src=/bundle/vol rec read-only",
+                "cgroup-ns fs /sys/fs/cgroup src=cgroup2 type=cgroup2 ro nosuid nodev noexec",
+                "early bind /dev/console src=/dev/pts/7",
+                "early oci-devices /dev",
+                "early mask /proc/kcore ro nosuid nodev noexec optional",
+                "early bind-self /proc/sys nosuid nodev noexec rec read-only optional",
+        };
+        OciConfig *oci = calloc(1, sizeof(OciConfig));
+        SpawnConfig c;
+        char buf[512];
+
+        config_default(&c);
+        CHECK(oci && oci_config_parse(json, oci, NULL) == 0);
+        c.opt.oci = oci;
+        c.opt.oci_bundle = strdup("/bundle");
+        c.opt.read_only = true;
+        MountPlan p = build(&c, "/dev/pts/7");
+        CHECK(p.n_entries == ELEMENTSOF(want));
+        for (size_t i = 0; i < MIN(p.n_entries, ELEMENTSOF(want)); i++) {
+                render_entry(p.entries + i, buf, sizeof(buf));
+                CHECK_STREQ(buf, want[i]);
+        }
+        mount_plan_done(&p);
+        spawn_config_done(&c);
+}
+
 int main(void) {
         test_default();
         test_private_network_and_read_only();
@@ -341,5 +385,6 @@ int main(void) {
         test_custom_mounts();
         test_cgroup_layouts();
         test_engine();
+        test_oci_bundle();
         return tap_finish();
 }
