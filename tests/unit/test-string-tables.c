@@ -14,6 +14,8 @@
 #include "manager.h"
 #include "machine-error.h"
 #include "machine-shell.h"
+#include "oci-config.h"
+#include "oci-state.h"
 #include "spawn-options.h"
 #include "spawn-register.h"
 #include "string-table.h"
@@ -65,6 +67,11 @@ int main(void) {
         CHECK_TABLE(mount_phase, _MOUNT_PHASE_MAX);
         CHECK_TABLE(mount_kind, _MOUNT_KIND_MAX);
         CHECK_TABLE(mount_hook, _MOUNT_HOOK_MAX);
+        CHECK_TABLE(oci_hook_kind, _OCI_HOOK_KIND_MAX);
+        CHECK_TABLE(oci_namespace_type, _OCI_NS_TYPE_MAX);
+        CHECK_TABLE(oci_seccomp_action, _OCI_SECCOMP_ACTION_MAX);
+        CHECK_TABLE(oci_seccomp_op, _OCI_SECCOMP_OP_MAX);
+        CHECK_TABLE(oci_status, _OCI_STATUS_MAX);
         CHECK_TABLE(volatile_mode, _VOLATILE_MODE_MAX);
 
         /* machined */
