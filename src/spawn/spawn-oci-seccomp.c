@@ -76,6 +76,8 @@ static int rule_add(scmp_filter_ctx ctx, uint32_t action, int nr, const OciSysca
 static int filter_fill(scmp_filter_ctx ctx, const OciSeccomp *s, uint32_t default_action) {
         int r;
 
+        for (char **f = s->flags; f && *f; f++)
+                log_debug("Ignoring seccomp flag %s.", *f);
         for (char **a = s->architectures; a && *a; a++) {
                 const char *name = startswith(*a, "SCMP_ARCH_");
                 _cleanup_free_ char *lower = strdup(name ?: *a);

@@ -49,6 +49,16 @@ def base_config(tree, args, **kw):
     return c
 
 
+@pytest.fixture(scope="module")
+def tree(busybox_tree, tmproot):
+    """A copy of the busybox tree for this module: a bundle's mount points are created in its root,
+    as runc creates them, and the session's shared tree must stay as it is."""
+    d = tmproot / "oci-tree"
+    d.mkdir()
+    subprocess.run(["cp", "-a", str(busybox_tree), str(d / "rootfs")], check=True, timeout=120)
+    return d / "rootfs"
+
+
 @pytest.fixture
 def bundle(scratch):
     """A bundle directory; its name is the container's (machine) name."""
