@@ -6,6 +6,7 @@ that must fail with one line and leave nothing behind."""
 import errno
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -13,9 +14,12 @@ import time
 
 import pytest
 
+from pathlib import Path
+
 from conftest import (IN_HELPER, describe, mounts_under, no_leftovers, nonempty_lines, ns_inode,
                       parse_json_line, run_spawn)
 
+DATA = Path(__file__).parent / "data"
 SECCOMP_PROFILE = "/usr/share/containers/seccomp.json"   # podman's default (containers-common)
 PATH_ENV = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -454,6 +458,42 @@ def test_bad_bundle(tree, bundle, name, mutate, words):
     cp = run_spawn([f"--oci-bundle={bundle}"])
     assert_clean_failure(cp, bundle, *words)
     assert sorted(os.listdir(bundle)) in (["config.json"], [])
+
+
+def test_podman_generated_bundle(tree, bundle, scratch):
+    """config.json exactly as podman 4.3 (Debian 12) writes it for `podman run --rootfs TREE`, its
+    seccomp profile, binds of its userdata files, a network namespace joined by path included;
+    only the paths of that run are replaced."""
+    userdata = scratch / "userdata"
+    (userdata / "shm").mkdir(parents=True)
+    for f in ("resolv.conf", "hosts", ".containerenv", "hostname"):
+        (userdata / f).write_text(f"from-{f}\n")
+    holder = subprocess.Popen(["unshare", "--net", "sleep", "60"])
+    try:
+        time.sleep(0.3)
+        text = (DATA / "podman-4.3-run-rootfs.json").read_text()
+        text = text.replace("@ROOTFS@", str(tree)).replace("@USERDATA@", str(userdata))
+        cfg = json.loads(text.replace("@NETNS@", f"/proc/{holder.pid}/ns/net"))
+        # podman's cgroupfs parent is at the hierarchy's root, outside the tests' subtree.
+        del cfg["linux"]["cgroupsPath"]
+        # podman asks for 1048576 files; a host (like a CI sandbox) may not allow raising the hard
+        # limit at all, which crun refuses just the same.
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        for r in cfg["process"]["rlimits"]:
+            r["soft"] = r["hard"] = min(r["hard"], hard)
+        cfg["process"]["args"] = ["/bin/sh", "-c", "cat /etc/hostname /run/.containerenv; "
+                                  "cat /proc/sys/net/ipv4/ping_group_range; grep -E 'Cap(Bnd|Eff)|Seccomp:' /proc/self/status; "
+                                  "readlink /proc/self/ns/net; unshare -m true 2>&1; true"]
+        out = ok(run_bundle(bundle, cfg))
+        lines = out.splitlines()
+        assert lines[:3] == ["from-hostname", "from-.containerenv", "0\t0"], out
+        assert "CapBnd:\t00000000800405fb" in lines and "CapEff:\t00000000800405fb" in lines, out
+        assert "Seccomp:\t2" in lines, out
+        assert f"net:[{ns_inode('net', holder.pid)}]" in lines, out
+        assert "Operation not permitted" in out, out
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_runc_spec_bundle_runs(tree, bundle):
