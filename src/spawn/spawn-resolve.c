@@ -176,6 +176,13 @@ static int resolve_selinux(const SpawnOptions *o, SpawnResolved *r) {
         r->selinux_enabled = selinux_host_enabled();
         if (!o->selinux_context && !o->selinux_apifs_context)
                 return 0;
+        /* A bundle's labels are for SELinux hosts; runc ignores them elsewhere, so do we. */
+        bool from_bundle = o->source[SPAWN_FIELD_SELINUX_CONTEXT] != SPAWN_SOURCE_COMMAND_LINE &&
+                           o->source[SPAWN_FIELD_SELINUX_APIFS_CONTEXT] != SPAWN_SOURCE_COMMAND_LINE;
+        if (!r->selinux_enabled && from_bundle) {
+                log_debug("SELinux is not enabled on this host; ignoring the bundle's labels.");
+                return 0;
+        }
         if (!r->selinux_enabled) {
                 const char *opt = getenv("BERTH_SELINUX_OPTIONAL");
                 if (!isempty(opt) && parse_boolean(opt) > 0) {

@@ -117,6 +117,22 @@ def test_process_is_pid1_with_its_caps_limits_and_nothing_added(tree, bundle):
     assert lines[-2:] == ["1024", "1024"], out
 
 
+def test_terminal_oom_score_and_labels(tree, bundle):
+    cfg = sh(tree, "tty; cat /proc/self/oom_score_adj")
+    cfg["process"]["oomScoreAdj"] = 123
+    # Labels only matter on an SELinux host; elsewhere they are ignored, as runc ignores them.
+    cfg["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0:c1,c2"
+    cfg["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0:c1,c2"
+    cfg["process"]["apparmorProfile"] = "containers-default-0.50.1"
+    if os.path.exists("/sys/fs/selinux/enforce"):
+        del cfg["process"]["selinuxLabel"], cfg["linux"]["mountLabel"]
+    out = ok(run_bundle(bundle, cfg)).splitlines()
+    assert out == ["not a tty", "123"], out
+    cfg["process"]["terminal"] = True
+    out = ok(run_bundle(bundle, cfg)).replace("\r", "").splitlines()
+    assert out[0].startswith("/dev/") and out[1] == "123", out
+
+
 def test_user_groups_umask_cwd(tree, bundle):
     cfg = sh(tree, "id -u; id -g; id -G; umask; pwd")
     cfg["process"]["user"] = {"uid": 1234, "gid": 2345, "additionalGids": [5, 7], "umask": 0o027}
