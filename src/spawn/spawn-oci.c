@@ -3,6 +3,7 @@
  * sysctls, device nodes, joined namespaces). The parsing is src/shared/oci-config.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -175,14 +176,21 @@ static int apply_namespaces(SpawnOptions *o, const OciConfig *c) {
 
         if (!c->namespaces[OCI_NS_USER].requested || !take(o, SPAWN_FIELD_PRIVATE_USERS))
                 return 0;
-        /* berth's user namespaces map one range at container ID 0, the same for users and groups
-         * (spawn-userns.c); that is what podman and containerd ask for without --userns=keep-id. */
-        if (c->n_uid_mappings != 1 || c->n_gid_mappings != 1 || c->uid_mappings[0].container_id != 0 ||
-            c->uid_mappings[0].host_id != c->gid_mappings[0].host_id || c->uid_mappings[0].size != c->gid_mappings[0].size)
-                return log_error_errno(EOPNOTSUPP, "Only one ID mapping at container ID 0, equal for users and groups, "
-                                                   "is supported in linux.uidMappings and linux.gidMappings.");
-        o->private_users = (UsernsSpec) { .mode = c->uid_mappings[0].host_id == 0 ? USERNS_IDENTITY : USERNS_FIXED,
-                                          .base = c->uid_mappings[0].host_id, .size = c->uid_mappings[0].size };
+        /* berth's user namespaces have one base for users and groups (spawn-userns.c: the API
+         * mounts' owners, the range lock): the range at container ID 0. The maps written are the
+         * bundle's, every line of them (spawn_oci_write_id_maps()). */
+        const OciIdMapping *u = NULL, *g = NULL;
+        for (size_t i = 0; i < c->n_uid_mappings; i++)
+                if (c->uid_mappings[i].container_id == 0)
+                        u = c->uid_mappings + i;
+        for (size_t i = 0; i < c->n_gid_mappings; i++)
+                if (c->gid_mappings[i].container_id == 0)
+                        g = c->gid_mappings + i;
+        if (!u || !g || u->host_id != g->host_id)
+                return log_error_errno(EOPNOTSUPP, "linux.uidMappings and linux.gidMappings must map container ID 0 to "
+                                                   "the same host ID.");
+        o->private_users = (UsernsSpec) { .mode = u->host_id == 0 ? USERNS_IDENTITY : USERNS_FIXED, .base = u->host_id,
+                                          .size = u->size < g->size ? u->size : g->size };
         o->private_users_ownership = USERNS_OWNERSHIP_OFF;
         return 0;
 }
@@ -408,6 +416,39 @@ int spawn_oci_cgroup_path(const char *cgroups_path, char **ret, bool *ret_absolu
         if (!*ret)
                 return -ENOMEM;
         *ret_absolute = true;
+        return 0;
+}
+
+int spawn_oci_write_id_maps(const SpawnConfig *c, pid_t pid) {
+        const OciConfig *oci = c->opt.oci;
+        const OciIdMapping *maps[2] = { oci->uid_mappings, oci->gid_mappings };
+        const size_t n[2] = { oci->n_uid_mappings, oci->n_gid_mappings };
+        static const char *const files[2] = { "uid_map", "gid_map" };
+
+        for (size_t f = 0; f < 2; f++) {
+                _cleanup_free_ char *text = NULL;
+                char path[64];
+                for (size_t i = 0; i < n[f]; i++) {
+                        char line[64];
+                        snprintf(line, sizeof(line), "%" PRIu32 " %" PRIu32 " %" PRIu32 "\n", maps[f][i].container_id,
+                                 maps[f][i].host_id, maps[f][i].size);
+                        char *joined = strjoin(text ?: "", line);
+                        if (!joined)
+                                return -ENOMEM;
+                        free(text);
+                        text = joined;
+                }
+                snprintf(path, sizeof(path), "/proc/%d/%s", (int) pid, files[f]);
+                _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+                /* One write(): the kernel takes a map whole or not at all. */
+                if (fd < 0)
+                        return -errno;
+                ssize_t k = write(fd, text, strlen(text));
+                if (k < 0)
+                        return -errno;
+                if ((size_t) k != strlen(text))
+                        return -EIO;
+        }
         return 0;
 }
 

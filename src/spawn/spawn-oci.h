@@ -46,6 +46,9 @@ bool spawn_oci_has_hooks(const SpawnConfig *c, OciHookKind kind);
  * NULL: none given (spawn's machine-NAME.scope). Pure. */
 int spawn_oci_cgroup_path(const char *cgroups_path, char **ret, bool *ret_absolute);
 
+/* The bundle's uidMappings/gidMappings, every line, for the child pid (supervisor, on SYNC_USERNS). */
+int spawn_oci_write_id_maps(const SpawnConfig *c, pid_t pid);
+
 int spawn_oci_sysctl_apply(const SpawnConfig *c);
 int spawn_oci_devices_create(const SpawnConfig *c, int rootfd);
 int spawn_oci_seccomp_build(const OciSeccomp *s, SeccompProgram *ret);

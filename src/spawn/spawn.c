@@ -276,7 +276,9 @@ static int supervisor_wait_for_exec(Supervisor *s, int sync_fd) {
                                 return log_error_errno(r, "Failed to start the container: %m");
                         break;
                 case SYNC_USERNS:
-                        r = userns_write_maps(s->pid, s->config->res.uid_shift, s->config->res.uid_range);
+                        r = s->config->opt.oci && s->config->opt.oci->n_uid_mappings > 0 ?
+                            spawn_oci_write_id_maps(s->config, s->pid) :
+                            userns_write_maps(s->pid, s->config->res.uid_shift, s->config->res.uid_range);
                         if (r < 0)
                                 return log_error_errno(r, "Failed to write the container's ID maps: %m");
                         r = sync_send(sync_fd, SYNC_USERNS_MAPPED, 0, 0, NULL, -EBADF);

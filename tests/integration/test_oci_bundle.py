@@ -240,6 +240,13 @@ def test_user_namespace_from_id_mappings(tree, bundle):
     out = ok(run_bundle(bundle, cfg))
     assert [l.split() for l in out.splitlines()[:2]] == [["0", "1000000", "65536"]] * 2, out
     assert out.splitlines()[2] == "0"
+    # Several ranges, as podman's --userns=keep-id makes them: every line is written.
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 1000000, "size": 1000},
+                                   {"containerID": 1000, "hostID": 0, "size": 1},
+                                   {"containerID": 1001, "hostID": 1001001, "size": 64535}]
+    out = ok(run_bundle(bundle, cfg)).splitlines()
+    assert [l.split() for l in out[:3]] == [["0", "1000000", "1000"], ["1000", "0", "1"], ["1001", "1001001", "64535"]], out
+    assert out[3].split() == ["0", "1000000", "65536"], out
 
 
 def test_sysctl_applies_inside_only(tree, bundle):
