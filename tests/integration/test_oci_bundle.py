@@ -183,6 +183,15 @@ def test_masked_and_read_only_paths(tree, bundle):
     assert any(" /sys/firmware tmpfs ro" in l for l in lines), out
 
 
+def test_rootfs_propagation(tree, bundle):
+    cfg = sh(tree, "awk '$5 == \"/\"' /proc/self/mountinfo")
+    cfg["linux"]["rootfsPropagation"] = "rshared"
+    assert "shared:" in ok(run_bundle(bundle, cfg))
+    cfg["linux"]["rootfsPropagation"] = "private"
+    line = ok(run_bundle(bundle, cfg))
+    assert "shared:" not in line and "master:" not in line, line
+
+
 def test_devices_nodes_and_cgroup_policy(tree, bundle):
     # /dev/loop-control's numbers under another name (its open checks no capability): created from
     # linux.devices, opened only when the device list allows it.
@@ -284,6 +293,7 @@ def test_resources_become_cgroup_limits(tree, bundle, scratch):
     cfg = base_config(tree, [IN_HELPER, "fork-count", "50"])
     cfg["linux"]["resources"] = {"memory": {"limit": 64 << 20}, "cpu": {"quota": 50000, "period": 100000},
                                  "pids": {"limit": 20}}
+    cfg["annotations"] = {"org.example.kept": "yes"}
     cfg["hooks"] = {"poststart": [{"path": "/bin/sh", "args": ["sh", "-c", f"cat > {state}.tmp; "
                                    f"pid=$(sed 's/.*\"pid\":\\([0-9]*\\).*/\\1/' {state}.tmp); "
                                    f"cat /proc/$pid/cgroup > {state}.cg; mv {state}.tmp {state}"]}]}
@@ -291,6 +301,7 @@ def test_resources_become_cgroup_limits(tree, bundle, scratch):
     assert out.strip() == "forked=19", out    # pids.limit 20, PID 1 included
     st = json.loads(state.read_text())
     assert st["status"] == "running" and st["id"] == bundle.name and st["bundle"] == str(bundle)
+    assert st["annotations"] == {"org.example.kept": "yes"} and st["ociVersion"].startswith("1.")
     assert f"machine-{bundle.name}.scope" in (scratch / "state.json.cg").read_text()
 
 
