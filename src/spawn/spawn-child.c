@@ -265,8 +265,8 @@ static int child_oci_after_pivot(const SpawnConfig *c) {
                 if (mount(NULL, "/", NULL, f | (rec ? MS_REC : 0), NULL) < 0)
                         return log_error_errno(errno, "Failed to set the root's propagation to %s: %m", prop);
         }
-        if (oci->process.has_umask)
-                umask(oci->process.umask);
+        /* runc's default when the bundle names none, whatever spawn's caller had. */
+        umask(oci->process.has_umask ? oci->process.umask : 0022);
         return spawn_oci_hooks_run(c, OCI_HOOK_START_CONTAINER, child_host_pid);
 }
 

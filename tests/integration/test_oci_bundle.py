@@ -115,6 +115,8 @@ def test_process_is_pid1_with_its_caps_limits_and_nothing_added(tree, bundle):
     assert PATH_ENV in lines and "TERM=xterm" in lines
     assert not [l for l in lines if l.split("=")[0] in ("container", "container_uuid", "HOME", "NOTIFY_SOCKET")], out
     assert lines[-2:] == ["1024", "1024"], out
+    # No process.user.umask: runc's 0022, not whatever spawn's caller had.
+    assert ok(run_bundle(bundle, sh(tree, "umask"), preexec_fn=lambda: os.umask(0o077))).strip() == "0022"
 
 
 def test_terminal_oom_score_and_labels(tree, bundle):
