@@ -109,8 +109,8 @@ int oci_process_prepare(const OciProcess *p, char **ret_error) {
                 if (fd < 0 || loop_write(fd, buf, strlen(buf)) < 0)
                         return fail(ret_error, -errno, "Failed to set oom_score_adj%s: %s", NULL);
         }
-        if (p->has_umask)
-                umask(p->umask);
+        /* runc's default where config.json names none, not whatever umask the engine had. */
+        umask(p->has_umask ? p->umask : 0022);
         if (chdir(p->cwd ?: "/") < 0)
                 return fail(ret_error, -errno, "Failed to change to the working directory %s: %s", p->cwd);
         return 0;
