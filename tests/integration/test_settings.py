@@ -73,8 +73,9 @@ class Settings:
 
 
 @pytest.fixture
-def st(scratch, busybox_tree):
-    s = Settings(scratch, busybox_tree)
+def st(scratch, tree_copy):
+    # A copy: keys such as TemporaryFileSystem=/srv make their mount points in the tree.
+    s = Settings(scratch, tree_copy)
     try:
         yield s
     finally:
