@@ -225,7 +225,12 @@ def test_out_of_descriptors_pauses_no_spin(machined, machined_leaders):
     pid = machined.proc.pid
     f = Flooder(machined, 500)
     try:
-        assert f.still_open() < 128
+        # Connections machined has not accepted yet look open from the client's side: on a
+        # loaded machine it takes a moment to work through the backlog and close the excess.
+        deadline = time.monotonic() + 10
+        while (held := f.still_open()) >= 128 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert held < 128
         assert root_list_works(machined)
     finally:
         f.close()
