@@ -37,6 +37,13 @@ static const char *const mount_hook_table[_MOUNT_HOOK_MAX] = {
         [MOUNT_HOOK_CGROUP_V1] = "cgroup-v1",
 };
 
+static const char *const mount_idmap_table[_MOUNT_IDMAP_MAX] = {
+        [MOUNT_IDMAP_NONE] = "noidmap",
+        [MOUNT_IDMAP_CONTAINER] = "idmap",
+        [MOUNT_IDMAP_ROOT] = "rootidmap",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(mount_idmap, MountIdmap)
 DEFINE_STRING_TABLE_LOOKUP(mount_phase, MountPhase)
 DEFINE_STRING_TABLE_LOOKUP(mount_kind, MountKind)
 DEFINE_STRING_TABLE_LOOKUP(mount_hook, MountHook)
@@ -183,7 +190,12 @@ static int plan_add_custom(MountPlan *p, const SpawnConfig *c) {
                 else
                         r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
                                                        .source = m->source, .target = m->destination,
-                                                       .flags = m->recursive ? MS_REC : 0, .read_only = m->read_only });
+                                                       .flags = m->recursive ? MS_REC : 0, .read_only = m->read_only,
+                                                       /* Without a user namespace there is nothing to map. */
+                                                       .idmap = c->res.userns ? m->idmap : MOUNT_IDMAP_NONE,
+                                                       .userns_fd = !c->res.userns ? -EBADF :
+                                                                    m->idmap == MOUNT_IDMAP_ROOT ? c->res.idmap_bind_fds[i] :
+                                                                    c->res.idmap_userns_fd });
         }
         return r;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -10,8 +12,13 @@
 #include "spawn-root.h"
 
 static int directory_mount(RootProvider *p, const SpawnConfig *c, int *ret_rootfd) {
-        /* The tree becomes a mount point of its own so it can be pivoted into. */
-        if (mount(p->path, p->path, NULL, MS_BIND | MS_REC, NULL) < 0)
+        /* --private-users-ownership=map: the idmapped copy resolution made (and found possible),
+         * attached here in our own mount namespace. */
+        if (c->res.idmap_root_fd >= 0) {
+                if (syscall(SYS_move_mount, c->res.idmap_root_fd, "", AT_FDCWD, p->path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        return log_error_errno(errno, "Failed to mount the ID-mapped %s: %m", p->path);
+        /* Otherwise the tree becomes a mount point of its own so it can be pivoted into. */
+        } else if (mount(p->path, p->path, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return log_error_errno(errno, "Failed to bind-mount %s: %m", p->path);
         int fd = open(p->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)

@@ -43,8 +43,8 @@ static void render_entry(const MountEntry *e, char *buf, size_t size) {
                 n += (size_t) snprintf(buf + n, size - n, " read-only");
         if (e->optional && n < size)
                 n += (size_t) snprintf(buf + n, size - n, " optional");
-        if (e->idmap && n < size)
-                (void) snprintf(buf + n, size - n, " idmap");
+        if (e->idmap != MOUNT_IDMAP_NONE && n < size)
+                (void) snprintf(buf + n, size - n, " %s", mount_idmap_to_string(e->idmap));
 }
 
 static const char *const default_plan[] = {
