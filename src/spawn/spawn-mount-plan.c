@@ -219,7 +219,7 @@ static int plan_add_cgroup(MountPlan *p, const SpawnConfig *c) {
         return plan_add_hook(p, g, MOUNT_HOOK_CGROUP_V1, "/sys/fs/cgroup");
 }
 
-int mount_plan_build(const SpawnConfig *c, const char *console_path, MountPlan *ret) {
+int mount_plan_build(const SpawnConfig *c, const char *console_path, const int console_trees[2], MountPlan *ret) {
         _cleanup_(mount_plan_done) MountPlan p = MOUNT_PLAN_NULL;
         int r;
 
@@ -239,13 +239,15 @@ int mount_plan_build(const SpawnConfig *c, const char *console_path, MountPlan *
                                                 .read_only = true });
         if (r >= 0 && console_path)
                 r = plan_add(&p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
-                                                .source = (char *) console_path, .target = (char *) "/dev/console" });
+                                                .source = (char *) console_path, .target = (char *) "/dev/console",
+                                                .tree_fd = console_trees ? console_trees[0] : 0 });
         /* A sysvinit inittab starts its gettys on tty1..6 only, never on /dev/console: the console
          * pty is bound onto /dev/tty1 too, so the getty on tty1 prompts on spawn's console. One pty,
          * not one per tty as LXC's lxc.tty.max makes: spawn has one console to show. */
         if (r >= 0 && console_path && c->opt.boot && c->res.init_kind == INIT_SYSV)
                 r = plan_add(&p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
-                                                .source = (char *) console_path, .target = (char *) "/dev/tty1" });
+                                                .source = (char *) console_path, .target = (char *) "/dev/tty1",
+                                                .tree_fd = console_trees ? console_trees[1] : 0 });
         if (r >= 0)
                 r = plan_add_hook(&p, MOUNT_PHASE_EARLY, MOUNT_HOOK_RESOLV_CONF, "/etc/resolv.conf");
         if (r >= 0)

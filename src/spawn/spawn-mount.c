@@ -238,9 +238,26 @@ static int entry_bind_idmapped(const MountEntry *e, const MountContext *ctx, int
         return 0;
 }
 
+/* A detached mount (the -U console's pty) attached onto the target. */
+static int entry_attach(const MountEntry *e, const MountContext *ctx) {
+        struct stat st;
+
+        if (fstat(e->tree_fd, &st) < 0)
+                return log_error_errno(errno, "Failed to stat %s: %m", e->source);
+        _cleanup_close_ int fd = mount_point_in_root(ctx->rootfd, e->target, S_ISDIR(st.st_mode), S_ISDIR(st.st_mode) ? 0755 : 0644);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to create mount point %s in the container: %m", e->target);
+        if (syscall(SYS_move_mount, e->tree_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return log_error_errno(errno, "Failed to mount %s in the container: %m", e->target);
+        return 0;
+}
+
 static int entry_bind(const MountEntry *e, const MountContext *ctx) {
         char p[PROC_FD_PATH_MAX];
         struct stat st;
+
+        if (e->tree_fd > 0)
+                return entry_attach(e, ctx);
 
         _cleanup_close_ int srcfd = -EBADF;
         if (e->source[0] == '+')

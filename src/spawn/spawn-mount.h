@@ -92,6 +92,7 @@ typedef struct MountEntry {
         bool optional;            /* skipped when the target does not exist (a kernel without it) */
         MountIdmap idmap;         /* binds under -U: idmapped with the container's map, or root-only */
         int userns_fd;            /* with idmap: the mapping's user namespace (borrowed from the resolution) */
+        int tree_fd;              /* BIND: > 0, a detached mount (borrowed) attached instead of binding source */
 } MountEntry;
 
 typedef struct MountPlan {
@@ -111,8 +112,9 @@ const char *mount_hook_to_string(MountHook h);
 MountHook mount_hook_from_string(const char *s);
 
 /* Builds the plan for c; console_path is the host side of the container's console (NULL: pipe
- * mode, no /dev/console). Pure: only allocates. Returns -ENOMEM (unlogged) on failure. */
-int mount_plan_build(const SpawnConfig *c, const char *console_path, MountPlan *ret);
+ * mode, no /dev/console); console_trees (NULL, or fds <= 0: none) detached mounts of it for
+ * /dev/console and /dev/tty1, attached instead of binding the path. Pure: only allocates. Returns -ENOMEM (unlogged) on failure. */
+int mount_plan_build(const SpawnConfig *c, const char *console_path, const int console_trees[2], MountPlan *ret);
 void mount_plan_done(MountPlan *p);
 
 /* What the engine works on and what the hooks hand back. */

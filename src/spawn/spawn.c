@@ -334,15 +334,13 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         r = network_links_nat_start(&links, &c->opt.network_links, c->res.machine);
         if (r < 0)
                 goto finish;
-        r = console_open(&s.console, c->res.console_mode);
+        /* -U: a pty of the host's root is nobody's inside the user namespace, and the guest's init
+         * (or getty) reopens /dev/console there: the container's root and tty group own it. */
+        r = console_open(&s.console, c->res.console_mode, c->res.userns ? c->res.uid_shift : 0,
+                         c->res.userns ? c->res.uid_shift + 5 : 0);
         if (r < 0)
                 goto finish;
-        /* -U: a pty of the host's root is nobody's inside the user namespace; the guest's init
-         * (or getty) reopens /dev/console there. Best effort: spawn's own stdio is opened before the
-         * switch, and a read-only devpts (a sandboxed host) refuses it. */
-        if (c->res.userns && s.console.slave >= 0)
-                (void) fchown(s.console.slave, c->res.uid_shift, c->res.uid_shift + 5);
-        r = mount_plan_build(c, s.console.slave_path, &plan);
+        r = mount_plan_build(c, s.console.slave_path, s.console.slave_trees, &plan);
         if (r < 0) {
                 r = log_oom();
                 goto finish;

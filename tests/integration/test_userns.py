@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from boot_fixtures import boot, notify  # noqa: F401 (fixtures)
+
 from conftest import (DEFAULT_TIMEOUT, IN_HELPER, describe, descendants, no_leftovers, report, run_spawn,
                       spawn_cmd, base_env)
 
@@ -388,3 +390,44 @@ def test_userns_refuses_sysfs_remount_with_private_network(tree):
     from test_isolation import probe
     r = probe(tree, "try-mount", "none", "/sys", "-", "remount-rw", opts=["-U", "--register=no", "--private-network"])
     assert r["mount"] != 0, r
+
+
+# --- Debian 12 and 13 booting with -U -----------------------------------------------------------
+
+def in_container(pid, *cmd):
+    """CMD in every namespace of the container, its user namespace too: root there, not the host's
+    root (whom the guest's systemd sees as nobody)."""
+    cp = subprocess.run(["nsenter", "-t", str(pid), "-a", "--", *cmd], stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, timeout=DEFAULT_TIMEOUT)
+    return cp.stdout.decode(errors="replace").strip()
+
+
+@pytest.mark.parametrize("name", ["debian-bookworm", "debian-trixie"])
+def test_boot_debian_with_userns(name, boot, _resources):
+    """A copy of the cached tree (the cache stays pristine; an overlay cannot be ID-mapped), booted
+    with -U: idmapped, up to a login prompt, halted cleanly, its ownership unchanged on the host."""
+    from boot_fixtures import cached_tree
+    copy = _resources.mkdtemp("bootcopy") / name
+    subprocess.run(["cp", "-a", str(cached_tree(name)), str(copy)], check=True, timeout=600)
+    before = dict((p, (u, g)) for p, u, g in owners(copy))
+    b = boot(copy, "-U", "--register=no")
+    b.wait_ready()
+    pid = b.init_pid()
+    with open(f"/proc/{pid}/uid_map") as f:
+        base = int(f.read().split()[1])
+    assert base >= WINDOW[0], base
+    assert in_container(pid, "systemctl", "is-system-running", "--wait") == "running", \
+        in_container(pid, "systemctl", "--failed", "--no-legend", "--plain")
+    assert in_container(pid, "stat", "-c", "%u %g", "/", "/dev/console", "/run", "/sys/fs/cgroup").split("\n") == \
+        ["0 0", "0 5", "0 0", "0 0"]
+    deadline = time.monotonic() + 30
+    while "login:" not in b.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "login:" in b.output(), b.output()[-2000:]
+    os.kill(b.proc.pid, 15)
+    assert b.exit_code(60) == 0, b.output()[-3000:]
+    after = dict((p, (u, g)) for p, u, g in owners(copy))
+    changed = [p for p, ids in before.items() if p in after and after[p] != ids]
+    assert not changed, changed[:10]
+    assert not any(u >= WINDOW[0] for u, _ in after.values()), "a file of the shifted range landed on the host"
+    no_leftovers(copy)

@@ -89,7 +89,7 @@ static void config_default(SpawnConfig *c) {
 
 static MountPlan build(const SpawnConfig *c, const char *console) {
         MountPlan p = MOUNT_PLAN_NULL;
-        CHECK(mount_plan_build(c, console, &p) == 0);
+        CHECK(mount_plan_build(c, console, NULL, &p) == 0);
         return p;
 }
 
