@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -319,7 +320,8 @@ static int resolve_userns_ownership(const SpawnOptions *o, SpawnResolved *r, con
                         return k;
                 log_debug("ID-mapped mounts are not available for %s, shifting its ownership instead.", spawn_resolved_origin(r));
         }
-        if (r->image && r->image_read_only)
+        struct statvfs sv;
+        if (r->image && (r->image_read_only || (statvfs(r->directory, &sv) >= 0 && (sv.f_flag & ST_RDONLY))))
                 return log_error_errno(EROFS, "Cannot shift the ownership of read-only image %s (its file systems cannot be ID-mapped).",
                                        spawn_resolved_origin(r));
         /* An image's partitions are mounts of their own below the root. */

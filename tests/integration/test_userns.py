@@ -431,3 +431,12 @@ def test_boot_debian_with_userns(name, boot, _resources):
     assert not changed, changed[:10]
     assert not any(u >= WINDOW[0] for u, _ in after.values()), "a file of the shifted range landed on the host"
     no_leftovers(copy)
+
+
+def test_userns_binfmt_misc_stays_inside(tree):
+    """Under -U a binfmt_misc instance is the user namespace's own (Linux >= 6.7) or refused: the
+    host's never gets the handler."""
+    from test_isolation import binfmt_attempt
+    cp, registered = binfmt_attempt(tree, opts=["-U", "--register=no"])
+    assert cp.returncode == 0 and "rc=" in cp.stdout, describe(cp)
+    assert not registered, describe(cp)
