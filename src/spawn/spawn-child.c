@@ -24,6 +24,7 @@
 #include "spawn-isolation.h"
 #include "spawn-mount.h"
 #include "spawn-network.h"
+#include "spawn-reboot.h"
 #include "spawn-selinux.h"
 #include "spawn-root.h"
 #include "spawn-stub-init.h"
@@ -372,6 +373,16 @@ static int child_enter_userns(const ChildContext *ctx) {
                 return log_error_errno(errno, "Failed to set parent death signal: %m");
         if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
                 return log_error_errno(errno, "Failed to create namespaces in the user namespace: %m");
+
+        /* Our PID namespace is the host user namespace's: the supervisor answers reboot(2). */
+        _cleanup_close_ int listener = reboot_listener_install();
+        if (listener == -EOPNOTSUPP)
+                return 0;
+        if (listener < 0)
+                return log_error_errno(listener, "Failed to install the reboot(2) listener: %m");
+        r = sync_send(ctx->sync_fd, SYNC_REBOOT_FD, 0, 0, NULL, listener);
+        if (r < 0)
+                return log_error_errno(r, "Failed to pass the reboot(2) listener to the supervisor: %m");
         return 0;
 }
 

@@ -13,6 +13,7 @@ typedef enum SyncMessageType {
         SYNC_FAILED,              /* child → supervisor: setup failed with error; the child exits */
         SYNC_USERNS,              /* child → supervisor: I have a new user namespace, write my ID maps */
         SYNC_USERNS_MAPPED,       /* supervisor → child: uid_map and gid_map are written */
+        SYNC_REBOOT_FD,           /* child → supervisor: -U's reboot(2) listener, as SCM_RIGHTS (spawn-reboot.h) */
         _SYNC_MESSAGE_TYPE_MAX,
         _SYNC_MESSAGE_TYPE_INVALID = -22,
 } SyncMessageType;

@@ -23,6 +23,7 @@
 #include "spawn-halt.h"
 #include "spawn-network-links.h"
 #include "spawn-network.h"
+#include "spawn-reboot.h"
 #include "spawn-register.h"
 #include "spawn-settings.h"
 #include "spawn-root.h"
@@ -44,6 +45,8 @@ typedef struct Supervisor {
         pid_t pid;
         int signal_fd;
         int notify_fd;
+        int reboot_fd;              /* -U: reboot(2) of the container, answered here (spawn-reboot.h) */
+        int reboot_signal;          /* what the kernel would have killed init with: SIGHUP, SIGINT */
         NotifyState notify;
         unsigned n_stop_requests;
         bool halt_pending;
@@ -124,13 +127,28 @@ static void supervisor_handle_notify(Supervisor *s) {
 }
 
 /* Forwards the console and handles signals until PID 1 of the container exits. */
+/* A reboot(2) in the container: init dies as the kernel would have killed it (SIGKILL, as init
+ * ignores other signals from us), and its exit reads as the signal the kernel would have used. */
+static void supervisor_handle_reboot(Supervisor *s) {
+        int sig = reboot_listener_handle(s->reboot_fd);
+        if (sig < 0) {
+                log_debug_errno(sig, "Failed to answer the container's reboot(2), no longer listening: %m");
+                s->reboot_fd = safe_close(s->reboot_fd);
+                return;
+        }
+        if (sig > 0 && s->reboot_signal == 0) {
+                s->reboot_signal = sig;
+                (void) pidfd_signal(s->pidfd, SIGKILL);
+        }
+}
+
 static int supervisor_loop(Supervisor *s) {
         bool exited = false;
 
         for (;;) {
-                struct pollfd p[5];
+                struct pollfd p[6];
                 size_t n = 0;
-                int ipid = -1, isig = -1, iout = -1, iin = -1, inot = -1;
+                int ipid = -1, isig = -1, iout = -1, iin = -1, inot = -1, ireb = -1;
 
                 if (!exited) {
                         ipid = (int) n;
@@ -140,6 +158,10 @@ static int supervisor_loop(Supervisor *s) {
                         if (s->notify_fd >= 0) {
                                 inot = (int) n;
                                 p[n++] = (struct pollfd) { .fd = s->notify_fd, .events = POLLIN };
+                        }
+                        if (s->reboot_fd >= 0) {
+                                ireb = (int) n;
+                                p[n++] = (struct pollfd) { .fd = s->reboot_fd, .events = POLLIN };
                         }
                 }
                 if (s->console.master >= 0) {
@@ -194,6 +216,8 @@ static int supervisor_loop(Supervisor *s) {
                 }
                 if (inot >= 0 && p[inot].revents)
                         supervisor_handle_notify(s);
+                if (ireb >= 0 && p[ireb].revents)
+                        supervisor_handle_reboot(s);
                 if (isig >= 0 && p[isig].revents)
                         supervisor_handle_signal(s);
                 if (ipid >= 0 && p[ipid].revents) {
@@ -258,6 +282,10 @@ static int supervisor_wait_for_exec(Supervisor *s, int sync_fd) {
                         if (s->notify_fd < 0)
                                 s->notify_fd = TAKE_FD(fd);
                         break;
+                case SYNC_REBOOT_FD:
+                        if (s->reboot_fd < 0)
+                                s->reboot_fd = TAKE_FD(fd);
+                        break;
                 case SYNC_LOG:
                         log_internal(m.level, 0, "%s", m.reason);
                         break;
@@ -320,7 +348,8 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         SpawnNetwork net = SPAWN_NETWORK_NULL;
         NetworkLinks links = NETWORK_LINKS_NULL;
         bool veth = network_veth_wanted(c->opt.network_veth, &c->opt.network_links);
-        Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF };
+        Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF,
+                        .reboot_fd = -EBADF };
         siginfo_t si = {};
         int r;
 
@@ -406,6 +435,8 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                 goto finish;
         }
         console_close(&s.console);
+        if (s.reboot_signal > 0 && si.si_code == CLD_KILLED && si.si_status == SIGKILL)
+                si.si_status = s.reboot_signal;
         if (r >= 0)
                 r = exit_status_to_code(c, &si, s.killed_by_user);
 
@@ -413,6 +444,7 @@ finish:
         console_close(&s.console);
         notify_state_done(&s.notify);
         s.notify_fd = safe_close(s.notify_fd);
+        s.reboot_fd = safe_close(s.reboot_fd);
         /* Also on failure: the janitor removes whatever cgroups were created. */
         spawn_cgroup_finish(&cg);
         network_links_teardown(&links);

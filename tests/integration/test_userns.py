@@ -440,3 +440,13 @@ def test_userns_binfmt_misc_stays_inside(tree):
     cp, registered = binfmt_attempt(tree, opts=["-U", "--register=no"])
     assert cp.returncode == 0 and "rc=" in cp.stdout, describe(cp)
     assert not registered, describe(cp)
+
+
+@pytest.mark.parametrize("cmd,code", [("reboot", 133), ("poweroff", 0)])
+def test_userns_reboot_and_poweroff(tree_copy, cmd, code):
+    """reboot(2) from the guest under -U (whose root lacks CAP_SYS_BOOT over spawn's PID namespace)
+    still reads as a reboot (133) or a halt (0), as without -U."""
+    (tree_copy / "etc" / "inittab").write_text(f"::sysinit:/bin/echo booted\n::once:/bin/sh -c '{cmd} -f'\n")
+    cp = run_spawn(["-D", tree_copy, "--register=no", "--console=read-only", "-U", "-b"])
+    assert "booted" in cp.stdout and cp.returncode == code, describe(cp)
+    no_leftovers(tree_copy)
