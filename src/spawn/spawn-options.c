@@ -137,6 +137,7 @@ void spawn_resolved_done(SpawnResolved *r) {
                 userns_range_unlock(USERNS_LOCK_DIR, r->uid_shift, r->userns_lock_fd);
         safe_close(r->idmap_root_fd);
         safe_close(r->idmap_userns_fd);
+        userns_helpers_reap();
         /* Sized by the options' mounts, which outlive it; -EBADF where a bind has none. */
         for (size_t i = 0; r->idmap_bind_fds && r->idmap_bind_fds[i] != INT_MIN; i++)
                 safe_close(r->idmap_bind_fds[i]);

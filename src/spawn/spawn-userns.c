@@ -295,6 +295,18 @@ int userns_write_maps(pid_t pid, uint32_t base, uint32_t size) {
         return write_map_text(pid, line);
 }
 
+/* Helpers not reaped yet: waiting for each one's exit on the way to the container's start costs a
+ * trip through the scheduler (10 ms and more on a loaded machine); they are reaped at the end. */
+static pid_t unreaped[16];
+static size_t n_unreaped;
+
+void userns_helpers_reap(void) {
+        for (size_t i = 0; i < n_unreaped; i++)
+                while (waitpid(unreaped[i], NULL, 0) < 0 && errno == EINTR)
+                        ;
+        n_unreaped = 0;
+}
+
 int userns_make_fd(uint32_t from, uint32_t to, uint32_t size) {
         char line[64];
         int pipefd[2], fd, r;
@@ -326,8 +338,13 @@ int userns_make_fd(uint32_t from, uint32_t to, uint32_t size) {
                 r = fd < 0 ? -errno : fd;
         }
         close(pipefd[1]);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
+        if (waitpid(pid, NULL, WNOHANG) == 0) {
+                if (n_unreaped < ELEMENTSOF(unreaped))
+                        unreaped[n_unreaped++] = pid;
+                else
+                        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+        }
         return r;
 }
 

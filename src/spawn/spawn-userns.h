@@ -100,6 +100,8 @@ int userns_shift_tree(const char *dir, uint32_t base, bool cross_mounts);
 /* A user namespace fd whose only UID and GID map line is "from to size", owned by nobody once
  * returned (its process is gone): the ID mapping of an idmapped mount. Returns the fd or -errno. */
 int userns_make_fd(uint32_t from, uint32_t to, uint32_t size);
+/* Waits for the helpers userns_make_fd() left exiting (it does not wait for them itself). */
+void userns_helpers_reap(void);
 
 /* A detached copy of the mount at path below dirfd ("" : dirfd itself), recursive or not, with
  * the ID mapping of userns_fd on every mount of it; move_mount() attaches it, closing it
