@@ -373,14 +373,19 @@ static int child_enter_userns(const ChildContext *ctx) {
                 return log_error_errno(errno, "Failed to set parent death signal: %m");
         if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
                 return log_error_errno(errno, "Failed to create namespaces in the user namespace: %m");
+        return 0;
+}
 
-        /* Our PID namespace is the host user namespace's: the supervisor answers reboot(2). */
+/* -U: our PID namespace is the host user namespace's, so the guest's root may not reboot(2) it;
+ * the supervisor answers reboot(2) instead. Before the rlimits: a low RLIMIT_NOFILE must not
+ * keep the listener from being made. */
+static int child_reboot_listener(const ChildContext *ctx) {
         _cleanup_close_ int listener = reboot_listener_install();
         if (listener == -EOPNOTSUPP)
                 return 0;
         if (listener < 0)
                 return log_error_errno(listener, "Failed to install the reboot(2) listener: %m");
-        r = sync_send(ctx->sync_fd, SYNC_REBOOT_FD, 0, 0, NULL, listener);
+        int r = sync_send(ctx->sync_fd, SYNC_REBOOT_FD, 0, 0, NULL, listener);
         if (r < 0)
                 return log_error_errno(r, "Failed to pass the reboot(2) listener to the supervisor: %m");
         return 0;
@@ -412,6 +417,11 @@ static int child_inner_phase(const ChildContext *ctx, int rootfd, const SeccompP
         if (r < 0)
                 return r;
 
+        if (c->res.userns) {
+                r = child_reboot_listener(ctx);
+                if (r < 0)
+                        return r;
+        }
         r = isolation_apply_process_limits(&c->opt.isolation);
         if (r < 0)
                 return r;
