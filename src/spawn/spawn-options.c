@@ -135,7 +135,7 @@ void spawn_resolved_done(SpawnResolved *r) {
         safe_close(r->image_lock_fd);
         if (r->userns_lock_fd >= 0)
                 userns_range_unlock(USERNS_LOCK_DIR, r->uid_shift, r->userns_lock_fd);
-        safe_close(r->idmap_root_fd);
+        safe_close(r->idmap_root_userns_fd);
         safe_close(r->idmap_userns_fd);
         userns_helpers_reap();
         /* Sized by the options' mounts, which outlive it; -EBADF where a bind has none. */
@@ -158,7 +158,7 @@ void spawn_resolved_done(SpawnResolved *r) {
                 .cgroup_layout = _CGROUP_MODE_INVALID,
                 .image_lock_fd = -EBADF,
                 .userns_lock_fd = -EBADF,
-                .idmap_root_fd = -EBADF,
+                .idmap_root_userns_fd = -EBADF,
                 .idmap_userns_fd = -EBADF,
         };
 }
@@ -166,7 +166,7 @@ void spawn_resolved_done(SpawnResolved *r) {
 void spawn_config_init(SpawnConfig *c) {
         spawn_options_init(&c->opt);
         /* No fd yet: spawn_resolved_done() would close whatever fd 0 is, our stdin. */
-        c->res = (SpawnResolved) { .image_lock_fd = -EBADF, .userns_lock_fd = -EBADF, .idmap_root_fd = -EBADF,
+        c->res = (SpawnResolved) { .image_lock_fd = -EBADF, .userns_lock_fd = -EBADF, .idmap_root_userns_fd = -EBADF,
                                    .idmap_userns_fd = -EBADF };
         spawn_resolved_done(&c->res);
 }

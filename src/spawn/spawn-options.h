@@ -238,7 +238,8 @@ typedef struct SpawnResolved {
         int userns_lock_fd;       /* pick/BASE: the range's lock under USERNS_LOCK_DIR; -EBADF otherwise */
         UsernsOwnership ownership;    /* effective: off (nothing to do, or asked), chown (the tree is shifted) or map */
         uint32_t disk_root_uid;   /* the on-disk owner the container's root has in the tree (files spawn creates) */
-        int idmap_root_fd;        /* map: the tree's detached idmapped copy, attached by the root provider */
+        int idmap_root_userns_fd; /* map: the user namespace of the tree's ID mapping (the root provider
+                                   * makes an idmapped copy of the tree with it, once per boot) */
         int idmap_userns_fd;      /* a user namespace with the container's map, for --bind=...:idmap */
         int *idmap_bind_fds;      /* per opt.mounts[]: rootidmap's own user namespace (source owner -> root), or -EBADF */
         char *journal_bind_source;    /* --link-journal=host: the host's journal directory of the guest, */

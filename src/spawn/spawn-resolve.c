@@ -278,15 +278,17 @@ static int claim_fixed_range(SpawnResolved *r, const uint32_t *ids, size_t n) {
 static int resolve_userns_range(const SpawnOptions *o, SpawnResolved *r, const struct stat *tree,
                                 const uint32_t *ids, size_t n);
 
-/* map: a detached, idmapped copy of the tree (every partition of an image), made here so that a
- * file system that cannot be idmapped is one line before anything started. The on-disk range
+/* map: whether a detached, idmapped copy of the tree (every partition of an image) can be made,
+ * tried here so that a file system that cannot be idmapped is one line before anything started. The on-disk range
  * the tree is in (0 for a tree as unpacked) maps onto the container's. Returns -EOPNOTSUPP when
  * the kernel or a file system of the tree cannot. */
 static int idmap_root(const SpawnOptions *o, SpawnResolved *r, uint32_t tree_base) {
-        _cleanup_close_ int userns_fd = userns_make_fd(tree_base, r->uid_shift, r->uid_range);
+        int userns_fd = userns_make_fd(tree_base, r->uid_shift, r->uid_range);
         if (userns_fd < 0)
                 return log_error_errno(userns_fd, "Failed to create a user namespace for the ID mapping: %m");
-        int fd = userns_idmap_clone(AT_FDCWD, r->directory, true, userns_fd);
+        r->idmap_root_userns_fd = userns_fd;  /* released with r */
+        /* A probe: the copy is discarded, the root provider makes its own for every boot. */
+        _cleanup_close_ int fd = userns_idmap_clone(AT_FDCWD, r->directory, true, userns_fd);
         if (fd == -EINVAL || fd == -EPERM || fd == -EOPNOTSUPP || fd == -ENOSYS) {
                 if (o->private_users_ownership == USERNS_OWNERSHIP_MAP)
                         return log_error_errno(EOPNOTSUPP, "--private-users-ownership=map: the file system of %s cannot be ID-mapped (%s).",
@@ -295,7 +297,6 @@ static int idmap_root(const SpawnOptions *o, SpawnResolved *r, uint32_t tree_bas
         }
         if (fd < 0)
                 return log_error_errno(fd, "Failed to ID-map %s: %m", spawn_resolved_origin(r));
-        r->idmap_root_fd = fd;
         r->ownership = USERNS_OWNERSHIP_MAP;
         r->disk_root_uid = tree_base;
         return 0;

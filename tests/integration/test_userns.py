@@ -450,3 +450,17 @@ def test_userns_reboot_and_poweroff(tree_copy, cmd, code):
     cp = run_spawn(["-D", tree_copy, "--register=no", "--console=read-only", "-U", "-b"])
     assert "booted" in cp.stdout and cp.returncode == code, describe(cp)
     no_leftovers(tree_copy)
+
+
+def test_userns_map_restart_on_reboot(tree_copy):
+    """--restart-on-reboot under -U with map: every boot gets its own idmapped copy of the tree."""
+    (tree_copy / "etc" / "inittab").write_text(
+        "::sysinit:/bin/sh -c 'n=$(cat /var/boots 2>/dev/null || echo 0); echo $((n+1)) > /var/boots; "
+        "if [ $n -lt 2 ]; then reboot -f; else poweroff -f; fi'\n")
+    (tree_copy / "var").mkdir(exist_ok=True)
+    cp = run_spawn(["-D", tree_copy, "--register=no", "--console=read-only", "-U", "--private-users-ownership=map",
+                    "-b", "--restart-on-reboot"])
+    assert cp.returncode == 0, describe(cp)
+    assert (tree_copy / "var" / "boots").read_text().strip() == "3"
+    assert os.stat(tree_copy / "var" / "boots").st_uid == 0
+    no_leftovers(tree_copy)
