@@ -283,10 +283,9 @@ static int resolve_userns_range(const SpawnOptions *o, SpawnResolved *r, const s
  * the tree is in (0 for a tree as unpacked) maps onto the container's. Returns -EOPNOTSUPP when
  * the kernel or a file system of the tree cannot. */
 static int idmap_root(const SpawnOptions *o, SpawnResolved *r, uint32_t tree_base) {
-        int userns_fd = userns_make_fd(tree_base, r->uid_shift, r->uid_range);
+        _cleanup_close_ int userns_fd = userns_make_fd(tree_base, r->uid_shift, r->uid_range);
         if (userns_fd < 0)
                 return log_error_errno(userns_fd, "Failed to create a user namespace for the ID mapping: %m");
-        r->idmap_root_userns_fd = userns_fd;  /* released with r */
         /* A probe: the copy is discarded, the root provider makes its own for every boot. */
         _cleanup_close_ int fd = userns_idmap_clone(AT_FDCWD, r->directory, true, userns_fd);
         if (fd == -EINVAL || fd == -EPERM || fd == -EOPNOTSUPP || fd == -ENOSYS) {
@@ -297,6 +296,7 @@ static int idmap_root(const SpawnOptions *o, SpawnResolved *r, uint32_t tree_bas
         }
         if (fd < 0)
                 return log_error_errno(fd, "Failed to ID-map %s: %m", spawn_resolved_origin(r));
+        r->idmap_root_userns_fd = TAKE_FD(userns_fd);  /* released with r */
         r->ownership = USERNS_OWNERSHIP_MAP;
         r->disk_root_uid = tree_base;
         return 0;
