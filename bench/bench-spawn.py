@@ -50,20 +50,29 @@ REGISTERED_NAME = "spawnbench-reg"
 # Peers
 
 
-def peer_commands(spawn, tree):
+def peer_commands(spawn, tree, chowned_tree=None, nspawn_tree=None):
     """Command lines of all peers that run /bin/true, in the fixed display order. Neither spawn nor
-    nspawn registers: the registered spawn is the separate row "spawn_reg"."""
+    nspawn registers: the registered spawn is the separate row "spawn_reg". CHOWNED_TREE: a copy
+    shifted once (spawn -U --private-users-ownership=chown) before the timing; NSPAWN_TREE: a copy
+    of nspawn -U's own, whatever it does to it."""
+    chowned_tree = chowned_tree or tree
+    nspawn_tree = nspawn_tree or tree
     return {
         "spawn": [spawn, "-D", tree, "-q", "--console=pipe", "--register=no", "/bin/true"],
         # The same without the syscall filter ($BERTH_SECCOMP=0, for this comparison only).
         "spawn_nofilter": [spawn, "-D", tree, "-q", "--console=pipe", "--register=no", "/bin/true"],
         "spawn_reg": [spawn, "-D", tree, "-q", "--console=pipe", "--register=yes", "-M", REGISTERED_NAME,
                       "/bin/true"],
-        # -U: a user namespace with a picked range (goal: <= GOAL_RATIO_USERNS x spawn).
+        # -U: a user namespace with a picked range (goal: <= GOAL_RATIO_USERNS x spawn); auto maps
+        # the tree with an idmapped mount here (ext4, tmpfs...).
         "spawn_userns": [spawn, "-D", tree, "-q", "--console=pipe", "--register=no", "-U", "/bin/true"],
+        "spawn_userns_map": [spawn, "-D", tree, "-q", "--console=pipe", "--register=no", "-U",
+                             "--private-users-ownership=map", "/bin/true"],
+        # A tree shifted by an earlier run: nothing to map, nothing to chown.
+        "spawn_userns_chowned": [spawn, "-D", chowned_tree, "-q", "--console=pipe", "--register=no", "-U", "/bin/true"],
         "unshare": ["unshare", "-m", "-p", "-u", "-i", "-f", "chroot", tree, "/bin/true"],
         "nspawn": ["systemd-nspawn", "--register=no", "--keep-unit", "-q", "-D", tree, "/bin/true"],
-        "nspawn_userns": ["systemd-nspawn", "--register=no", "--keep-unit", "-q", "-U", "-D", tree, "/bin/true"],
+        "nspawn_userns": ["systemd-nspawn", "--register=no", "--keep-unit", "-q", "-U", "-D", nspawn_tree, "/bin/true"],
         "bwrap": ["bwrap", "--unshare-all", "--share-net", "--bind", tree, "/",
                   "--proc", "/proc", "--dev", "/dev", "/bin/true"],
     }
@@ -74,6 +83,8 @@ PEER_LABELS = {
     "spawn_nofilter": "spawn, no syscall filter",
     "spawn_reg": "spawn --register=yes",
     "spawn_userns": "spawn -U",
+    "spawn_userns_map": "spawn -U, ownership=map",
+    "spawn_userns_chowned": "spawn -U, tree chowned before",
     "unshare": "unshare+chroot",
     "nspawn": "systemd-nspawn",
     "nspawn_userns": "systemd-nspawn -U",
@@ -298,7 +309,13 @@ def main():
         if err:
             die(err)
 
-        cmds = peer_commands(spawn, tree)
+        # Copies for the -U rows that change or may change their tree (chowned once, untimed).
+        chowned_tree, nspawn_tree = tree + "-chowned", tree + "-nspawn"
+        for t in (chowned_tree, nspawn_tree):
+            subprocess.run(["cp", "-a", tree, t], check=True)
+        subprocess.run([spawn, "-D", chowned_tree, "-q", "--console=pipe", "--register=no", "-U",
+                        "--private-users-ownership=chown", "/bin/true"], check=False)
+        cmds = peer_commands(spawn, tree, chowned_tree, nspawn_tree)
         skipped = {}
 
         log("Checking peers ...")
@@ -307,11 +324,12 @@ def main():
             if not ok:
                 die(f"{PEER_LABELS[name]} failed on this host (exit {rc}): {' '.join(cmds[name])}\n{err}")
         notes = {}
-        ok, rc, err = check_once(cmds["spawn_userns"])
-        if not ok:
-            skipped["spawn_userns"] = f"test run failed with exit {rc}: {err.strip()[:200]}"
-            del cmds["spawn_userns"]
-            log(f"  {PEER_LABELS['spawn_userns']}: skipped ({skipped['spawn_userns']})")
+        for name in ("spawn_userns", "spawn_userns_map", "spawn_userns_chowned"):
+            ok, rc, err = check_once(cmds[name])
+            if not ok:
+                skipped[name] = f"test run failed with exit {rc}: {err.strip()[:200]}"
+                del cmds[name]
+                log(f"  {PEER_LABELS[name]}: skipped ({skipped[name]})")
         for name in ("nspawn", "nspawn_userns", "bwrap"):
             avail, reason = ensure_peer_binary(name, allow_install)
             if avail:
@@ -381,7 +399,8 @@ def main():
         log()
         log(f"Start-up latency, command start -> exit, {args.runs} runs per peer "
             f"({args.warmup} warm-up discarded); kernel {platform.release()}, {os.cpu_count()} CPUs")
-        benchlib.latency_table(peers, ("spawn", "spawn_nofilter", "spawn_reg", "spawn_userns", "unshare", "nspawn",
+        benchlib.latency_table(peers, ("spawn", "spawn_nofilter", "spawn_reg", "spawn_userns", "spawn_userns_map",
+                                       "spawn_userns_chowned", "unshare", "nspawn",
                                        "nspawn_userns", "bwrap"),
                                PEER_LABELS, skipped, 26)
         log()
@@ -417,6 +436,10 @@ def main():
                                         "result": goal_word(ok)}
             log(f"  spawn -U / spawn         = {r_userns:6.2f}   "
                 f"{'goal: spawn -U <= %.1fx spawn' % GOAL_RATIO_USERNS:<48} {goal_word(ok)}")
+        for name in ("spawn_userns_map", "spawn_userns_chowned"):
+            m = benchlib.median_ms(peers, name)
+            if m is not None:
+                log(f"  {PEER_LABELS[name] + ' / spawn':<24} = {m / m_spawn:6.2f}   (goal as spawn -U)")
         if m_nspawn_userns is not None and m_userns is not None:
             log(f"  systemd-nspawn -U / spawn -U = {m_nspawn_userns / m_userns:6.2f}   (no goal)")
         if r_bwrap is not None:

@@ -305,9 +305,12 @@ static int supervised_fork(Supervised *u, bool reboot, Failure *f) {
                 root_option = "-i";
         }
         /* --settings=override, as systemd-nspawn@.service: NAME.nspawn is how the administrator
-         * configures a machine that is started by name, so it wins over these defaults. */
-        char *argv[] = { spawn, (char *) root_option, dir, (char *) "-b", (char *) "-M", u->name, (char *) "--register=yes",
-                         (char *) "--console=read-only", (char *) "--notify-ready=yes", (char *) "--settings=override",
+         * configures a machine that is started by name, so it wins over these defaults. -U as
+         * systemd-nspawn@.service too: a range of its own (pick), the pool's trees idmapped where
+         * their file system allows, shifted once otherwise (auto). */
+        char *argv[] = { spawn, (char *) root_option, dir, (char *) "-b", (char *) "-U", (char *) "-M", u->name,
+                         (char *) "--register=yes", (char *) "--console=read-only", (char *) "--notify-ready=yes",
+                         (char *) "--settings=override",
                          (char *) "-q", NULL };
 
         if (reboot)

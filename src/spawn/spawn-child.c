@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <linux/securebits.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@
 #include "spawn-mount.h"
 #include "spawn-network.h"
 #include "spawn-oci.h"
+#include "spawn-reboot.h"
 #include "spawn-selinux.h"
 #include "spawn-root.h"
 #include "spawn-stub-init.h"
@@ -324,6 +327,35 @@ static int syscall_filter_prepare(const SpawnConfig *c, uint64_t bounding, Secco
         return 0;
 }
 
+/* Under -U, what the mount plan creates in the tree and in the API file systems (mount points,
+ * device nodes, /etc/resolv.conf, the notify socket) belongs to the container's root, not to the
+ * host's, which is nobody inside (and which an idmapped tree cannot even hold: creating a file
+ * there as host root fails with EOVERFLOW). The file system IDs say who creates; keeping the
+ * capabilities across the change (SECBIT_NO_SETUID_FIXUP) keeps our privileges. Undone before
+ * anything else, so the payload never sees the securebit. */
+static int child_fsids_as_container_root(const SpawnConfig *c, int *saved_securebits) {
+        uint32_t id = c->res.uid_shift;
+
+        if (!c->res.userns || id == 0)
+                return 0;
+        *saved_securebits = prctl(PR_GET_SECUREBITS);
+        if (*saved_securebits < 0 || prctl(PR_SET_SECUREBITS, *saved_securebits | SECBIT_NO_SETUID_FIXUP) < 0)
+                return log_error_errno(errno, "Failed to keep capabilities across a change of file system IDs: %m");
+        (void) setfsgid(id);
+        (void) setfsuid(id);
+        if ((uint32_t) setfsuid((uid_t) -1) != id)
+                return log_error_errno(EPERM, "Failed to take the container's root as file system ID.");
+        return 1;
+}
+
+static int child_fsids_restore(int saved_securebits) {
+        (void) setfsuid(0);
+        (void) setfsgid(0);
+        if (prctl(PR_SET_SECUREBITS, saved_securebits) < 0)
+                return log_error_errno(errno, "Failed to restore the securebits: %m");
+        return 0;
+}
+
 /* The outer phase. Starts in: a fresh clone in new mount, PID, UTS, IPC (and with
  * --private-network, network) namespaces, as their PID 1; still in the host's user and cgroup
  * namespaces, with the host's root and working directory, a copy of the host's mount tree
@@ -368,9 +400,14 @@ static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd, SeccompPr
         /* The mounts and the syscall filter need nothing from the supervisor: build them while it
          * sets up our cgroups (or registers us), on the other CPU. */
         MountContext m = { .config = c, .rootfd = rootfd, .notify_fd = -EBADF };
+        int securebits = 0, fsids = child_fsids_as_container_root(c, &securebits);
+        if (fsids < 0)
+                return fsids;
         r = mount_plan_run(ctx->plan, MOUNT_PHASE_EARLY, &m);
         _cleanup_close_ int notify_fd = m.notify_fd;
         if (r < 0)
+                return r;
+        if (fsids > 0 && (r = child_fsids_restore(securebits)) < 0)
                 return r;
         r = syscall_filter_prepare(c, capability_options_bounding(&c->opt.isolation.caps, c->opt.private_network), filter);
         if (r < 0)
@@ -440,6 +477,21 @@ static int child_enter_userns(const ChildContext *ctx) {
         return 0;
 }
 
+/* -U: our PID namespace is the host user namespace's, so the guest's root may not reboot(2) it;
+ * the supervisor answers reboot(2) instead. Before the rlimits: a low RLIMIT_NOFILE must not
+ * keep the listener from being made. */
+static int child_reboot_listener(const ChildContext *ctx) {
+        _cleanup_close_ int listener = reboot_listener_install();
+        if (listener == -EOPNOTSUPP)
+                return 0;
+        if (listener < 0)
+                return log_error_errno(listener, "Failed to install the reboot(2) listener: %m");
+        int r = sync_send(ctx->sync_fd, SYNC_REBOOT_FD, 0, 0, NULL, listener);
+        if (r < 0)
+                return log_error_errno(r, "Failed to pass the reboot(2) listener to the supervisor: %m");
+        return 0;
+}
+
 /* The inner phase. Starts in: every namespace of the container (mount, PID, UTS, IPC, cgroup,
  * maybe network) as PID 1, root credentials with every capability, the mount tree complete
  * below rootfd but the host's root still "/", stdio the supervisor's. Ends by exec'ing the
@@ -478,6 +530,11 @@ static int child_inner_phase(const ChildContext *ctx, int rootfd, const SeccompP
         if (r < 0)
                 return r;
 
+        if (c->res.userns) {
+                r = child_reboot_listener(ctx);
+                if (r < 0)
+                        return r;
+        }
         r = isolation_apply_process_limits(&c->opt.isolation);
         if (r < 0)
                 return r;

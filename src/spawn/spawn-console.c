@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,33 +24,76 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
-int console_open(Console *c, ConsoleMode mode) {
+/* -U: a pty of a devpts instance of our own, never attached anywhere (fsopen/fsmount), whose
+ * slave can be handed to the container's root. The host's /dev/pts may refuse a chown (it is
+ * read-only on sandboxed hosts), and a pty the container's root does not own is one its init
+ * cannot reopen as /dev/console. The slave is reached through our fd: "/proc/self/fd/N". */
+static int console_open_private(Console *c, uid_t uid, gid_t gid) {
+        _cleanup_close_ int fs = (int) syscall(SYS_fsopen, "devpts", FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return log_error_errno(errno, "Failed to create a devpts instance for the console: %m");
+        if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) < 0 ||
+            syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0620", 0) < 0 ||
+            syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return log_error_errno(errno, "Failed to create a devpts instance for the console: %m");
+        _cleanup_close_ int mnt = (int) syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+        if (mnt < 0)
+                return log_error_errno(errno, "Failed to create a devpts instance for the console: %m");
+        c->master = openat(mnt, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (c->master < 0)
+                return log_error_errno(errno, "Failed to allocate a pty: %m");
+        if (unlockpt(c->master) < 0)
+                return log_error_errno(errno, "Failed to unlock the pty: %m");
+        c->slave = ioctl(c->master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (c->slave < 0)
+                return log_error_errno(errno, "Failed to open the pty: %m");
+        if (fchown(c->slave, uid, gid) < 0)
+                return log_error_errno(errno, "Failed to hand the console to the container's root: %m");
+        if (asprintf(&c->slave_path, "/proc/self/fd/%i", c->slave) < 0)
+                return log_oom();
+        for (size_t i = 0; i < 2; i++) {
+                c->slave_trees[i] = (int) syscall(SYS_open_tree, c->slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                if (c->slave_trees[i] < 0)
+                        return log_error_errno(errno, "Failed to prepare the console for the container: %m");
+        }
+        return 0;
+}
+
+int console_open(Console *c, ConsoleMode mode, uid_t owner, gid_t group) {
+        int r;
+
         c->mode = mode;
         c->output_open = true;
         c->input_open = mode == CONSOLE_INTERACTIVE;
         if (mode == CONSOLE_PIPE)
                 return 0;
 
-        c->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (c->master < 0)
-                return log_error_errno(errno, "Failed to allocate a pty: %m");
-        if (grantpt(c->master) < 0 || unlockpt(c->master) < 0)
-                return log_error_errno(errno, "Failed to unlock the pty: %m");
-        const char *p = ptsname(c->master);
-        if (!p)
-                return log_error_errno(errno, "Failed to get the pty's name: %m");
-        c->slave_path = strdup(p);
-        if (!c->slave_path)
-                return log_oom();
-        /* Reading a master whose slave nobody has open fails with EIO, and opening the slave
-         * after that hangup fails too. A booting init closes and reopens the console all the
-         * time; holding one slave fd ourselves keeps the pty alive in between. */
-        c->slave = open(c->slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (c->slave < 0)
-                return log_error_errno(errno, "Failed to open the pty %s: %m", c->slave_path);
+        if (owner != 0) {
+                r = console_open_private(c, owner, group);
+                if (r < 0)
+                        return r;
+        } else {
+                c->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (c->master < 0)
+                        return log_error_errno(errno, "Failed to allocate a pty: %m");
+                if (grantpt(c->master) < 0 || unlockpt(c->master) < 0)
+                        return log_error_errno(errno, "Failed to unlock the pty: %m");
+                const char *p = ptsname(c->master);
+                if (!p)
+                        return log_error_errno(errno, "Failed to get the pty's name: %m");
+                c->slave_path = strdup(p);
+                if (!c->slave_path)
+                        return log_oom();
+                /* Reading a master whose slave nobody has open fails with EIO, and opening the slave
+                 * after that hangup fails too. A booting init closes and reopens the console all the
+                 * time; holding one slave fd ourselves keeps the pty alive in between. */
+                c->slave = open(c->slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (c->slave < 0)
+                        return log_error_errno(errno, "Failed to open the pty %s: %m", c->slave_path);
+        }
 
         /* Reads are non-blocking so the drain after the container's exit cannot hang. */
-        int r = fd_set_nonblock(c->master, true);
+        r = fd_set_nonblock(c->master, true);
         if (r < 0)
                 return log_error_errno(r, "Failed to make the pty non-blocking: %m");
 
@@ -77,6 +123,8 @@ void console_close(Console *c) {
         }
         c->master = safe_close(c->master);
         c->slave = safe_close(c->slave);
+        c->slave_trees[0] = safe_close(c->slave_trees[0]);
+        c->slave_trees[1] = safe_close(c->slave_trees[1]);
         free(c->slave_path);
         c->slave_path = NULL;
 }

@@ -113,6 +113,13 @@ static int journal_mkdir(int rootfd, const char *path) {
         return fd;
 }
 
+/* --link-journal=host under -U: the host's directory is bound into the container as it is, so the
+ * shifted root (the container's root) must own it for its journald to write there. */
+static void journal_host_dir_own(const SpawnResolved *r, int fd) {
+        if (r->userns && fd >= 0 && fchown(fd, r->uid_shift, r->uid_shift) < 0)
+                log_debug_errno(errno, "Failed to hand the host's journal directory to the container's root: %m");
+}
+
 static int journal_link(const SpawnOptions *o, SpawnResolved *r, int rootfd, const char *id, bool try) {
         const char *host_dir = getenv("BERTH_JOURNAL_DIR") ?: SPAWN_HOST_JOURNAL_DIR;
         LinkJournal mode = o->link_journal;
@@ -156,6 +163,8 @@ static int journal_link(const SpawnOptions *o, SpawnResolved *r, int rootfd, con
                                 return 0;
                         return log_error_errno(errno, "Failed to create %s: %m", p);
                 }
+                _cleanup_close_ int d = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                journal_host_dir_own(r, d);
         } else if (access(p, F_OK) < 0)
                 return 0;       /* auto: bind the host's directory only when it is there */
 

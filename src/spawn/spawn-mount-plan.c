@@ -39,6 +39,13 @@ static const char *const mount_hook_table[_MOUNT_HOOK_MAX] = {
         [MOUNT_HOOK_OCI_DEVICES] = "oci-devices",
 };
 
+static const char *const mount_idmap_table[_MOUNT_IDMAP_MAX] = {
+        [MOUNT_IDMAP_NONE] = "noidmap",
+        [MOUNT_IDMAP_CONTAINER] = "idmap",
+        [MOUNT_IDMAP_ROOT] = "rootidmap",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(mount_idmap, MountIdmap)
 DEFINE_STRING_TABLE_LOOKUP(mount_phase, MountPhase)
 DEFINE_STRING_TABLE_LOOKUP(mount_kind, MountKind)
 DEFINE_STRING_TABLE_LOOKUP(mount_hook, MountHook)
@@ -185,7 +192,12 @@ static int plan_add_custom(MountPlan *p, const SpawnConfig *c) {
                 else
                         r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
                                                        .source = m->source, .target = m->destination,
-                                                       .flags = m->recursive ? MS_REC : 0, .read_only = m->read_only });
+                                                       .flags = m->recursive ? MS_REC : 0, .read_only = m->read_only,
+                                                       /* Without a user namespace there is nothing to map. */
+                                                       .idmap = c->res.userns ? m->idmap : MOUNT_IDMAP_NONE,
+                                                       .userns_fd = !c->res.userns ? -EBADF :
+                                                                    m->idmap == MOUNT_IDMAP_ROOT ? c->res.idmap_bind_fds[i] :
+                                                                    c->res.idmap_userns_fd });
         }
         return r;
 }
@@ -249,7 +261,7 @@ static int plan_add_oci_mount(MountPlan *p, const SpawnConfig *c, const OciMount
  * containerd list proc, /dev, devpts, shm, mqueue, sysfs and cgroup themselves); spawn adds only
  * the device nodes a /dev tmpfs needs, the console, linux.devices, and then masks and makes
  * read-only the paths the bundle names. No /run/host, no /etc hooks. */
-static int plan_build_oci(MountPlan *p, const SpawnConfig *c, const char *console_path) {
+static int plan_build_oci(MountPlan *p, const SpawnConfig *c, const char *console_path, const int console_trees[2]) {
         const OciConfig *oci = c->opt.oci;
         int r = 0;
 
@@ -261,7 +273,8 @@ static int plan_build_oci(MountPlan *p, const SpawnConfig *c, const char *consol
         }
         if (r >= 0 && console_path)
                 r = plan_add(p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
-                                               .source = (char *) console_path, .target = (char *) "/dev/console" });
+                                               .source = (char *) console_path, .target = (char *) "/dev/console",
+                                               .tree_fd = console_trees ? console_trees[0] : 0 });
         if (r >= 0 && oci->n_devices > 0)
                 r = plan_add_hook(p, MOUNT_PHASE_EARLY, MOUNT_HOOK_OCI_DEVICES, "/dev");
         for (char **m = oci->masked_paths; r >= 0 && m && *m; m++)
@@ -273,7 +286,7 @@ static int plan_build_oci(MountPlan *p, const SpawnConfig *c, const char *consol
         return r;
 }
 
-int mount_plan_build(const SpawnConfig *c, const char *console_path, MountPlan *ret) {
+int mount_plan_build(const SpawnConfig *c, const char *console_path, const int console_trees[2], MountPlan *ret) {
         _cleanup_(mount_plan_done) MountPlan p = MOUNT_PLAN_NULL;
         int r;
 
@@ -281,7 +294,7 @@ int mount_plan_build(const SpawnConfig *c, const char *console_path, MountPlan *
                 r = plan_add(&p, (MountEntry) { .kind = MOUNT_ROOT, .phase = MOUNT_PHASE_EARLY, .target = (char *) "/",
                                                 .read_only = c->opt.read_only });
                 if (r >= 0)
-                        r = plan_build_oci(&p, c, console_path);
+                        r = plan_build_oci(&p, c, console_path, console_trees);
                 if (r < 0)
                         return r;
                 *ret = p;
@@ -305,13 +318,15 @@ int mount_plan_build(const SpawnConfig *c, const char *console_path, MountPlan *
                                                 .read_only = true });
         if (r >= 0 && console_path)
                 r = plan_add(&p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
-                                                .source = (char *) console_path, .target = (char *) "/dev/console" });
+                                                .source = (char *) console_path, .target = (char *) "/dev/console",
+                                                .tree_fd = console_trees ? console_trees[0] : 0 });
         /* A sysvinit inittab starts its gettys on tty1..6 only, never on /dev/console: the console
          * pty is bound onto /dev/tty1 too, so the getty on tty1 prompts on spawn's console. One pty,
          * not one per tty as LXC's lxc.tty.max makes: spawn has one console to show. */
         if (r >= 0 && console_path && c->opt.boot && c->res.init_kind == INIT_SYSV)
                 r = plan_add(&p, (MountEntry) { .kind = MOUNT_BIND, .phase = MOUNT_PHASE_EARLY,
-                                                .source = (char *) console_path, .target = (char *) "/dev/tty1" });
+                                                .source = (char *) console_path, .target = (char *) "/dev/tty1",
+                                                .tree_fd = console_trees ? console_trees[1] : 0 });
         if (r >= 0)
                 r = plan_add_hook(&p, MOUNT_PHASE_EARLY, MOUNT_HOOK_RESOLV_CONF, "/etc/resolv.conf");
         if (r >= 0)

@@ -19,6 +19,7 @@
 #include "spawn-mount.h"
 #include "spawn-oci.h"
 #include "spawn-options.h"
+#include "spawn-userns.h"
 
 void custom_mount_free_all(CustomMount *l, size_t n) {
         for (size_t i = 0; i < n; i++) {
@@ -46,6 +47,7 @@ int custom_mount_append(CustomMount **l, size_t *n, CustomMount *m) {
 int custom_mount_parse_bind(const char *spec, bool read_only, CustomMount *ret) {
         _cleanup_strv_free_ char **f = NULL;
         bool recursive = true;
+        MountIdmap idmap = MOUNT_IDMAP_NONE;
         int r;
 
         r = split_colon_escaped(spec, 3, &f);
@@ -77,6 +79,8 @@ int custom_mount_parse_bind(const char *spec, bool read_only, CustomMount *ret) 
                                 recursive = true;
                         else if (streq(o, "norbind"))
                                 recursive = false;
+                        else if ((r = mount_idmap_from_string(o)) >= 0)
+                                idmap = r;
                         else
                                 return -EINVAL;
         }
@@ -87,6 +91,7 @@ int custom_mount_parse_bind(const char *spec, bool read_only, CustomMount *ret) 
                 .destination = strdup(dst),
                 .read_only = read_only,
                 .recursive = recursive,
+                .idmap = idmap,
         };
         if (!m.source || !m.destination) {
                 free(m.source);
@@ -219,20 +224,54 @@ static int entry_mount_existing(const MountEntry *e, int rootfd) {
         return 1;
 }
 
-static int entry_bind(const MountEntry *e, int rootfd) {
+/* --bind=...:idmap / rootidmap under -U: a detached copy of the source with the mapping, moved
+ * onto the target. */
+static int entry_bind_idmapped(const MountEntry *e, const MountContext *ctx, int srcfd, const struct stat *st) {
+        _cleanup_close_ int tree = userns_idmap_clone(srcfd, "", e->flags & MS_REC, e->userns_fd);
+        if (tree < 0)
+                return log_error_errno(tree, "Failed to ID-map bind mount source %s: %m", e->source);
+        _cleanup_close_ int fd = mount_point_in_root(ctx->rootfd, e->target, S_ISDIR(st->st_mode), S_ISDIR(st->st_mode) ? 0755 : 0644);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to create mount point %s in the container: %m", e->target);
+        /* The fd itself, not its /proc/self/fd link: move_mount() refuses magic links (EINVAL). */
+        if (syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return log_error_errno(errno, "Failed to mount %s in the container: %m", e->target);
+        return 0;
+}
+
+/* A detached mount (the -U console's pty) attached onto the target. */
+static int entry_attach(const MountEntry *e, const MountContext *ctx) {
+        struct stat st;
+
+        if (fstat(e->tree_fd, &st) < 0)
+                return log_error_errno(errno, "Failed to stat %s: %m", e->source);
+        _cleanup_close_ int fd = mount_point_in_root(ctx->rootfd, e->target, S_ISDIR(st.st_mode), S_ISDIR(st.st_mode) ? 0755 : 0644);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to create mount point %s in the container: %m", e->target);
+        if (syscall(SYS_move_mount, e->tree_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return log_error_errno(errno, "Failed to mount %s in the container: %m", e->target);
+        return 0;
+}
+
+static int entry_bind(const MountEntry *e, const MountContext *ctx) {
         char p[PROC_FD_PATH_MAX];
         struct stat st;
 
+        if (e->tree_fd > 0)
+                return entry_attach(e, ctx);
+
         _cleanup_close_ int srcfd = -EBADF;
         if (e->source[0] == '+')
-                srcfd = open_in_root(rootfd, e->source + 1, O_PATH, 0);
+                srcfd = open_in_root(ctx->rootfd, e->source + 1, O_PATH, 0);
         else
                 srcfd = open(e->source, O_PATH | O_CLOEXEC);
         if (srcfd < 0)
                 return log_error_errno(srcfd < -1 ? srcfd : -errno, "Failed to open bind mount source %s: %m", e->source);
         if (fstat(srcfd, &st) < 0)
                 return log_error_errno(errno, "Failed to stat %s: %m", e->source);
-        return mount_in_root(rootfd, fd_proc_path(srcfd, p), e->target, NULL, MS_BIND | (e->flags & MS_REC), NULL,
+        if (e->idmap != MOUNT_IDMAP_NONE)
+                return entry_bind_idmapped(e, ctx, srcfd, &st);
+        return mount_in_root(ctx->rootfd, fd_proc_path(srcfd, p), e->target, NULL, MS_BIND | (e->flags & MS_REC), NULL,
                              S_ISDIR(st.st_mode));
 }
 
@@ -266,7 +305,7 @@ static int entry_run(const MountEntry *e, MountContext *ctx) {
                 r = mount_in_root(ctx->rootfd, e->source, e->target, e->fstype, e->flags, e->options, true);
                 return r < 0 ? r : 1;
         case MOUNT_BIND:
-                r = entry_bind(e, ctx->rootfd);
+                r = entry_bind(e, ctx);
                 return r < 0 ? r : 1;
         case MOUNT_BIND_SELF:
         case MOUNT_MASK:

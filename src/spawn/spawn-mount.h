@@ -11,6 +11,15 @@ typedef enum CustomMountType {
         _CUSTOM_MOUNT_TYPE_INVALID = -22,
 } CustomMountType;
 
+/* How a bind mount's file owners appear under -U (nspawn's idmap, rootidmap, noidmap). */
+typedef enum MountIdmap {
+        MOUNT_IDMAP_NONE,         /* as on the host: host IDs of the container's range are its IDs */
+        MOUNT_IDMAP_CONTAINER,    /* the container's map: host 0..65535 appear as the container's 0..65535 */
+        MOUNT_IDMAP_ROOT,         /* the source's owner appears as the container's root, nobody else mapped */
+        _MOUNT_IDMAP_MAX,
+        _MOUNT_IDMAP_INVALID = -22,
+} MountIdmap;
+
 /* A --bind/--bind-ro/--tmpfs request. */
 typedef struct CustomMount {
         CustomMountType type;
@@ -20,11 +29,13 @@ typedef struct CustomMount {
         unsigned long flags;  /* tmpfs: MS_* from the option string's flag words, default MS_NOSUID|MS_NODEV */
         bool read_only;
         bool recursive;
+        MountIdmap idmap;     /* bind: idmap, rootidmap, noidmap (the default) */
 } CustomMount;
 
 void custom_mount_free_all(CustomMount *l, size_t n);
 
-/* "SRC[:DST[:OPTIONS]]" with "\:" escaping a colon; OPTIONS: rbind, norbind. */
+/* "SRC[:DST[:OPTIONS]]" with "\:" escaping a colon; OPTIONS: rbind, norbind, idmap, rootidmap,
+ * noidmap. */
 int custom_mount_parse_bind(const char *spec, bool read_only, CustomMount *ret);
 /* "PATH[:OPTIONS]" (default mode=0755): flag words (ro, nosuid, noexec, ...) become flags, the
  * rest is tmpfs data. */
@@ -80,7 +91,9 @@ typedef struct MountEntry {
         unsigned long flags;      /* FS: MS_*; binds: MS_REC, and MS_NOSUID/NODEV/NOEXEC applied with read_only */
         bool read_only;           /* made read-only once every later entry below its target is mounted */
         bool optional;            /* skipped when the target does not exist (a kernel without it) */
-        bool idmap;               /* gets the container's ID map (unused until user namespaces) */
+        MountIdmap idmap;         /* binds under -U: idmapped with the container's map, or root-only */
+        int userns_fd;            /* with idmap: the mapping's user namespace (borrowed from the resolution) */
+        int tree_fd;              /* BIND: > 0, a detached mount (borrowed) attached instead of binding source */
 } MountEntry;
 
 typedef struct MountPlan {
@@ -90,6 +103,8 @@ typedef struct MountPlan {
 
 #define MOUNT_PLAN_NULL ((MountPlan) {})
 
+const char *mount_idmap_to_string(MountIdmap m);
+MountIdmap mount_idmap_from_string(const char *s);
 const char *mount_phase_to_string(MountPhase p);
 MountPhase mount_phase_from_string(const char *s);
 const char *mount_kind_to_string(MountKind k);
@@ -98,8 +113,9 @@ const char *mount_hook_to_string(MountHook h);
 MountHook mount_hook_from_string(const char *s);
 
 /* Builds the plan for c; console_path is the host side of the container's console (NULL: pipe
- * mode, no /dev/console). Pure: only allocates. Returns -ENOMEM (unlogged) on failure. */
-int mount_plan_build(const SpawnConfig *c, const char *console_path, MountPlan *ret);
+ * mode, no /dev/console); console_trees (NULL, or fds <= 0: none) detached mounts of it for
+ * /dev/console and /dev/tty1, attached instead of binding the path. Pure: only allocates. Returns -ENOMEM (unlogged) on failure. */
+int mount_plan_build(const SpawnConfig *c, const char *console_path, const int console_trees[2], MountPlan *ret);
 void mount_plan_done(MountPlan *p);
 
 /* What the engine works on and what the hooks hand back. */

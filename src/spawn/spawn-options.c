@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -103,6 +104,7 @@ void spawn_options_init(SpawnOptions *o) {
                 .link_journal = LINK_JOURNAL_AUTO,
                 .register_mode = REGISTER_AUTO,
                 .settings_mode = SETTINGS_YES,
+                .private_users_ownership = _USERNS_OWNERSHIP_INVALID,
         };
         isolation_options_init(&o->isolation);
 }
@@ -137,6 +139,13 @@ void spawn_resolved_done(SpawnResolved *r) {
         safe_close(r->image_lock_fd);
         if (r->userns_lock_fd >= 0)
                 userns_range_unlock(USERNS_LOCK_DIR, r->uid_shift, r->userns_lock_fd);
+        safe_close(r->idmap_root_userns_fd);
+        safe_close(r->idmap_userns_fd);
+        userns_helpers_reap();
+        /* Sized by the options' mounts, which outlive it; -EBADF where a bind has none. */
+        for (size_t i = 0; r->idmap_bind_fds && r->idmap_bind_fds[i] != INT_MIN; i++)
+                safe_close(r->idmap_bind_fds[i]);
+        free(r->idmap_bind_fds);
         free(r->machine);
         free(r->hostname);
         strv_free(r->command);
@@ -153,13 +162,16 @@ void spawn_resolved_done(SpawnResolved *r) {
                 .cgroup_layout = _CGROUP_MODE_INVALID,
                 .image_lock_fd = -EBADF,
                 .userns_lock_fd = -EBADF,
+                .idmap_root_userns_fd = -EBADF,
+                .idmap_userns_fd = -EBADF,
         };
 }
 
 void spawn_config_init(SpawnConfig *c) {
         spawn_options_init(&c->opt);
         /* No fd yet: spawn_resolved_done() would close whatever fd 0 is, our stdin. */
-        c->res = (SpawnResolved) { .image_lock_fd = -EBADF, .userns_lock_fd = -EBADF };
+        c->res = (SpawnResolved) { .image_lock_fd = -EBADF, .userns_lock_fd = -EBADF, .idmap_root_userns_fd = -EBADF,
+                                   .idmap_userns_fd = -EBADF };
         spawn_resolved_done(&c->res);
 }
 
@@ -305,7 +317,7 @@ static const SpawnOptionDef option_table[] = {
                "Join this network namespace (a /proc/PID/ns/net\nor a bind mount of one)"),
         HEADING("Mounts"),
         OPTION("bind", 0, ARG_BIND, "SRC[:DST[:OPTS]]", SPAWN_FIELD_MOUNTS,
-               "Bind-mount a host path (SRC starting with + is\nrelative to the tree; OPTS: rbind, norbind)",
+               "Bind-mount a host path (SRC starting with + is\nrelative to the tree; OPTS: rbind, norbind,\nidmap, rootidmap, noidmap)",
                SETTING("Files.Bind", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
         OPTION("bind-ro", 0, ARG_BIND_RO, "SRC[:DST[:OPTS]]", SPAWN_FIELD_MOUNTS, "Same, read-only",
                SETTING("Files.BindReadOnly", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
@@ -325,9 +337,10 @@ static const SpawnOptionDef option_table[] = {
         OPTION("private-users", 0, ARG_PRIVATE_USERS, "MODE", SPAWN_FIELD_PRIVATE_USERS,
                "User namespace: no, pick (free range), yes (the\ntree owner's), identity, or BASE[:SIZE]",
                SETTING("Exec.PrivateUsers", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
-        OPTION(NULL, 'U', 'U', NULL, SPAWN_FIELD_PRIVATE_USERS, "Same as --private-users=pick"),
+        OPTION(NULL, 'U', 'U', NULL, SPAWN_FIELD_PRIVATE_USERS,
+               "Same as --private-users=pick\n--private-users-ownership=auto"),
         OPTION("private-users-ownership", 0, ARG_PRIVATE_USERS_OWNERSHIP, "MODE", SPAWN_FIELD_PRIVATE_USERS,
-               "How the tree's files fit the range: off (as they\nare), chown (shift them once), auto (= chown)",
+               "How the tree's files fit the range: off (as they\nare), chown (shift them once), map (idmapped\nmounts), auto (map, else chown; pick's default)",
                SETTING("Files.PrivateUsersOwnership", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
         /* Issue 10; parsed by isolation_parse_option(). */
         OPTION("system-call-filter", 0, ARG_SYSTEM_CALL_FILTER, "[~]LIST", SPAWN_FIELD_SYSCALL_FILTER,

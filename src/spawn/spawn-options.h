@@ -204,7 +204,7 @@ typedef struct SpawnOptions {
         char *selinux_context;        /* -Z: the payload's process label */
         char *selinux_apifs_context;  /* -L: the label of the API file systems we mount */
         UsernsSpec private_users;     /* -U, --private-users= (issue 10); mode USERNS_NO by default */
-        UsernsOwnership private_users_ownership; /* --private-users-ownership= */
+        UsernsOwnership private_users_ownership; /* --private-users-ownership=; unset (invalid): auto with pick, else off */
         IsolationOptions isolation;   /* syscall filter, capabilities, limits, devices (issue 10) */
         SettingsMode settings_mode;   /* --settings= */
         char *oci_bundle;             /* --oci-bundle=: the bundle directory, as given */
@@ -240,6 +240,12 @@ typedef struct SpawnResolved {
         uint32_t uid_shift;       /* the range's base (uid and gid alike) */
         uint32_t uid_range;       /* its size */
         int userns_lock_fd;       /* pick/BASE: the range's lock under USERNS_LOCK_DIR; -EBADF otherwise */
+        UsernsOwnership ownership;    /* effective: off (nothing to do, or asked), chown (the tree is shifted) or map */
+        uint32_t disk_root_uid;   /* the on-disk owner the container's root has in the tree (files spawn creates) */
+        int idmap_root_userns_fd; /* map: the user namespace of the tree's ID mapping (the root provider
+                                   * makes an idmapped copy of the tree with it, once per boot) */
+        int idmap_userns_fd;      /* a user namespace with the container's map, for --bind=...:idmap */
+        int *idmap_bind_fds;      /* per opt.mounts[]: rootidmap's own user namespace (source owner -> root), or -EBADF */
         char *journal_bind_source;    /* --link-journal=host: the host's journal directory of the guest, */
         char *journal_bind_target;    /* bound onto this path of the tree; both NULL otherwise */
 } SpawnResolved;

@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -283,6 +285,97 @@ static int claim_fixed_range(SpawnResolved *r, const uint32_t *ids, size_t n) {
 static int resolve_userns_range(const SpawnOptions *o, SpawnResolved *r, const struct stat *tree,
                                 const uint32_t *ids, size_t n);
 
+/* map: whether a detached, idmapped copy of the tree (every partition of an image) can be made,
+ * tried here so that a file system that cannot be idmapped is one line before anything started. The on-disk range
+ * the tree is in (0 for a tree as unpacked) maps onto the container's. Returns -EOPNOTSUPP when
+ * the kernel or a file system of the tree cannot. */
+static int idmap_root(const SpawnOptions *o, SpawnResolved *r, uint32_t tree_base) {
+        _cleanup_close_ int userns_fd = userns_make_fd(tree_base, r->uid_shift, r->uid_range);
+        if (userns_fd < 0)
+                return log_error_errno(userns_fd, "Failed to create a user namespace for the ID mapping: %m");
+        /* A probe: the copy is discarded, the root provider makes its own for every boot. */
+        _cleanup_close_ int fd = userns_idmap_clone(AT_FDCWD, r->directory, true, userns_fd);
+        if (fd == -EINVAL || fd == -EPERM || fd == -EOPNOTSUPP || fd == -ENOSYS) {
+                if (o->private_users_ownership == USERNS_OWNERSHIP_MAP)
+                        return log_error_errno(EOPNOTSUPP, "--private-users-ownership=map: the file system of %s cannot be ID-mapped (%s).",
+                                               spawn_resolved_origin(r), strerror(-fd));
+                return -EOPNOTSUPP;
+        }
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to ID-map %s: %m", spawn_resolved_origin(r));
+        r->idmap_root_userns_fd = TAKE_FD(userns_fd);  /* released with r */
+        r->ownership = USERNS_OWNERSHIP_MAP;
+        r->disk_root_uid = tree_base;
+        return 0;
+}
+
+/* How the tree's owners fit the range: already in it, idmapped, or shifted once. */
+static int resolve_userns_ownership(const SpawnOptions *o, SpawnResolved *r, const struct stat *tree) {
+        UsernsOwnership want = o->private_users_ownership >= 0 ? o->private_users_ownership :
+                               o->private_users.mode == USERNS_PICK ? USERNS_OWNERSHIP_AUTO : USERNS_OWNERSHIP_OFF;
+        uint32_t tree_base = (uint32_t) tree->st_uid & ~UINT32_C(0xFFFF);
+        int k;
+
+        r->ownership = USERNS_OWNERSHIP_OFF;
+        r->disk_root_uid = tree_base;
+        /* Nothing to do: asked for nothing, identity, or the tree is in the range already (shifted
+         * by an earlier run, or --private-users=yes). */
+        if (want == USERNS_OWNERSHIP_OFF || o->private_users.mode == USERNS_IDENTITY || tree_base == r->uid_shift)
+                return 0;
+        if (want == USERNS_OWNERSHIP_MAP || want == USERNS_OWNERSHIP_AUTO) {
+                k = idmap_root(o, r, tree_base);
+                if (k != -EOPNOTSUPP || want == USERNS_OWNERSHIP_MAP)
+                        return k;
+                log_debug("ID-mapped mounts are not available for %s, shifting its ownership instead.", spawn_resolved_origin(r));
+        }
+        struct statvfs sv;
+        if (r->image && (r->image_read_only || (statvfs(r->directory, &sv) >= 0 && (sv.f_flag & ST_RDONLY))))
+                return log_error_errno(EROFS, "Cannot shift the ownership of read-only image %s (its file systems cannot be ID-mapped).",
+                                       spawn_resolved_origin(r));
+        /* An image's partitions are mounts of their own below the root. */
+        k = userns_shift_tree(r->directory, r->uid_shift, r->image);
+        if (k < 0)
+                return log_error_errno(k, "Failed to shift the ownership of %s to UID range %" PRIu32 ": %m",
+                                       spawn_resolved_origin(r), r->uid_shift);
+        r->ownership = USERNS_OWNERSHIP_CHOWN;
+        r->disk_root_uid = r->uid_shift;
+        return 0;
+}
+
+/* --bind=...:idmap binds get the container's map, rootidmap ones a namespace each that maps the
+ * source's owner onto the container's root. Made here, in the host's PID namespace: the child
+ * could not write the maps of a process through the host's /proc from inside its own. */
+static int resolve_userns_binds(const SpawnOptions *o, SpawnResolved *r) {
+        r->idmap_bind_fds = malloc(sizeof(int) * (o->n_mounts + 1));
+        if (!r->idmap_bind_fds)
+                return log_oom();
+        for (size_t i = 0; i <= o->n_mounts; i++)
+                r->idmap_bind_fds[i] = i < o->n_mounts ? -EBADF : INT_MIN;
+
+        for (size_t i = 0; i < o->n_mounts; i++) {
+                const CustomMount *m = o->mounts + i;
+                if (m->type != CUSTOM_MOUNT_BIND || m->idmap == MOUNT_IDMAP_NONE)
+                        continue;
+                if (m->idmap == MOUNT_IDMAP_CONTAINER) {
+                        if (r->idmap_userns_fd < 0)
+                                r->idmap_userns_fd = userns_make_fd(0, r->uid_shift, r->uid_range);
+                        if (r->idmap_userns_fd < 0)
+                                return log_error_errno(r->idmap_userns_fd, "Failed to create a user namespace for the ID mapping: %m");
+                        continue;
+                }
+                _cleanup_free_ char *in_tree = m->source[0] == '+' ? strjoin(r->directory, m->source + 1) : NULL;
+                struct stat st;
+                if (m->source[0] == '+' && !in_tree)
+                        return log_oom();
+                if (stat(in_tree ?: m->source, &st) < 0)
+                        return log_error_errno(errno, "Failed to look at bind mount source %s: %m", m->source);
+                r->idmap_bind_fds[i] = userns_make_fd((uint32_t) st.st_uid, r->uid_shift, 1);
+                if (r->idmap_bind_fds[i] < 0)
+                        return log_error_errno(r->idmap_bind_fds[i], "Failed to create a user namespace for %s: %m", m->source);
+        }
+        return 0;
+}
+
 /* -U and --private-users=: the range the container's IDs map onto, locked for its lifetime. */
 static int resolve_userns(const SpawnOptions *o, SpawnResolved *r) {
         const UsernsSpec *u = &o->private_users;
@@ -293,8 +386,6 @@ static int resolve_userns(const SpawnOptions *o, SpawnResolved *r) {
 
         if (u->mode == USERNS_NO)
                 return 0;
-        if (o->private_users_ownership == USERNS_OWNERSHIP_MAP)
-                return log_error_errno(EOPNOTSUPP, "--private-users-ownership=map is not supported yet (off, chown or auto).");
         if (stat(r->directory, &st) < 0)
                 return log_error_errno(errno, "Failed to look at %s: %m", r->directory);
         k = userns_host_ids_load(NULL, &ids, &n);
@@ -306,14 +397,10 @@ static int resolve_userns(const SpawnOptions *o, SpawnResolved *r) {
         k = resolve_userns_range(o, r, &st, ids, n);
         if (k < 0)
                 return k;
-        /* auto: idmapped mounts are not there yet, so auto chowns. */
-        if (o->private_users_ownership == USERNS_OWNERSHIP_OFF || u->mode == USERNS_IDENTITY)
-                return 0;
-        k = userns_shift_tree(r->directory, r->uid_shift);
+        k = resolve_userns_ownership(o, r, &st);
         if (k < 0)
-                return log_error_errno(k, "Failed to shift the ownership of %s to UID range %" PRIu32 ": %m",
-                                       r->directory, r->uid_shift);
-        return 0;
+                return k;
+        return resolve_userns_binds(o, r);
 }
 
 static int resolve_userns_range(const SpawnOptions *o, SpawnResolved *r, const struct stat *tree,

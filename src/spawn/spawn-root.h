@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <errno.h>
+
 typedef struct SpawnConfig SpawnConfig;
 typedef struct RootProvider RootProvider;
 
@@ -33,9 +35,10 @@ struct RootProvider {
         const RootProviderOps *ops;
         const char *path;         /* the tree on the host (the resolved --directory) */
         void *userdata;           /* the provider's own state */
+        int tree_fd;              /* directory under --private-users-ownership=map: its idmapped copy */
 };
 
-#define ROOT_PROVIDER_NULL ((RootProvider) {})
+#define ROOT_PROVIDER_NULL ((RootProvider) { .tree_fd = -EBADF })
 
 /* Picks the provider for c (a directory, for now) and prepares it. */
 int root_provider_setup(RootProvider *p, const SpawnConfig *c);

@@ -15,6 +15,7 @@ typedef enum SyncMessageType {
         SYNC_USERNS_MAPPED,       /* supervisor → child: uid_map and gid_map are written */
         SYNC_OCI_HOOKS,           /* child → supervisor: mounts done; run the prestart and createRuntime hooks */
         SYNC_OCI_HOOKS_DONE,      /* supervisor → child: they succeeded */
+        SYNC_REBOOT_FD,           /* child → supervisor: -U's reboot(2) listener, as SCM_RIGHTS (spawn-reboot.h) */
         _SYNC_MESSAGE_TYPE_MAX,
         _SYNC_MESSAGE_TYPE_INVALID = -22,
 } SyncMessageType;

@@ -7,7 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <endian.h>
+#include <linux/capability.h>
+#include <linux/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -256,10 +264,9 @@ void userns_range_unlock(const char *dir, uint32_t base, int fd) {
         close(fd);
 }
 
-int userns_write_maps(pid_t pid, uint32_t base, uint32_t size) {
-        char path[64], line[64];
+static int write_map_text(pid_t pid, const char *text) {
+        char path[64];
 
-        snprintf(line, sizeof(line), "0 %" PRIu32 " %" PRIu32 "\n", base, size);
         for (const char *const *f = (const char *const[]) { "uid_map", "gid_map", NULL }; *f; f++) {
                 int fd;
                 ssize_t n;
@@ -268,16 +275,154 @@ int userns_write_maps(pid_t pid, uint32_t base, uint32_t size) {
                 fd = open(path, O_WRONLY | O_CLOEXEC);
                 if (fd < 0)
                         return -errno;
-                n = write(fd, line, strlen(line));
+                n = write(fd, text, strlen(text));
                 if (n < 0) {
                         int e = errno;
                         close(fd);
                         return -e;
                 }
                 close(fd);
-                if ((size_t) n != strlen(line))
+                if ((size_t) n != strlen(text))
                         return -EIO;
         }
+        return 0;
+}
+
+int userns_write_maps(pid_t pid, uint32_t base, uint32_t size) {
+        char line[64];
+
+        snprintf(line, sizeof(line), "0 %" PRIu32 " %" PRIu32 "\n", base, size);
+        return write_map_text(pid, line);
+}
+
+/* Helpers not reaped yet: waiting for each one's exit on the way to the container's start costs a
+ * trip through the scheduler (10 ms and more on a loaded machine); they are reaped at the end. */
+static pid_t unreaped[16];
+static size_t n_unreaped;
+
+void userns_helpers_reap(void) {
+        for (size_t i = 0; i < n_unreaped; i++)
+                while (waitpid(unreaped[i], NULL, 0) < 0 && errno == EINTR)
+                        ;
+        n_unreaped = 0;
+}
+
+int userns_make_fd(uint32_t from, uint32_t to, uint32_t size) {
+        char line[64];
+        int pipefd[2], fd, r;
+
+        snprintf(line, sizeof(line), "%" PRIu32 " %" PRIu32 " %" PRIu32 "\n", from, to, size);
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        /* A process only to own the namespace while its maps are written and its fd is opened:
+         * fork-like (no stack of its own), it waits for the pipe's EOF and exits. */
+        pid_t pid = (pid_t) syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0);
+        if (pid < 0) {
+                r = -errno;
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return r;
+        }
+        if (pid == 0) {
+                char c;
+                close(pipefd[1]);
+                (void) !read(pipefd[0], &c, 1);
+                _exit(0);
+        }
+        close(pipefd[0]);
+        r = write_map_text(pid, line);
+        if (r >= 0) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int) pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                r = fd < 0 ? -errno : fd;
+        }
+        close(pipefd[1]);
+        if (waitpid(pid, NULL, WNOHANG) == 0) {
+                if (n_unreaped < ELEMENTSOF(unreaped))
+                        unreaped[n_unreaped++] = pid;
+                else
+                        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+        }
+        return r;
+}
+
+int userns_idmap_clone(int dirfd, const char *path, bool recursive, int userns_fd) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = userns_fd };
+        unsigned rec = recursive ? AT_RECURSIVE : 0;
+        int fd, r;
+
+        fd = (int) syscall(SYS_open_tree, dirfd, path,
+                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW | rec | (isempty(path) ? AT_EMPTY_PATH : 0));
+        if (fd < 0)
+                return -errno;
+        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | rec, &attr, sizeof(attr)) < 0) {
+                r = -errno;
+                close(fd);  /* detached: closing it unmounts the copy */
+                return r;
+        }
+        return fd;
+}
+
+/* The kernel's on-disk POSIX ACL format (the xattr ABI): a version header, then entries. */
+#define ACL_XATTR_VERSION 2
+#define ACL_TAG_USER  0x02
+#define ACL_TAG_GROUP 0x08
+struct acl_xattr_entry {
+        uint16_t tag;
+        uint16_t perm;
+        uint32_t id;
+};
+
+static uint32_t shift_id(uint32_t id, uint32_t base) {
+        return base + (id & 0xFFFF);
+}
+
+/* The named users and groups of an access or default ACL, shifted like the owners. */
+static int shift_acl(const char *path, const char *name, uint32_t base) {
+        uint8_t buf[4 + 8 * 512];
+        ssize_t n = lgetxattr(path, name, buf, sizeof(buf));
+        bool changed = false;
+
+        if (n < 0)
+                return errno == ENODATA || errno == EOPNOTSUPP ? 0 : -errno;
+        if (n < 4 || (n - 4) % sizeof(struct acl_xattr_entry) != 0 || le32toh(*(uint32_t *) buf) != ACL_XATTR_VERSION)
+                return -EBADMSG;
+        for (struct acl_xattr_entry *e = (struct acl_xattr_entry *) (buf + 4); (uint8_t *) e < buf + n; e++) {
+                uint16_t tag = le16toh(e->tag);
+                uint32_t id = le32toh(e->id);
+                if ((tag != ACL_TAG_USER && tag != ACL_TAG_GROUP) || id == shift_id(id, base))
+                        continue;
+                e->id = htole32(shift_id(id, base));
+                changed = true;
+        }
+        if (changed && lsetxattr(path, name, buf, n, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+/* File capabilities (security.capability), which chown() removes: read before, written back
+ * after as version 3 with the container's root as their root ID, since a version 2 capability
+ * (root ID 0, the host's root) is ignored inside a user namespace that does not map 0 to 0. */
+static ssize_t caps_read(const char *path, struct vfs_ns_cap_data *ret) {
+        ssize_t n = lgetxattr(path, "security.capability", ret, sizeof(*ret));
+        if (n < 0)
+                return errno == ENODATA || errno == EOPNOTSUPP ? 0 : -errno;
+        return n;
+}
+
+static int caps_write_shifted(const char *path, struct vfs_ns_cap_data *caps, ssize_t n, uint32_t base) {
+        uint32_t magic = le32toh(caps->magic_etc);
+        uint32_t rootid = (magic & VFS_CAP_REVISION_MASK) == VFS_CAP_REVISION_3 && n >= (ssize_t) XATTR_CAPS_SZ_3 ?
+                          le32toh(caps->rootid) : 0;
+
+        if ((magic & VFS_CAP_REVISION_MASK) != VFS_CAP_REVISION_2 && (magic & VFS_CAP_REVISION_MASK) != VFS_CAP_REVISION_3)
+                return -EBADMSG;
+        caps->magic_etc = htole32(VFS_CAP_REVISION_3 | (magic & VFS_CAP_FLAGS_EFFECTIVE));
+        caps->rootid = htole32(shift_id(rootid, base));
+        if (lsetxattr(path, "security.capability", caps, XATTR_CAPS_SZ_3, 0) < 0)
+                return -errno;
         return 0;
 }
 
@@ -286,15 +431,30 @@ static uint32_t shift_base;
 static int shift_error;
 
 static int shift_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        struct vfs_ns_cap_data caps;
+        ssize_t n_caps = 0;
+        int r;
+
         (void) ftw;
         if (type == FTW_NS || type == FTW_DNR) {
                 shift_error = -EACCES;
                 return 1;
         }
-        uid_t uid = shift_base + (st->st_uid & 0xFFFF);
-        gid_t gid = shift_base + (st->st_gid & 0xFFFF);
+        uid_t uid = shift_id(st->st_uid, shift_base);
+        gid_t gid = shift_id(st->st_gid, shift_base);
         if (st->st_uid == uid && st->st_gid == gid)
                 return 0;
+        if (!S_ISLNK(st->st_mode)) {
+                r = shift_acl(path, "system.posix_acl_access", shift_base);
+                if (r >= 0 && S_ISDIR(st->st_mode))
+                        r = shift_acl(path, "system.posix_acl_default", shift_base);
+                if (r >= 0 && S_ISREG(st->st_mode))
+                        r = n_caps = caps_read(path, &caps);
+                if (r < 0) {
+                        shift_error = r;
+                        return 1;
+                }
+        }
         if (lchown(path, uid, gid) < 0) {
                 shift_error = -errno;
                 return 1;
@@ -304,10 +464,14 @@ static int shift_one(const char *path, const struct stat *st, int type, struct F
                 shift_error = -errno;
                 return 1;
         }
+        if (n_caps > 0 && (r = caps_write_shifted(path, &caps, n_caps, shift_base)) < 0) {
+                shift_error = r;
+                return 1;
+        }
         return 0;
 }
 
-int userns_shift_tree(const char *dir, uint32_t base) {
+int userns_shift_tree(const char *dir, uint32_t base, bool cross_mounts) {
         struct stat st;
 
         if (lstat(dir, &st) < 0)
@@ -318,7 +482,7 @@ int userns_shift_tree(const char *dir, uint32_t base) {
         shift_base = base;
         shift_error = 0;
         /* Depth first, so the root directory changes last: an interrupted shift is redone. */
-        if (nftw(dir, shift_one, 64, FTW_PHYS | FTW_MOUNT | FTW_DEPTH) < 0)
+        if (nftw(dir, shift_one, 64, FTW_PHYS | (cross_mounts ? 0 : FTW_MOUNT) | FTW_DEPTH) < 0)
                 return -errno;
         return shift_error;
 }

@@ -91,5 +91,20 @@ int userns_write_maps(pid_t pid, uint32_t base, uint32_t size);
 
 /* --private-users-ownership=chown: every file of dir (not crossing mounts) to base + its ID modulo
  * 65536, the root directory last; a no-op when the root directory is base's already, which is
- * how a shifted tree is recognised (as systemd-nspawn does). ACLs are left as they are. */
-int userns_shift_tree(const char *dir, uint32_t base);
+ * how a shifted tree is recognised (as systemd-nspawn does). The named users and groups of POSIX
+ * ACLs are shifted alike, and file capabilities (which chown() drops) are written back with the
+ * container's root as their root ID. cross_mounts: also the file systems mounted below dir (the
+ * partitions of a disk image). */
+int userns_shift_tree(const char *dir, uint32_t base, bool cross_mounts);
+
+/* A user namespace fd whose only UID and GID map line is "from to size", owned by nobody once
+ * returned (its process is gone): the ID mapping of an idmapped mount. Returns the fd or -errno. */
+int userns_make_fd(uint32_t from, uint32_t to, uint32_t size);
+/* Waits for the helpers userns_make_fd() left exiting (it does not wait for them itself). */
+void userns_helpers_reap(void);
+
+/* A detached copy of the mount at path below dirfd ("" : dirfd itself), recursive or not, with
+ * the ID mapping of userns_fd on every mount of it; move_mount() attaches it, closing it
+ * unattached discards it. Returns the fd, or -errno: -EINVAL (or -EPERM, -EOPNOTSUPP) when a file
+ * system of it cannot be idmapped. */
+int userns_idmap_clone(int dirfd, const char *path, bool recursive, int userns_fd);

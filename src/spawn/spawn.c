@@ -24,6 +24,7 @@
 #include "spawn-network-links.h"
 #include "spawn-network.h"
 #include "spawn-oci.h"
+#include "spawn-reboot.h"
 #include "spawn-register.h"
 #include "spawn-settings.h"
 #include "spawn-root.h"
@@ -45,6 +46,8 @@ typedef struct Supervisor {
         pid_t pid;
         int signal_fd;
         int notify_fd;
+        int reboot_fd;              /* -U: reboot(2) of the container, answered here (spawn-reboot.h) */
+        int reboot_signal;          /* what the kernel would have killed init with: SIGHUP, SIGINT */
         NotifyState notify;
         unsigned n_stop_requests;
         bool halt_pending;
@@ -125,13 +128,28 @@ static void supervisor_handle_notify(Supervisor *s) {
 }
 
 /* Forwards the console and handles signals until PID 1 of the container exits. */
+/* A reboot(2) in the container: init dies as the kernel would have killed it (SIGKILL, as init
+ * ignores other signals from us), and its exit reads as the signal the kernel would have used. */
+static void supervisor_handle_reboot(Supervisor *s) {
+        int sig = reboot_listener_handle(s->reboot_fd);
+        if (sig < 0) {
+                log_debug_errno(sig, "Failed to answer the container's reboot(2), no longer listening: %m");
+                s->reboot_fd = safe_close(s->reboot_fd);
+                return;
+        }
+        if (sig > 0 && s->reboot_signal == 0) {
+                s->reboot_signal = sig;
+                (void) pidfd_signal(s->pidfd, SIGKILL);
+        }
+}
+
 static int supervisor_loop(Supervisor *s) {
         bool exited = false;
 
         for (;;) {
-                struct pollfd p[5];
+                struct pollfd p[6];
                 size_t n = 0;
-                int ipid = -1, isig = -1, iout = -1, iin = -1, inot = -1;
+                int ipid = -1, isig = -1, iout = -1, iin = -1, inot = -1, ireb = -1;
 
                 if (!exited) {
                         ipid = (int) n;
@@ -141,6 +159,10 @@ static int supervisor_loop(Supervisor *s) {
                         if (s->notify_fd >= 0) {
                                 inot = (int) n;
                                 p[n++] = (struct pollfd) { .fd = s->notify_fd, .events = POLLIN };
+                        }
+                        if (s->reboot_fd >= 0) {
+                                ireb = (int) n;
+                                p[n++] = (struct pollfd) { .fd = s->reboot_fd, .events = POLLIN };
                         }
                 }
                 if (s->console.master >= 0) {
@@ -195,6 +217,8 @@ static int supervisor_loop(Supervisor *s) {
                 }
                 if (inot >= 0 && p[inot].revents)
                         supervisor_handle_notify(s);
+                if (ireb >= 0 && p[ireb].revents)
+                        supervisor_handle_reboot(s);
                 if (isig >= 0 && p[isig].revents)
                         supervisor_handle_signal(s);
                 if (ipid >= 0 && p[ipid].revents) {
@@ -258,6 +282,10 @@ static int supervisor_wait_for_exec(Supervisor *s, int sync_fd) {
                 case SYNC_NOTIFY_FD:
                         if (s->notify_fd < 0)
                                 s->notify_fd = TAKE_FD(fd);
+                        break;
+                case SYNC_REBOOT_FD:
+                        if (s->reboot_fd < 0)
+                                s->reboot_fd = TAKE_FD(fd);
                         break;
                 case SYNC_LOG:
                         log_internal(m.level, 0, "%s", m.reason);
@@ -334,7 +362,8 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         SpawnNetwork net = SPAWN_NETWORK_NULL;
         NetworkLinks links = NETWORK_LINKS_NULL;
         bool veth = network_veth_wanted(c->opt.network_veth, &c->opt.network_links);
-        Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF };
+        Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF,
+                        .reboot_fd = -EBADF };
         siginfo_t si = {};
         int r;
 
@@ -348,15 +377,13 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         r = network_links_nat_start(&links, &c->opt.network_links, c->res.machine);
         if (r < 0)
                 goto finish;
-        r = console_open(&s.console, c->res.console_mode);
+        /* -U: a pty of the host's root is nobody's inside the user namespace, and the guest's init
+         * (or getty) reopens /dev/console there: the container's root and tty group own it. */
+        r = console_open(&s.console, c->res.console_mode, c->res.userns ? c->res.uid_shift : 0,
+                         c->res.userns ? c->res.uid_shift + 5 : 0);
         if (r < 0)
                 goto finish;
-        /* -U: a pty of the host's root is nobody's inside the user namespace; the guest's init
-         * (or getty) reopens /dev/console there. Best effort: spawn's own stdio is opened before the
-         * switch, and a read-only devpts (a sandboxed host) refuses it. */
-        if (c->res.userns && s.console.slave >= 0)
-                (void) fchown(s.console.slave, c->res.uid_shift, c->res.uid_shift + 5);
-        r = mount_plan_build(c, s.console.slave_path, &plan);
+        r = mount_plan_build(c, s.console.slave_path, s.console.slave_trees, &plan);
         if (r < 0) {
                 r = log_oom();
                 goto finish;
@@ -425,6 +452,8 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                 goto finish;
         }
         console_close(&s.console);
+        if (s.reboot_signal > 0 && si.si_code == CLD_KILLED && si.si_status == SIGKILL)
+                si.si_status = s.reboot_signal;
         if (r >= 0)
                 r = exit_status_to_code(c, &si, s.killed_by_user);
 
@@ -432,6 +461,7 @@ finish:
         console_close(&s.console);
         notify_state_done(&s.notify);
         s.notify_fd = safe_close(s.notify_fd);
+        s.reboot_fd = safe_close(s.reboot_fd);
         /* Also on failure: the janitor removes whatever cgroups were created. */
         spawn_cgroup_finish(&cg);
         network_links_teardown(&links);

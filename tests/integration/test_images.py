@@ -317,3 +317,46 @@ def test_image_marked_read_only_runs_read_only(images, clean_host):
     with open(img, "rb") as f:
         fcntl.flock(f, fcntl.LOCK_SH)
         assert sh(img, "true").returncode == 0
+
+
+# --- -U: each partition idmapped, or shifted once; never a chown of a read-only image ----------
+
+def test_userns_partitions_idmapped(images, clean_host):
+    img = dps_image(images, name="userns.raw")
+    cp = sh(img, "cat /proc/self/uid_map; stat -c '%u %g' / /home/alice /srv/marker; cat /proc/self/mountinfo; "
+                 "echo x > /written && echo x > /home/alice/w && echo wrote", "-U")
+    assert cp.returncode == 0, describe(cp)
+    lines = cp.stdout.split("\n")
+    assert int(lines[0].split()[1]) >= 524288, cp.stdout
+    assert lines[1:4] == ["0 0"] * 3, cp.stdout
+    assert "wrote" in cp.stdout, cp.stdout
+    mi = mountinfo_of(cp.stdout)
+    for where in ("/", "/home", "/srv"):
+        assert "idmapped" in mi[where][0], (where, mi[where])
+    # On the image the owners stayed the unshifted ones: a run without -U sees root's files.
+    cp = sh(img, "stat -c '%u %g' / /written")
+    assert cp.returncode == 0 and cp.stdout.split("\n")[:2] == ["0 0"] * 2, describe(cp)
+
+
+def test_userns_squashfs_idmapped(images, clean_host):
+    img = make_bare(images["dir"] / "u.squashfs", "squashfs", images["tree"])
+    cp = sh(img, "stat -c '%u %g' /bin/busybox; grep ' / ' /proc/self/mountinfo", "-U")
+    assert cp.returncode == 0 and cp.stdout.startswith("0 0\n") and "idmapped" in cp.stdout, describe(cp)
+
+
+@pytest.mark.parametrize("how", ["--read-only", "flag"])
+def test_userns_read_only_image_never_chowned(images, clean_host, how):
+    """A read-only image cannot be shifted: asked to chown, a one-line error, no lock left."""
+    from test_userns import name_base
+    name = f"userns-ro-{os.getpid()}"
+    if how == "flag":
+        img, opts = dps_image(images, name="ro.raw", root_attrs=(FLAG_READ_ONLY,)), []
+    else:
+        img, opts = dps_image(images, name="ro.raw"), ["--read-only"]
+    before = img.read_bytes()
+    cp = sh(img, "true", "-M", name, "-U", "--private-users-ownership=chown", *opts)
+    assert cp.returncode != 0 and len(cp.stderr.strip().splitlines()) == 1, describe(cp)
+    assert "read-only image" in cp.stderr, cp.stderr
+    if how == "--read-only":  # with the flag only the root is read-only: /home was mounted writable
+        assert img.read_bytes() == before
+    assert not os.path.exists(f"/run/berth/userns/{name_base(name)}")

@@ -244,28 +244,32 @@ def test_sysfs_remount_rw_refused_with_private_network(tree):
     assert r["mount"] != 0, r
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_USERNS)
-def test_binfmt_misc_registration_refused(tree):
+def binfmt_attempt(tree, opts=()):
+    """Registers a binfmt_misc handler from inside; returns (spawn's result, whether the host's
+    binfmt_misc got it). What got registered on the host is removed again."""
     name = f"berth-{uuid.uuid4().hex[:12]}"
-    # A magic nothing has: harmless even if it got registered; removed again below.
+    # A magic nothing has: harmless even if it got registered.
     rule = f":{name}:M::\\xde\\xad\\xbe\\xef\\x42\\x42::/nonexistent-berth:"
     cp = shell(tree, f"mkdir -p /tmp/b && mount -t binfmt_misc binfmt_misc /tmp/b && "
-                     f"printf '%s' '{rule}' > /tmp/b/register; echo rc=$?")
-    registered = False
-    try:
-        d = "/proc/sys/fs/binfmt_misc"
-        mounted_here = False
-        if not os.path.exists(f"{d}/register"):
-            subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", d], check=False)
-            mounted_here = True
-        registered = os.path.exists(f"{d}/{name}")
-        if registered:
-            with open(f"{d}/{name}", "w") as f:
-                f.write("-1")
-        if mounted_here:
-            subprocess.run(["umount", d], check=False)
-    finally:
-        assert not registered and "rc=0" not in cp.stdout, describe(cp)
+                     f"printf '%s' '{rule}' > /tmp/b/register && test -e /tmp/b/{name}; echo rc=$?", opts=opts)
+    d = "/proc/sys/fs/binfmt_misc"
+    mounted_here = False
+    if not os.path.exists(f"{d}/register"):
+        subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", d], check=False)
+        mounted_here = True
+    registered = os.path.exists(f"{d}/{name}")
+    if registered:
+        with open(f"{d}/{name}", "w") as f:
+            f.write("-1")
+    if mounted_here:
+        subprocess.run(["umount", d], check=False)
+    return cp, registered
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_USERNS)
+def test_binfmt_misc_registration_refused(tree):
+    cp, registered = binfmt_attempt(tree)
+    assert not registered and "rc=0" not in cp.stdout, describe(cp)
 
 
 # --- devices -------------------------------------------------------------------------------------

@@ -191,9 +191,14 @@ def test_start_reboot_stop(supervising, machined_signals):
     assert props["RootDirectory"] == str(s.m.pool / "bb") and props["State"] == "running"
     spawn = s.spawn_pid("bb")
     cmd = _cmdline(spawn).split(b"\0")
-    assert cmd[0] == str(SPAWN).encode() and b"-b" in cmd and b"--register=yes" in cmd, cmd
+    assert cmd[0] == str(SPAWN).encode() and b"-b" in cmd and b"--register=yes" in cmd and b"-U" in cmd, cmd
     leader = s.leader("bb")
     wait_for(lambda: booted(leader), what="busybox init ran its sysinit actions")
+    # -U, as systemd-nspawn@.service: a range of its own, the pool's tree idmapped (not chowned).
+    with open(f"/proc/{leader}/uid_map") as f:
+        base = int(f.read().split()[1])
+    assert base >= 524288 and int(s.m.manager().GetMachineUIDShift("bb")) == base
+    assert os.stat(s.m.pool / "bb" / "etc" / "passwd").st_uid == 0
     # The guest's console goes to the log, through spawn --console=read-only.
     wait_for(lambda: "hello-from-the-guest-console" in s.log("bb"), what="console output in the log")
 
@@ -551,8 +556,10 @@ def test_spawn_unit_file():
     text = (REPO / "units" / "spawn@.service").read_text()
     lines = {line.split("=", 1)[0]: line.split("=", 1)[1] for line in text.splitlines()
              if "=" in line and not line.startswith("#")}
-    # As systemd-nspawn@.service: -M alone finds the image (directory or NAME.raw) in /var/lib/machines.
-    assert lines["ExecStart"] == "/usr/bin/spawn --quiet --keep-unit --boot --notify-ready=yes --register=yes --settings=override -M %i"
+    # As systemd-nspawn@.service: -M alone finds the image (directory or NAME.raw) in /var/lib/machines,
+    # and -U gives it a user namespace.
+    assert lines["ExecStart"] == ("/usr/bin/spawn --quiet --keep-unit --boot -U --notify-ready=yes --register=yes "
+                                  "--settings=override -M %i")
     for key, value in {"Type": "notify", "KillMode": "mixed", "Delegate": "yes", "Slice": "machine.slice",
                        "RestartForceExitStatus": "133", "SuccessExitStatus": "133", "WantedBy": "machines.target"}.items():
         assert lines[key] == value, key

@@ -2,6 +2,7 @@
 /* The mount plan is a pure function of the resolved configuration: check it for representative
  * configurations, without root and without mounting anything. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -45,8 +46,8 @@ static void render_entry(const MountEntry *e, char *buf, size_t size) {
                 n += (size_t) snprintf(buf + n, size - n, " read-only");
         if (e->optional && n < size)
                 n += (size_t) snprintf(buf + n, size - n, " optional");
-        if (e->idmap && n < size)
-                (void) snprintf(buf + n, size - n, " idmap");
+        if (e->idmap != MOUNT_IDMAP_NONE && n < size)
+                (void) snprintf(buf + n, size - n, " %s", mount_idmap_to_string(e->idmap));
 }
 
 static const char *const default_plan[] = {
@@ -91,7 +92,7 @@ static void config_default(SpawnConfig *c) {
 
 static MountPlan build(const SpawnConfig *c, const char *console) {
         MountPlan p = MOUNT_PLAN_NULL;
-        CHECK(mount_plan_build(c, console, &p) == 0);
+        CHECK(mount_plan_build(c, console, NULL, &p) == 0);
         return p;
 }
 
@@ -243,6 +244,49 @@ static void test_custom_mounts(void) {
         spawn_config_done(&c);
 }
 
+/* Under -U the binds say how they are idmapped, each with its user namespace from the
+ * resolution; without a user namespace the option means nothing. The API tmpfs and devpts belong
+ * to the container's root and tty group; the console is attached from its detached mounts. */
+static void test_userns(void) {
+        SpawnConfig c;
+        char buf[512];
+        int bind_fds[] = { -EBADF, 41, -EBADF, INT_MIN }, trees[2] = { 43, 44 };
+
+        config_default(&c);
+        add_bind(&c, "/src:/i:idmap", false);
+        add_bind(&c, "/src:/r:rootidmap", false);
+        add_bind(&c, "/src:/n:noidmap", false);
+        MountPlan p = build(&c, "/dev/pts/0");
+        CHECK_STREQ(find(&p, "/i", buf, sizeof(buf)), "early bind /i src=/src rec");
+        mount_plan_done(&p);
+
+        c.res.userns = true;
+        c.res.uid_shift = 1048576;
+        c.res.idmap_userns_fd = 42;
+        c.res.idmap_bind_fds = bind_fds;
+        CHECK(mount_plan_build(&c, "/proc/self/fd/9", trees, &p) == 0);
+        CHECK_STREQ(find(&p, "/i", buf, sizeof(buf)), "early bind /i src=/src rec idmap");
+        CHECK_STREQ(find(&p, "/r", buf, sizeof(buf)), "early bind /r src=/src rec rootidmap");
+        CHECK_STREQ(find(&p, "/n", buf, sizeof(buf)), "early bind /n src=/src rec");
+        for (size_t i = 0; i < p.n_entries; i++) {
+                const MountEntry *e = p.entries + i;
+                if (e->target && streq(e->target, "/i"))
+                        CHECK(e->userns_fd == 42);
+                if (e->target && streq(e->target, "/r"))
+                        CHECK(e->userns_fd == 41);
+                if (e->target && streq(e->target, "/dev/console"))
+                        CHECK(e->tree_fd == 43);
+        }
+        CHECK_STREQ(find(&p, "/dev", buf, sizeof(buf)),
+                    "early fs /dev src=tmpfs type=tmpfs nosuid strictatime opts=mode=0755,size=4m,nr_inodes=64k,uid=1048576,gid=1048576");
+        CHECK_STREQ(find(&p, "/dev/pts", buf, sizeof(buf)),
+                    "early fs /dev/pts src=devpts type=devpts nosuid noexec opts=newinstance,ptmxmode=0666,mode=0620,gid=5,uid=1048576,gid=1048581");
+        mount_plan_done(&p);
+        c.res.idmap_bind_fds = NULL;
+        c.res.idmap_userns_fd = -EBADF;
+        spawn_config_done(&c);
+}
+
 static void test_cgroup_layouts(void) {
         SpawnConfig c;
         char buf[512];
@@ -383,6 +427,7 @@ int main(void) {
         test_private_network_and_read_only();
         test_labels_and_selinux();
         test_custom_mounts();
+        test_userns();
         test_cgroup_layouts();
         test_engine();
         test_oci_bundle();

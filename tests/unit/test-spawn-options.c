@@ -697,7 +697,8 @@ static void test_parse_argv_private_users(void) {
 
         spawn_options_init(&c);
         CHECK(parse(&c, ARGV("-D", "/t", "true")) > 0);
-        CHECK(c.private_users.mode == USERNS_NO && c.private_users_ownership == USERNS_OWNERSHIP_OFF);
+        /* Unset: the resolution makes it auto with pick (and -U), off otherwise, as nspawn. */
+        CHECK(c.private_users.mode == USERNS_NO && c.private_users_ownership == _USERNS_OWNERSHIP_INVALID);
         spawn_options_done(&c);
         spawn_options_init(&c);
         CHECK(parse(&c, ARGV("-UD/t", "true")) > 0);
@@ -712,6 +713,15 @@ static void test_parse_argv_private_users(void) {
         check_argv_fails(ARGV("--private-users=maybe"));
         check_argv_fails(ARGV("--private-users=1:0"));
         check_argv_fails(ARGV("--private-users-ownership=idmap"));
+
+        CustomMount m;
+        CHECK(custom_mount_parse_bind("/a:/b:idmap", false, &m) == 0 && m.idmap == MOUNT_IDMAP_CONTAINER && m.recursive);
+        free(m.source), free(m.destination);
+        CHECK(custom_mount_parse_bind("/a:/b:norbind,rootidmap", false, &m) == 0 && m.idmap == MOUNT_IDMAP_ROOT && !m.recursive);
+        free(m.source), free(m.destination);
+        CHECK(custom_mount_parse_bind("/a:/b:noidmap", false, &m) == 0 && m.idmap == MOUNT_IDMAP_NONE);
+        free(m.source), free(m.destination);
+        CHECK(custom_mount_parse_bind("/a:/b:idmapped", false, &m) == -EINVAL);
 }
 
 int main(void) {
