@@ -149,7 +149,9 @@ static bool dns_bound(struct in_addr addr) {
 /* resolv.conf names dnsmasq: a payload that resolves a name at once must find it listening. No
  * packet is sent (the host's lo may be down); bounded, since a dnsmasq that failed is no reason
  * not to start the container (DHCP guests retry, the static address is already in place). */
-static void dhcp_wait_ready(SpawnNetwork *n) {
+void network_dhcp_wait(SpawnNetwork *n) {
+        if (n->dhcp_pid <= 0)
+                return;
         for (int i = 0; i < 1000 && !dns_bound(n->host_addr); i++) {
                 if (waitpid(n->dhcp_pid, NULL, WNOHANG) != 0) {
                         n->dhcp_pid = 0;
@@ -174,7 +176,6 @@ int network_dhcp_start(SpawnNetwork *n) {
         if (pid == 0)
                 dhcp_sitter(parent, path, argv);
         n->dhcp_pid = pid;
-        dhcp_wait_ready(n);
         return 0;
 }
 

@@ -111,5 +111,9 @@ bool network_networkd_running(void);
  * advertising the /64 to guests that want router advertisements. Dies with spawn (parent-death
  * signal). Returns 0 without starting anything when dnsmasq is not installed. */
 int network_dhcp_start(SpawnNetwork *n);
+/* Waits (at most a second) until it has bound port 53: resolv.conf names it, so a payload that
+ * resolves a name at once must find it. Called last before SYNC_GO, so that its start overlaps
+ * the registration and spawn-nat's. */
+void network_dhcp_wait(SpawnNetwork *n);
 bool network_dhcp_available(void);
 void network_dhcp_stop(SpawnNetwork *n);

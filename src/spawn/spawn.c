@@ -449,6 +449,8 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                 r = network_nat_wait(&net);
         if (r >= 0)
                 r = network_links_nat_wait(&links);
+        if (r >= 0 && veth)
+                network_dhcp_wait(&net);
         if (r >= 0) {
                 r = sync_send(sync[0], SYNC_GO, 0, 0, NULL, -EBADF);
                 /* A child that is gone already has sent why: read on. */
