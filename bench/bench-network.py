@@ -4,7 +4,8 @@
 of -n itself; both tools with --network-zone), round-robin, each run inside a network namespace
 this script makes and deletes; then the time from start until the container answers TCP from the
 host side (nspawn addresses nothing: its container configures host0 itself and this script the
-host side, as networkd would).
+host side, as networkd would); and spawn -n -p's time until it
+answers on its address and through the forwards from the host's 127.0.0.1 and [::1].
 Usage: sudo /usr/bin/python3 bench/bench-network.py [--runs 30] [--build-dir build]"""
 
 import argparse
@@ -68,6 +69,50 @@ def tcp_ready_ms(ns, cmd, addr, host_setup=None):
     return out.get("ms")
 
 
+POLLER = """
+import socket, sys, time
+family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline:
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(0.5)
+    try:
+        s.connect((sys.argv[1], int(sys.argv[2])))
+        if s.recv(16).startswith(b"ok"):
+            print(time.monotonic())
+            sys.exit(0)
+    except OSError:
+        time.sleep(0.001)
+    finally:
+        s.close()
+sys.exit(1)
+"""
+
+
+def port_bench(enter, build, tree, runs):
+    """Time from spawn -n -p's start until a server in the container answers a host-side client,
+    on host0's address and through the forwards from the host's 127.0.0.1 and [::1] (nspawn's
+    --port needs networkd's addresses, which this host has not)."""
+    spawn = enter + [str(build / "spawn"), "-q", "--register=no", "-n", "-p", "8080:80", "-D", str(tree),
+                     "/bin/sh", "-c", "while true; do echo ok | nc -l -p 80; done"]
+    for addr, port in (("10.200.0.2", 80), ("127.0.0.1", 8080), ("::1", 8080)):
+        t = []
+        for _ in range(max(3, runs // 3)):
+            t0 = time.monotonic()
+            p = subprocess.Popen(spawn, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cp = subprocess.run(enter + [sys.executable, "-c", POLLER, addr, str(port)], stdout=subprocess.PIPE,
+                                timeout=60)
+            p.terminate()
+            p.wait(timeout=30)
+            if cp.returncode == 0:
+                t.append((float(cp.stdout) - t0) * 1000)
+        if t:
+            print(f"spawn -n -p: TCP answer from {addr:>10}:{port:<5} median {statistics.median(t):7.1f} ms  "
+                  f"min {min(t):7.1f} ms  ({len(t)} runs)")
+        else:
+            print(f"spawn -n -p: no TCP answer from {addr}:{port}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=30)
@@ -94,6 +139,7 @@ def main():
         "systemd-nspawn -n": nspawn + ["-n", "/bin/true"],
         "systemd-nspawn --network-zone": nspawn + ["--network-zone=benchn", "/bin/true"],
     }
+    subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
     try:
         # Wall time, and the CPU time of the tool and the children it waited for: on a machine
         # shared with other work the second is the steadier figure.
@@ -127,6 +173,7 @@ def main():
             print(f"{name:30s} median {med:7.1f} ms  min {min(t):7.1f} ms  ratio {med / base:5.2f}   "
                   f"cpu median {cmed:6.1f} ms  ratio {cmed / cbase:5.2f}")
         tcp_bench(a.runs, ns, build, tree)
+        port_bench(enter, build, tree, a.runs)
     finally:
         subprocess.run(["ip", "netns", "del", ns])
         shutil.rmtree(tmp, ignore_errors=True)

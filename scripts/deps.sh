@@ -12,8 +12,9 @@ build_pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libmount-d
 # runc: its `runc spec` bundle, run by spawn --oci-bundle.
 test_pkgs=(busybox-static python3 python3-pytest python3-dbus util-linux bsdutils iproute2 procps
            debootstrap dbus python3-gi systemd-container fdisk e2fsprogs squashfs-tools keyutils
-           nftables golang-github-containers-common runc podman conmon containerd crun)
-run_pkgs=(debootstrap dbus)
+           nftables golang-github-containers-common runc podman conmon containerd crun dnsmasq-base)
+# dnsmasq-base: DHCP and DNS for spawn -n's guests (optional at run time: without it -n is static only).
+run_pkgs=(debootstrap dbus dnsmasq-base)
 # The VM test tier (tests/vm/): builds a Debian 12 SELinux image and boots it under qemu (TCG).
 vm_pkgs=(qemu-system-x86 qemu-utils e2fsprogs policycoreutils selinux-utils selinux-policy-dev
          debootstrap zstd busybox-static)

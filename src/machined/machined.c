@@ -35,6 +35,10 @@ static void help(void) {
                "     --enabled-dir=PATH     Images started at daemon start (default: /etc/berth/enabled)\n"
                "     --spawn=PATH           The spawn binary for starting images (default: spawn next\n"
                "                            to machined, else from $PATH)\n"
+               "     --start-network=veth|host\n"
+               "                            Network of the machines we start: a veth pair with\n"
+               "                            addresses (spawn -n, as systemd-nspawn@.service), or\n"
+               "                            the host's (default: veth)\n"
                "     --terminate-timeout=SEC\n"
                "                            How long terminate waits for a machine's supervisor\n"
                "                            (spawn, systemd-nspawn) to halt it before killing it\n"
@@ -83,6 +87,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 ARG_ENABLED_DIR,
                 ARG_SPAWN,
                 ARG_TERMINATE_TIMEOUT,
+                ARG_START_NETWORK,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -99,6 +104,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "enabled-dir", required_argument, NULL, ARG_ENABLED_DIR },
                 { "spawn", required_argument, NULL, ARG_SPAWN },
                 { "terminate-timeout", required_argument, NULL, ARG_TERMINATE_TIMEOUT },
+                { "start-network", required_argument, NULL, ARG_START_NETWORK },
                 {},
         };
         int opt, r;
@@ -122,6 +128,12 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                         r = 0;
                         break;
                 }
+                case ARG_START_NETWORK:
+                        if (!streq(optarg, "veth") && !streq(optarg, "host"))
+                                return log_error_errno(EINVAL, "Invalid --start-network= '%s' (want veth or host).", optarg);
+                        c->start_host_network = streq(optarg, "host");
+                        r = 0;
+                        break;
                 case ARG_CGROUP_BACKEND:
                         c->backend = cgroup_backend_type_from_string(optarg);
                         if (c->backend < 0)

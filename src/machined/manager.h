@@ -41,6 +41,7 @@ typedef struct ManagerConfig {
         CGroupBackendType backend;
         bool varlink;
         uint64_t terminate_timeout_usec; /* Terminate: how long a supervisor has to halt the guest */
+        bool start_host_network;  /* --start-network=host: Start without spawn -n */
 } ManagerConfig;
 
 #define TERMINATE_TIMEOUT_USEC_DEFAULT (30ULL * 1000000ULL)

@@ -307,11 +307,12 @@ static int supervised_fork(Supervised *u, bool reboot, Failure *f) {
         /* --settings=override, as systemd-nspawn@.service: NAME.nspawn is how the administrator
          * configures a machine that is started by name, so it wins over these defaults. -U as
          * systemd-nspawn@.service too: a range of its own (pick), the pool's trees idmapped where
-         * their file system allows, shifted once otherwise (auto). */
+         * their file system allows, shifted once otherwise (auto). -n as its --network-veth: a
+         * private network with addresses (spawn's own, or systemd-networkd's where it runs). */
         char *argv[] = { spawn, (char *) root_option, dir, (char *) "-b", (char *) "-U", (char *) "-M", u->name,
                          (char *) "--register=yes", (char *) "--console=read-only", (char *) "--notify-ready=yes",
                          (char *) "--settings=override",
-                         (char *) "-q", NULL };
+                         (char *) "-q", m->config.start_host_network ? NULL : (char *) "--network-veth", NULL };
 
         if (reboot)
                 dprintf(log_fd, "-- machined: machine %s rebooted, starting it again with %s --\n", u->name, spawn);

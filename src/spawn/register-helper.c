@@ -32,6 +32,9 @@ typedef struct Args {
         const char *name, *directory;
         Id128 uuid;
         unsigned leader;
+        int netif[8];             /* the host-side interfaces (ve-NAME) */
+        size_t n_netif;
+        const char *has_owner;    /* --has-owner=NAME: only ask whether NAME is owned on the bus */
 } Args;
 
 /* Is machine1 owned or activatable on this bus? */
@@ -107,7 +110,7 @@ static int do_register(sd_bus *bus, const Args *a) {
         if (r >= 0)
                 r = sd_bus_message_append(m, "ssus", "berth", "container", (uint32_t) a->leader, a->directory);
         if (r >= 0)
-                r = sd_bus_message_append(m, "ai", 0);
+                r = sd_bus_message_append_array(m, 'i', a->netif, a->n_netif * sizeof(int));
         if (r >= 0 && !a->keep_unit)
                 r = append_scope_properties(m, a);
         if (r < 0) {
@@ -134,6 +137,8 @@ static int parse_args(int argc, char *argv[], Args *a) {
                 { "slice",      required_argument, NULL, 's' },
                 { "property",   required_argument, NULL, 'p' },
                 { "unregister", no_argument,       NULL, 'u' },
+                { "netif",      required_argument, NULL, 'n' },
+                { "has-owner",  required_argument, NULL, 'o' },
                 {}
         };
         int opt;
@@ -160,10 +165,23 @@ static int parse_args(int argc, char *argv[], Args *a) {
                 case 'u':
                         a->unregister = true;
                         break;
+                case 'n': {
+                        unsigned ifindex;
+                        if (safe_atou(optarg, &ifindex) < 0 || ifindex == 0 || ifindex > INT32_MAX ||
+                            a->n_netif >= ELEMENTSOF(a->netif))
+                                return log_error_errno(EINVAL, "Invalid arguments (this helper is run by spawn).");
+                        a->netif[a->n_netif++] = (int) ifindex;
+                        break;
+                }
+                case 'o':
+                        a->has_owner = optarg;
+                        break;
                 default:
                         return log_error_errno(EINVAL, "Invalid arguments (this helper is run by spawn).");
                 }
 
+        if (a->has_owner && optind == argc)
+                return 0;
         if (a->unregister && optind + 1 == argc) {
                 a->name = argv[optind];
                 return 0;
@@ -204,6 +222,7 @@ static int bus_open(sd_bus **ret) {
 int main(int argc, char *argv[]) {
         Args a = {};
         sd_bus *bus = NULL;
+        sd_bus_message *reply = NULL;
         int r;
 
         log_set_program_name("spawn");
@@ -212,6 +231,18 @@ int main(int argc, char *argv[]) {
                 return REGISTER_HELPER_FAILED;
 
         r = bus_open(&bus);
+        if (a.has_owner) {
+                /* Exit 0 if owned, NO_REGISTRY if not or without a bus. */
+                int has = 0;
+                if (r >= 0)
+                        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                               "NameHasOwner", NULL, &reply, "s", a.has_owner);
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "b", &has);
+                sd_bus_message_unref(reply);
+                sd_bus_flush_close_unref(bus);
+                return r >= 0 && has ? REGISTER_HELPER_REGISTERED : REGISTER_HELPER_NO_REGISTRY;
+        }
         if (r >= 0 && !a.unregister)
                 r = registry_available(bus);
         if (a.unregister) {

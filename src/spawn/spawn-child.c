@@ -399,7 +399,7 @@ static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd, SeccompPr
 
         /* The mounts and the syscall filter need nothing from the supervisor: build them while it
          * sets up our cgroups (or registers us), on the other CPU. */
-        MountContext m = { .config = c, .rootfd = rootfd, .notify_fd = -EBADF };
+        MountContext m = { .config = c, .rootfd = rootfd, .notify_fd = -EBADF, .nameserver = ctx->nameserver };
         int securebits = 0, fsids = child_fsids_as_container_root(c, &securebits);
         if (fsids < 0)
                 return fsids;

@@ -14,6 +14,7 @@ typedef struct ChildContext {
         RootProvider *root;       /* set up by the supervisor; the child mounts it */
         int sync_fd;              /* our end of the socketpair with the supervisor (spawn-sync.h) */
         int close_fd;             /* a supervisor fd the container must not hold (janitor pipe) */
+        const char *nameserver;   /* -n: the host side's name server for resolv.conf, or NULL */
 } ChildContext;
 
 /* The namespaces the container's child is cloned into. */

@@ -51,7 +51,7 @@ static int bind_host_file(int rootfd, const char *host, const char *target) {
         return remount_in_root(rootfd, target, MS_RDONLY | MS_NOSUID | MS_NODEV, false);
 }
 
-int etc_setup_resolv_conf(const SpawnConfig *c, int rootfd) {
+int etc_setup_resolv_conf(const SpawnConfig *c, int rootfd, const char *nameserver) {
         _cleanup_free_ char *data = NULL;
         _cleanup_close_ int etc = -EBADF;
         ResolvConfMode mode = c->opt.resolv_conf;
@@ -61,11 +61,17 @@ int etc_setup_resolv_conf(const SpawnConfig *c, int rootfd) {
         if (mode == RESOLV_CONF_OFF)
                 return 0;
         if (mode == RESOLV_CONF_AUTO) {
+                /* -n: the host side's dnsmasq, which forwards to the host's name servers (those
+                 * may be on the host's localhost, out of the container's reach). */
+                if (c->opt.network_veth && nameserver && !c->opt.read_only)
+                        mode = RESOLV_CONF_COPY_HOST;
                 /* A private network has no route to the host's name servers. */
-                if (c->opt.private_network)
+                else if (c->opt.private_network && !c->opt.network_veth)
                         return 0;
-                mode = c->opt.read_only ? RESOLV_CONF_BIND_HOST : RESOLV_CONF_COPY_HOST;
-        }
+                else
+                        mode = c->opt.read_only ? RESOLV_CONF_BIND_HOST : RESOLV_CONF_COPY_HOST;
+        } else
+                nameserver = NULL;
 
         r = target_state(rootfd, "resolv.conf", &etc, &state);
         if (r == -ENOENT)
@@ -79,7 +85,10 @@ int etc_setup_resolv_conf(const SpawnConfig *c, int rootfd) {
                 return 0;
         }
 
-        r = read_file_at(AT_FDCWD, "/etc/resolv.conf", 64 * 1024, &data, NULL);
+        if (nameserver)
+                r = asprintf(&data, "# Written by spawn: the host side of -n's veth link.\nnameserver %s\n", nameserver) < 0 ? -ENOMEM : 0;
+        else
+                r = read_file_at(AT_FDCWD, "/etc/resolv.conf", 64 * 1024, &data, NULL);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)

@@ -282,7 +282,7 @@ static int entry_run_hook(const MountEntry *e, MountContext *ctx) {
         case MOUNT_HOOK_RUN_HOST:
                 return run_host_setup(ctx->config, ctx->rootfd, &ctx->notify_fd);
         case MOUNT_HOOK_RESOLV_CONF:
-                return etc_setup_resolv_conf(ctx->config, ctx->rootfd);
+                return etc_setup_resolv_conf(ctx->config, ctx->rootfd, ctx->nameserver);
         case MOUNT_HOOK_TIMEZONE:
                 return etc_setup_timezone(ctx->config, ctx->rootfd);
         case MOUNT_HOOK_CGROUP_V1:

@@ -123,6 +123,7 @@ typedef struct MountContext {
         const SpawnConfig *config;
         int rootfd;               /* the container's root (O_PATH), from the root provider */
         int notify_fd;            /* out: the bound notify socket (MOUNT_HOOK_RUN_HOST) */
+        const char *nameserver;   /* -n: the host side's name server (MOUNT_HOOK_RESOLV_CONF) */
 } MountContext;
 
 /* Runs the entries of one phase in order, in the current mount namespace, below ctx->rootfd.

@@ -385,3 +385,113 @@ int netlink_addr4_first(Netlink *nl, int ifindex, struct in_addr *ret_addr, unsi
         *ret_prefixlen = f.prefixlen;
         return 0;
 }
+
+/* NODAD: the pair is ours alone, and duplicate address detection would hold the address
+ * "tentative" (unusable as a source) for a second or more after the container starts. */
+int netlink_addr6_add(Netlink *nl, int ifindex, const struct in6_addr *addr, unsigned prefixlen) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
+
+        ifa->ifa_family = AF_INET6;
+        ifa->ifa_prefixlen = (uint8_t) prefixlen;
+        ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+        ifa->ifa_flags = IFA_F_NODAD;
+        ifa->ifa_index = (unsigned) ifindex;
+        mnl_attr_put(h, IFA_LOCAL, sizeof(*addr), addr);
+        mnl_attr_put(h, IFA_ADDRESS, sizeof(*addr), addr);
+        mnl_attr_put_u32(h, IFA_FLAGS, IFA_F_NODAD);
+        return netlink_call(nl, h, NULL, NULL);
+}
+
+int netlink_route6_default(Netlink *nl, int ifindex, const struct in6_addr *gateway) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
+
+        rtm->rtm_family = AF_INET6;
+        rtm->rtm_table = RT_TABLE_MAIN;
+        rtm->rtm_protocol = RTPROT_STATIC;
+        rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+        rtm->rtm_type = RTN_UNICAST;
+        mnl_attr_put(h, RTA_GATEWAY, sizeof(*gateway), gateway);
+        mnl_attr_put_u32(h, RTA_OIF, (uint32_t) ifindex);
+        return netlink_call(nl, h, NULL, NULL);
+}
+
+typedef struct Route6Dump {
+        Route6 *routes;
+        size_t n;
+        int error;
+} Route6Dump;
+
+static int route6_dump_cb(const struct nlmsghdr *h, void *data) {
+        Route6Dump *d = data;
+        const struct rtmsg *rtm = mnl_nlmsg_get_payload(h);
+        const struct nlattr *a;
+        Route6 route = { .prefixlen = rtm->rtm_dst_len };
+
+        /* The default route and the link-local and multicast ones every link has say nothing
+         * about which ULA prefixes are in use. */
+        if (rtm->rtm_family != AF_INET6 || rtm->rtm_dst_len == 0 || rtm->rtm_type != RTN_UNICAST)
+                return MNL_CB_OK;
+        mnl_attr_for_each(a, h, sizeof(*rtm))
+                if (mnl_attr_get_type(a) == RTA_DST && mnl_attr_get_payload_len(a) == sizeof(struct in6_addr))
+                        memcpy(&route.dst, mnl_attr_get_payload(a), sizeof(route.dst));
+        if (route.dst.s6_addr[0] == 0xfe && (route.dst.s6_addr[1] & 0xc0) == 0x80)
+                return MNL_CB_OK;
+        Route6 *p = realloc(d->routes, (d->n + 1) * sizeof(Route6));
+        if (!p) {
+                d->error = -ENOMEM;
+                return MNL_CB_ERROR;
+        }
+        d->routes = p;
+        d->routes[d->n++] = route;
+        return MNL_CB_OK;
+}
+
+int netlink_route6_dump(Netlink *nl, Route6 **ret, size_t *ret_n) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_GETROUTE, NLM_F_DUMP);
+        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
+        Route6Dump d = {};
+
+        rtm->rtm_family = AF_INET6;
+        rtm->rtm_table = RT_TABLE_UNSPEC;
+        int r = netlink_call(nl, h, route6_dump_cb, &d);
+        if (r < 0 || d.error < 0) {
+                free(d.routes);
+                return d.error < 0 ? d.error : r;
+        }
+        *ret = d.routes;
+        *ret_n = d.n;
+        return 0;
+}
+
+static int link_mac_cb(const struct nlmsghdr *h, void *data) {
+        const struct nlattr *a;
+
+        mnl_attr_for_each(a, h, sizeof(struct ifinfomsg))
+                if (mnl_attr_get_type(a) == IFLA_ADDRESS && mnl_attr_get_payload_len(a) == 6)
+                        memcpy(data, mnl_attr_get_payload(a), 6);
+        return MNL_CB_OK;
+}
+
+int netlink_link_mac(Netlink *nl, int ifindex, uint8_t ret[static 6]) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_GETLINK, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+        uint8_t mac[6] = {};
+
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = ifindex;
+        if (mnl_socket_sendto(nl->sock, h, h->nlmsg_len) < 0)
+                return negative_errno();
+        ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
+        if (n < 0)
+                return negative_errno();
+        if (mnl_cb_run(buf, (size_t) n, nl->seq, nl->portid, link_mac_cb, mac) < 0)
+                return negative_errno();
+        memcpy(ret, mac, 6);
+        return 0;
+}

@@ -48,3 +48,14 @@ int netlink_link_move(Netlink *nl, int ifindex, pid_t pid, int netns_fd, const c
 int netlink_link_count_members(Netlink *nl, int master_ifindex);
 /* The first IPv4 address of a link; -EADDRNOTAVAIL when it has none. */
 int netlink_addr4_first(Netlink *nl, int ifindex, struct in_addr *ret_addr, unsigned *ret_prefixlen);
+
+/* IPv6: an address added without duplicate address detection, the default route, the unicast
+ * destinations of every table (default and link-local excluded), and a link's MAC address. */
+typedef struct Route6 {
+        struct in6_addr dst;
+        unsigned prefixlen;
+} Route6;
+int netlink_addr6_add(Netlink *nl, int ifindex, const struct in6_addr *addr, unsigned prefixlen);
+int netlink_route6_default(Netlink *nl, int ifindex, const struct in6_addr *gateway);
+int netlink_route6_dump(Netlink *nl, Route6 **ret, size_t *ret_n);
+int netlink_link_mac(Netlink *nl, int ifindex, uint8_t ret[static 6]);

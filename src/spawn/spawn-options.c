@@ -17,6 +17,7 @@
 #include "spawn-cgroup.h"
 #include "spawn-network.h"
 #include "spawn-oci.h"
+#include "spawn-port.h"
 #include "spawn-options.h"
 #include "spawn-selinux.h"
 #include "string-table.h"
@@ -124,6 +125,8 @@ void spawn_options_done(SpawnOptions *o) {
         free(o->slice);
         free(o->network_pool);
         network_link_options_done(&o->network_links);
+        free(o->network_pool6);
+        free(o->ports);
         free(o->selinux_context);
         free(o->selinux_apifs_context);
         isolation_options_done(&o->isolation);
@@ -292,7 +295,9 @@ static const SpawnOptionDef option_table[] = {
                "Add a veth pair ve-NAME (host) / host0 (container),\naddressed from the pool, with a default route\n(implies --private-network)",
                SETTING("Network.VirtualEthernet", SETTINGS_BOOL, SETTINGS_TRUSTED_ONLY)),
         OPTION("network-address-pool", 0, ARG_NETWORK_POOL, "CIDR", SPAWN_FIELD_NETWORK_POOL,
-               "IPv4 pool -n takes a free /28 from\n(default: 10.200.0.0/16)"),
+               "IPv4 pool -n takes a free /28 from (default:\n10.200.0.0/16), or IPv6 pool it takes the /64 of\nthe same index from (default: fd8b:2c3e:4a17::/48)"),
+        OPTION("port", 'p', 'p', "[PROTO:]HOST[:CONTAINER]", SPAWN_FIELD_PORT,
+               "Forward a TCP (or udp:) port of the host's\naddresses, its localhost included, to the\ncontainer over IPv4 and IPv6 (needs -n)"),
         /* Parsed by network_links_parse_option(). */
         OPTION("network-bridge", 0, ARG_NETWORK_BRIDGE, "BRIDGE", SPAWN_FIELD_NETWORK_LINKS,
                "Add a veth pair vb-NAME (host) / host0 (container)\nwith vb-NAME in an existing bridge",
@@ -494,6 +499,35 @@ static int parse_link_journal(SpawnOptions *c, const char *arg) {
         return 0;
 }
 
+/* --network-address-pool= (either family) and -p/--port=. */
+static int parse_network(SpawnOptions *c, int opt, const char *arg) {
+        int r;
+
+        switch (opt) {
+        case ARG_NETWORK_POOL:
+                if (strchr(arg, ':')) {
+                        if (network_pool6_parse(arg, NULL, NULL) < 0)
+                                return log_error_errno(EINVAL, "Invalid address pool '%s': want an IPv6 PREFIX/N with N at most 64.", arg);
+                        return strdup_to(&c->network_pool6, arg);
+                }
+                r = network_pool_parse(arg, NULL, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid address pool '%s': want an IPv4 A.B.C.D/N with N at most 28.", arg);
+                return strdup_to(&c->network_pool, arg);
+        case 'p': {
+                PortForward p;
+                if (port_forward_parse(arg, &p) < 0)
+                        return log_error_errno(EINVAL, "Invalid port forward '%s': want [tcp|udp:]HOST[:CONTAINER] with ports 1-65535.", arg);
+                r = port_forward_append(&c->ports, &c->n_ports, &p);
+                if (r == -EEXIST)
+                        return log_error_errno(r, "Port %s %u is forwarded twice.", port_protocol_to_string(p.protocol), (unsigned) p.host_port);
+                return r < 0 ? log_oom() : 0;
+        }
+        default:
+                return -EINVAL;
+        }
+}
+
 /* Returns 0 when the option was taken, > 0 when spawn is done (it printed what was asked for),
  * < 0 on error (logged). */
 static int parse_one(SpawnOptions *c, int opt, const char *arg) {
@@ -569,10 +603,8 @@ static int parse_one(SpawnOptions *c, int opt, const char *arg) {
                 c->network_veth = c->private_network = true;
                 return 0;
         case ARG_NETWORK_POOL:
-                r = network_pool_parse(arg, NULL, NULL);
-                if (r < 0)
-                        return log_error_errno(r, "Invalid address pool '%s': want an IPv4 A.B.C.D/N with N at most 28.", arg);
-                return strdup_to(&c->network_pool, arg);
+        case 'p':
+                return parse_network(c, opt, arg);
         case ARG_KILL_SIGNAL:
                 r = signal_from_string(arg);
                 if (r < 0)

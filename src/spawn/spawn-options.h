@@ -141,6 +141,8 @@ typedef enum SpawnField {
         SPAWN_FIELD_NETWORK_VETH,
         SPAWN_FIELD_NETWORK_POOL,
         SPAWN_FIELD_NETWORK_LINKS,
+
+        SPAWN_FIELD_PORT,
         SPAWN_FIELD_QUIET,
         SPAWN_FIELD_SELINUX_CONTEXT,
         SPAWN_FIELD_SELINUX_APIFS_CONTEXT,
@@ -200,6 +202,10 @@ typedef struct SpawnOptions {
         bool network_veth;        /* -n: a veth pair ve-NAME/host0, addressed from the pool */
         char *network_pool;       /* --network-address-pool=CIDR, NULL: the default */
         NetworkLinkOptions network_links; /* --network-bridge=, -zone=, -veth-extra=, -macvlan=, ... */
+
+        char *network_pool6;      /* the same option with an IPv6 prefix */
+        struct PortForward *ports; /* -p/--port= (spawn-port.h) */
+        size_t n_ports;
         bool quiet;
         char *selinux_context;        /* -Z: the payload's process label */
         char *selinux_apifs_context;  /* -L: the label of the API file systems we mount */

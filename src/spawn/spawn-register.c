@@ -153,7 +153,7 @@ static int run_helper(char **argv) {
         return WEXITSTATUS(status);
 }
 
-int register_machine(const SpawnConfig *c, pid_t leader) {
+int register_machine(const SpawnConfig *c, pid_t leader, int netif) {
         const CGroupLimits *l = &c->opt.limits;
         _cleanup_strv_free_ char **argv = NULL;
         char uuid[37], pid[16], buf[64];
@@ -166,6 +166,11 @@ int register_machine(const SpawnConfig *c, pid_t leader) {
             (c->opt.quiet && strv_extend(&argv, "--quiet") < 0) ||
             (c->opt.slice && strv_consume(&argv, strjoin("--slice=", c->opt.slice)) < 0))
                 return log_oom();
+        if (netif > 0) {
+                snprintf(buf, sizeof(buf), "--netif=%i", netif);
+                if (strv_extend(&argv, buf) < 0)
+                        return log_oom();
+        }
 
         /* Limits in the scope property names and units systemd uses; UINT64_MAX = infinity. */
         const struct {
@@ -203,4 +208,13 @@ int register_machine(const SpawnConfig *c, pid_t leader) {
 void register_forget(const SpawnConfig *c) {
         char *argv[] = { (char *) "spawn-register", (char *) "--unregister", c->res.machine, NULL };
         (void) run_helper(argv);
+}
+
+bool register_bus_name_owned(const char *name) {
+        _cleanup_free_ char *arg = strjoin("--has-owner=", name);
+        char *argv[] = { (char *) "spawn-register", arg, NULL };
+
+        if (!arg || !system_bus_exists())
+                return false;
+        return run_helper(argv) == REGISTER_HELPER_REGISTERED;
 }

@@ -31,9 +31,13 @@ bool register_wanted(const SpawnConfig *c);
 
 /* Registers leader through the helper: CreateMachineWithNetwork (the registry creates
  * machine-NAME.scope, with --property limits as scope properties) or, with --keep-unit,
- * RegisterMachineWithNetwork. Returns 1 if registered, 0 if auto mode found no registry (said
+ * RegisterMachineWithNetwork, with @netif (ve-NAME's index, 0: none) as the machine's network
+ * interface. Returns 1 if registered, 0 if auto mode found no registry (said
  * once unless quiet), < 0 on failure (the helper printed why). */
-int register_machine(const SpawnConfig *c, pid_t leader);
+int register_machine(const SpawnConfig *c, pid_t leader, int netif);
+
+/* Whether @name has an owner on the system bus (asked through the helper; false without a bus). */
+bool register_bus_name_owned(const char *name);
 
 /* Makes sure the registry forgot the machine (after a reboot, before registering the same name
  * again, the registry may not have processed the old leader's death yet). */

@@ -462,6 +462,9 @@ int spawn_resolve(const SpawnOptions *o, SpawnResolved *r) {
         k = isolation_options_verify(&o->isolation, o->private_network);
         if (k < 0)
                 return k;
+        /* As nspawn: a forward needs an address of the container's own to go to. */
+        if (o->n_ports > 0 && !o->network_veth)
+                return log_error_errno(EINVAL, "--port= needs -n/--network-veth.");
         const char *sc = getenv("BERTH_SECCOMP");
         r->seccomp_disabled = !isempty(sc) && parse_boolean(sc) == 0;
         k = resolve_host_env(r);

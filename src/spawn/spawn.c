@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
@@ -327,7 +328,7 @@ static int supervisor_wait_for_exec(Supervisor *s, int sync_fd) {
 /* Before the child creates its cgroup namespace, it must sit where it stays: in the registry's
  * machine-NAME.scope (registered without --keep-unit), or in the cgroup we make (not registered,
  * or --keep-unit, which registers that cgroup). */
-static int supervisor_place(const SpawnConfig *c, SpawnCGroup *cg, pid_t pid, bool *ret_registered) {
+static int supervisor_place(const SpawnConfig *c, SpawnCGroup *cg, pid_t pid, int netif, bool *ret_registered) {
         bool try_register = register_wanted(c);
         int r = 0;
 
@@ -337,7 +338,7 @@ static int supervisor_place(const SpawnConfig *c, SpawnCGroup *cg, pid_t pid, bo
                         r = spawn_cgroup_attach(cg, pid);
         }
         if (r >= 0 && try_register) {
-                r = register_machine(c, pid);
+                r = register_machine(c, pid, netif);
                 *ret_registered = r > 0;
                 /* The registry made the cgroups: the device policy goes on them. */
                 if (r > 0 && !c->opt.keep_unit)
@@ -397,6 +398,22 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                 goto finish;
         }
 
+        char nameserver[INET_ADDRSTRLEN];
+        if (c->opt.n_ports > 0 && !veth) {
+                r = log_error_errno(EOPNOTSUPP, "--port= forwards to -n's own veth link, not with --network-bridge= or --network-zone=.");
+                goto finish;
+        }
+        if (veth) {
+                r = network_veth_prepare(&net, c->res.machine, c->opt.network_pool, c->opt.network_pool6);
+                if (r < 0)
+                        goto finish;
+                if (net.external && c->opt.n_ports > 0) {
+                        r = log_error_errno(EOPNOTSUPP, "--port= needs spawn's own addressing, but systemd-networkd manages %s here.",
+                                            net.host_ifname);
+                        goto finish;
+                }
+        }
+
         pid_t pid = clone_with_pidfd(spawn_clone_flags(c), &pidfd);
         if (pid < 0) {
                 r = log_error_errno(pid, "Failed to create the container's namespaces: %m");
@@ -410,6 +427,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                         .root = &root,
                         .sync_fd = sync[1],
                         .close_fd = cg.janitor_fd,
+                        .nameserver = veth ? network_nameserver(&net, nameserver) : NULL,
                 };
                 spawn_child_run(&ctx);
         }
@@ -420,15 +438,19 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         /* The child waits for SYNC_GO after its outer phase: host0 is up and addressed before its
          * inner phase, so an init that configures nothing has a network. If spawn is SIGKILLed the
          * child dies of PDEATHSIG and its namespace takes host0 and with it ve-NAME along. */
-        r = veth ? network_veth_setup(&net, c->res.machine, c->opt.network_pool, pid) : 0;
+        r = veth ? network_veth_setup(&net, pid, c->opt.ports, c->opt.n_ports) : 0;
         if (r >= 0)
                 r = network_links_setup(&links, &c->opt.network_links, c->res.machine, c->opt.network_pool, pid);
+        if (r >= 0 && veth)
+                r = network_dhcp_start(&net);
         if (r >= 0)
-                r = supervisor_place(c, &cg, pid, ret_registered);
+                r = supervisor_place(c, &cg, pid, net.host_ifindex, ret_registered);
         if (r >= 0 && veth)
                 r = network_nat_wait(&net);
         if (r >= 0)
                 r = network_links_nat_wait(&links);
+        if (r >= 0 && veth)
+                network_dhcp_wait(&net);
         if (r >= 0) {
                 r = sync_send(sync[0], SYNC_GO, 0, 0, NULL, -EBADF);
                 /* A child that is gone already has sent why: read on. */

@@ -303,7 +303,11 @@ class Machined:
 
     def cmdline(self, *extra):
         return [str(MACHINED), f"--state-dir={self.state_dir}", f"--runtime-dir={self.runtime_dir}",
-                f"--pool={self.pool}", f"--cgroup-root={self.cgroup_root}", "--log-level=debug", *extra]
+                f"--pool={self.pool}", f"--cgroup-root={self.cgroup_root}", "--log-level=debug",
+                # Machines started with -n would put links on the machine's own network: only a
+                # test that runs machined in a network namespace of its own may (test_network_addr.py).
+                *([] if any(str(e).startswith("--start-network=") for e in extra) else ["--start-network=host"]),
+                *extra]
 
     def start(self, *extra, wait=True):
         logf = open(self.log, "ab")

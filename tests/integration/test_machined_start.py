@@ -557,9 +557,9 @@ def test_spawn_unit_file():
     lines = {line.split("=", 1)[0]: line.split("=", 1)[1] for line in text.splitlines()
              if "=" in line and not line.startswith("#")}
     # As systemd-nspawn@.service: -M alone finds the image (directory or NAME.raw) in /var/lib/machines,
-    # and -U gives it a user namespace.
+    # -U gives it a user namespace and --network-veth a private network.
     assert lines["ExecStart"] == ("/usr/bin/spawn --quiet --keep-unit --boot -U --notify-ready=yes --register=yes "
-                                  "--settings=override -M %i")
+                                  "--network-veth --settings=override -M %i")
     for key, value in {"Type": "notify", "KillMode": "mixed", "Delegate": "yes", "Slice": "machine.slice",
                        "RestartForceExitStatus": "133", "SuccessExitStatus": "133", "WantedBy": "machines.target"}.items():
         assert lines[key] == value, key

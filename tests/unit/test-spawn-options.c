@@ -519,7 +519,7 @@ static void test_option_table(void) {
         size_t help_size = 0;
 
         spawn_option_short_string(shorts, sizeof(shorts));
-        CHECK_STREQ(shorts, "+hqbD:i:xau:E:M:nZ:L:Uj");
+        CHECK_STREQ(shorts, "+hqbD:i:xau:E:M:np:Z:L:Uj");
         FILE *f = open_memstream(&help, &help_size);
         CHECK(f != NULL);
         if (!f)
