@@ -21,7 +21,7 @@
 /* systemd.nspawn(5) keys spawn has no option for: said so rather than "unknown". */
 static const char *const unsupported_keys[] = {
         "Exec.PivotRoot", "Exec.SuppressSync", "Files.Inaccessible", "Files.PrivateUsersChown",
-        "Files.BindUser", "Files.BindUserShell", "Network.Port",
+        "Files.BindUser", "Files.BindUserShell",
 };
 
 static const char *const known_sections[] = { "Exec", "Files", "Network" };

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -550,3 +551,19 @@ def test_networkd_host_keeps_the_links(tree, hostns, open_bus, _resources):
         assert "ve-" not in links(hostns)
     finally:
         conn.close()
+
+
+def test_port_from_trusted_settings_file(tree, uplink):
+    """Port= in a trusted NAME.nspawn forwards as --port does; VirtualEthernet= gives the veth."""
+    name = f"portset-{os.getpid()}"
+    path = Path("/run/systemd/nspawn") / f"{name}.nspawn"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[Network]\nVirtualEthernet=yes\nPort=tcp:8082:80\n")
+    p = spawn_in(uplink, tree, "/bin/sh", "-c", SERVER, name=name)
+    try:
+        assert "from-container" in fetch(uplink, "127.0.0.1", 8082, "from-container"), ruleset(uplink)
+        assert "tcp dport 8082 dnat ip to" in ruleset(uplink)
+    finally:
+        stop(p)
+        path.unlink()
+    assert "berth" not in ruleset(uplink)

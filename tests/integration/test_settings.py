@@ -301,7 +301,7 @@ def test_unknown_keys_and_sections_warn(st):
         f"spawn: {path}:3: Unknown key BogusKey= in section [Exec], ignoring it.",
         f"spawn: {path}:4: PivotRoot= is not supported by spawn, ignoring it.",
         f"spawn: {path}:5: Unknown section [Bogus], ignoring it.",
-        f"spawn: {path}:8: Port= is not supported by spawn, ignoring it.",
+        f"spawn: {path}:8: Ignoring Port=, {path} is not trusted.",
     ], err
 
 
