@@ -79,7 +79,7 @@ typedef struct NetworkLinks {
 
 #define NETWORK_LINKS_NULL                                                              \
         ((NetworkLinks) { .netns_fd = -1, .claim_fd = -1, .cleanup_fd = -1, .cleanup_done_fd = -1, \
-                          .nat = { .nat_fd = -1, .nat_status_fd = -1 } })
+                          .nat = SPAWN_NETWORK_NULL })
 
 /* A zone member's traffic to the outside is masqueraded as -n's is, by a spawn-nat of its own
  * (chain c_<vb-NAME>, its address/32, any interface but vz-ZONE): started before the clone as -n's, its "ok" awaited before

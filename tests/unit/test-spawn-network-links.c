@@ -101,8 +101,20 @@ static void test_pick_zone_subnet(void) {
         CHECK(s.s_addr == a4("10.200.1.0").s_addr);
 }
 
+/* Every descriptor of the "nothing yet" values is -1: a 0 would be closed on teardown, and that
+ * is spawn's stdin (a poststop hook then read an empty state). */
+static void test_null_values(void) {
+        NetworkLinks l = NETWORK_LINKS_NULL;
+        SpawnNetwork n = SPAWN_NETWORK_NULL;
+
+        CHECK(l.netns_fd == -1 && l.claim_fd == -1 && l.cleanup_fd == -1 && l.cleanup_done_fd == -1);
+        CHECK(l.nat.nat_fd == -1 && l.nat.nat_status_fd == -1 && l.nat.pool_lock == -1);
+        CHECK(n.nat_fd == -1 && n.nat_status_fd == -1 && n.pool_lock == -1);
+}
+
 int main(void) {
         log_set_max_level(-1);
+        test_null_values();
         test_ifname();
         test_parse();
         test_pick_zone_subnet();
