@@ -24,7 +24,9 @@ _noreturn_ static void hook_child(const OciHook *h, int state_fd, int errpipe) {
         int e;
 
         reset_all_signals();
-        if (dup2(state_fd, STDIN_FILENO) < 0)
+        /* The memfd may itself be fd 0 (the caller's stdin was closed): dup2() onto itself keeps
+         * its close-on-exec flag, and the hook would find stdin empty. */
+        if (state_fd == STDIN_FILENO ? fcntl(state_fd, F_SETFD, 0) < 0 : dup2(state_fd, STDIN_FILENO) < 0)
                 e = errno;
         else {
                 execve(h->path, h->args && h->args[0] ? h->args : path_only, h->env ?: empty);
