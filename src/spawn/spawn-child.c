@@ -357,7 +357,8 @@ static int child_fsids_restore(int saved_securebits) {
 }
 
 /* The outer phase. Starts in: a fresh clone in new mount, PID, UTS, IPC (and with
- * --private-network, network) namespaces, as their PID 1; still in the host's user and cgroup
+ * --private-network, network: under -U the supervisor's, owned by the container's user
+ * namespace) namespaces, as their PID 1; still in the host's user and cgroup
  * namespaces, with the host's root and working directory, a copy of the host's mount tree
  * (propagation as the host's), root credentials with every capability, stdio the supervisor's.
  * Ends with the container's mount tree complete below *ret_rootfd (not yet pivoted into), in the
@@ -449,8 +450,9 @@ static int child_outer_phase(const ChildContext *ctx, int *ret_rootfd, SeccompPr
 
 /* -U: a user namespace of the container's own, entered as late as possible, because everything
  * before it needs the host's privileges (the hostname and loopback device of namespaces the host's
- * user namespace owns, pivot_root, rlimits and the OOM score). The supervisor writes our ID maps;
- * then we are root of the new namespace and take new mount, UTS and IPC namespaces it owns, so the
+ * user namespace owns, pivot_root, rlimits and the OOM score). The supervisor writes our ID maps
+ * (with a private network it made the namespace already, owning our network namespace, and we
+ * join it); then we are root of the new namespace and take new mount, UTS and IPC namespaces it owns, so the
  * container's root may mount and set its hostname there. Creating the namespace resets the
  * bounding set to full: the caller limits it after this. */
 static int child_enter_userns(const ChildContext *ctx) {
@@ -458,14 +460,21 @@ static int child_enter_userns(const ChildContext *ctx) {
         SyncMessage msg;
         int r;
 
-        if (unshare(CLONE_NEWUSER) < 0)
-                return log_error_errno(errno, "Failed to create a user namespace: %m");
-        r = sync_send(ctx->sync_fd, SYNC_USERNS, 0, 0, NULL, -EBADF);
-        if (r < 0)
-                return log_error_errno(r, "Failed to ask the supervisor for ID maps: %m");
-        r = sync_receive(ctx->sync_fd, &msg, &unexpected);
-        if (r <= 0 || msg.type != SYNC_USERNS_MAPPED)
-                return r < 0 ? r : -EPIPE; /* the supervisor failed and said why */
+        if (ctx->userns_fd >= 0) {
+                /* Made and mapped by the supervisor, with our network namespace: join it. */
+                if (setns(ctx->userns_fd, CLONE_NEWUSER) < 0)
+                        return log_error_errno(errno, "Failed to join the container's user namespace: %m");
+                safe_close(ctx->userns_fd);
+        } else {
+                if (unshare(CLONE_NEWUSER) < 0)
+                        return log_error_errno(errno, "Failed to create a user namespace: %m");
+                r = sync_send(ctx->sync_fd, SYNC_USERNS, 0, 0, NULL, -EBADF);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to ask the supervisor for ID maps: %m");
+                r = sync_receive(ctx->sync_fd, &msg, &unexpected);
+                if (r <= 0 || msg.type != SYNC_USERNS_MAPPED)
+                        return r < 0 ? r : -EPIPE; /* the supervisor failed and said why */
+        }
 
         if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                 return log_error_errno(errno, "Failed to become root of the user namespace: %m");
@@ -594,12 +603,18 @@ static int child_inner_phase(const ChildContext *ctx, int rootfd, const SeccompP
         return log_error_errno(errno, "Failed to execute %s: %m", x.exe);
 }
 
+bool spawn_userns_owns_network(const SpawnConfig *c) {
+        return c->res.userns && c->opt.private_network && !c->opt.oci && !c->opt.network_links.netns_path;
+}
+
 uint64_t spawn_clone_flags(const SpawnConfig *c) {
         if (c->opt.oci)
                 return spawn_oci_clone_flags(c);
         /* The cgroup namespace comes later, from the child itself: only once the supervisor moved
-         * it into its cgroup does the namespace root where it should. */
-        return CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (c->opt.private_network ? CLONE_NEWNET : 0);
+         * it into its cgroup does the namespace root where it should. -U's network namespace is
+         * made beforehand, owned by the container's user namespace (userns_holder_clone()). */
+        bool newnet = c->opt.private_network && !spawn_userns_owns_network(c);
+        return CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | (newnet ? CLONE_NEWNET : 0);
 }
 
 /* The child's messages go to the supervisor, which prints them: warnings as they come, the

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -19,9 +20,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "path-util.h"
+#include "process-util.h"
 #include "spawn-userns.h"
 #include "string-table.h"
 
@@ -346,6 +349,92 @@ int userns_make_fd(uint32_t from, uint32_t to, uint32_t size) {
                                 ;
         }
         return r;
+}
+
+int userns_holder_start(uint32_t base, uint32_t size, UsernsHolder *ret) {
+        _cleanup_(userns_holder_done) UsernsHolder h = USERNS_HOLDER_NULL;
+        pid_t parent = getpid();
+        char path[64];
+        int r;
+
+        /* One clone makes both, the network namespace owned by the new user namespace. */
+        h.pid = clone_with_pidfd(CLONE_NEWUSER | CLONE_NEWNET, &h.pidfd);
+        if (h.pid < 0) {
+                r = h.pid;
+                h.pid = 0;
+                return r;
+        }
+        if (h.pid == 0) {
+                /* Nothing of the supervisor's (its sync socket's EOF, spawn-nat's descriptor)
+                 * may live on in here. It only exists until killed. */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(EXIT_FAILURE);
+                (void) fd_close_all_except(NULL, 0);
+                for (;;)
+                        pause();
+        }
+        r = userns_write_maps(h.pid, base, size);
+        if (r < 0)
+                return r;
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int) h.pid);
+        h.userns_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (h.userns_fd < 0)
+                return -errno;
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) h.pid);
+        h.netns_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (h.netns_fd < 0)
+                return -errno;
+        *ret = h;
+        h = (UsernsHolder) USERNS_HOLDER_NULL;
+        return 0;
+}
+
+pid_t userns_holder_clone(const UsernsHolder *h, uint64_t flags, int *ret_pidfd) {
+        _cleanup_close_ int own = -EBADF;
+        int r;
+
+        if (h->netns_fd >= 0) {
+                own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+                if (own < 0)
+                        return -errno;
+                if (setns(h->netns_fd, CLONE_NEWNET) < 0)
+                        return -errno;
+        }
+        pid_t pid = clone_with_pidfd(flags, ret_pidfd);
+        if (pid == 0 || own < 0)
+                return pid;
+        if (setns(own, CLONE_NEWNET) >= 0)
+                return pid;
+        /* Cannot happen (we were there a moment ago), but the supervisor must not go on in the
+         * container's namespace. */
+        r = -errno;
+        if (pid > 0) {
+                (void) pidfd_signal(*ret_pidfd, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                *ret_pidfd = safe_close(*ret_pidfd);
+        }
+        return r;
+}
+
+void userns_holder_release(UsernsHolder *h) {
+        if (h->pidfd >= 0)
+                (void) pidfd_signal(h->pidfd, SIGKILL);
+}
+
+void userns_holder_close_fds(UsernsHolder *h) {
+        h->userns_fd = safe_close(h->userns_fd);
+        h->netns_fd = safe_close(h->netns_fd);
+}
+
+void userns_holder_done(UsernsHolder *h) {
+        userns_holder_close_fds(h);
+        if (h->pid > 0) {
+                userns_holder_release(h);
+                while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        h->pid = 0;
+        h->pidfd = safe_close(h->pidfd);
 }
 
 int userns_idmap_clone(int dirfd, const char *path, bool recursive, int userns_fd) {

@@ -108,3 +108,32 @@ void userns_helpers_reap(void);
  * unattached discards it. Returns the fd, or -errno: -EINVAL (or -EPERM, -EOPNOTSUPP) when a file
  * system of it cannot be idmapped. */
 int userns_idmap_clone(int dirfd, const char *path, bool recursive, int userns_fd);
+
+/* -U with a network namespace of the container's own: the user namespace and the network
+ * namespace it owns, made by the supervisor before the container's clone, so the guest's root has
+ * CAP_NET_ADMIN over its links (a namespace the first clone made would be the host user
+ * namespace's). A helper process holds both while the supervisor moves links in by its pid; the
+ * container's child is cloned into the network namespace (userns_holder_clone()) and joins the
+ * user namespace (setns on userns_fd) where it would otherwise have unshared one. */
+typedef struct UsernsHolder {
+        pid_t pid;          /* the helper, 0: none */
+        int pidfd;
+        int userns_fd;      /* ID maps written */
+        int netns_fd;
+} UsernsHolder;
+
+#define USERNS_HOLDER_NULL { .pid = 0, .pidfd = -EBADF, .userns_fd = -EBADF, .netns_fd = -EBADF }
+
+/* Makes the namespaces and maps 0..size-1 onto base. The helper dies with its parent. */
+int userns_holder_start(uint32_t base, uint32_t size, UsernsHolder *ret);
+/* clone_with_pidfd(flags) from inside h's network namespace when it has one (flags without
+ * CLONE_NEWNET then), so the child is never in the host's, not even before its first step (the
+ * registry reads the leader's addresses from /proc/PID/ns/net). The caller's thread is back in
+ * its own namespace on return; in the child it stays. */
+pid_t userns_holder_clone(const UsernsHolder *h, uint64_t flags, int *ret_pidfd);
+/* Kills the helper once nothing needs its pid any more (the namespaces live on in whoever joined
+ * them or holds the fds); reaped by userns_holder_done(). */
+void userns_holder_release(UsernsHolder *h);
+/* Closes the fds (the supervisor's copies, once the child has its own) but not the helper. */
+void userns_holder_close_fds(UsernsHolder *h);
+void userns_holder_done(UsernsHolder *h);

@@ -30,6 +30,7 @@
 #include "spawn-settings.h"
 #include "spawn-root.h"
 #include "spawn-sync.h"
+#include "spawn-userns.h"
 #include "spawn-options.h"
 #include "spawn.h"
 
@@ -354,6 +355,24 @@ static int supervisor_place(const SpawnConfig *c, SpawnCGroup *cg, pid_t pid, in
         return r;
 }
 
+/* The child waits for SYNC_GO after its outer phase: host0 is up and addressed before its inner
+ * phase, so an init that configures nothing has a network. The links go into the namespace of
+ * holder's pid under -U (spawn_userns_owns_network()), of the child's otherwise. If spawn is
+ * SIGKILLed the child (and the holder) die of PDEATHSIG and the namespace takes host0 and with it
+ * ve-NAME along. */
+static int supervisor_network_setup(const SpawnConfig *c, SpawnNetwork *net, NetworkLinks *links, UsernsHolder *holder,
+                                    pid_t pid, bool veth) {
+        pid_t netns_pid = holder->pid > 0 ? holder->pid : pid;
+        int r = veth ? network_veth_setup(net, netns_pid, c->opt.ports, c->opt.n_ports) : 0;
+        if (r >= 0)
+                r = network_links_setup(links, &c->opt.network_links, c->res.machine, c->opt.network_pool, netns_pid);
+        /* Nothing needs its pid any more; the child holds the namespaces. */
+        userns_holder_release(holder);
+        if (r >= 0 && veth)
+                r = network_dhcp_start(net);
+        return r;
+}
+
 static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registered) {
         _cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF };
         _cleanup_close_ int pidfd = -EBADF;
@@ -362,6 +381,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         SpawnCGroup cg = SPAWN_CGROUP_NULL;
         SpawnNetwork net = SPAWN_NETWORK_NULL;
         NetworkLinks links = NETWORK_LINKS_NULL;
+        UsernsHolder holder = USERNS_HOLDER_NULL;
         bool veth = network_veth_wanted(c->opt.network_veth, &c->opt.network_links);
         Supervisor s = { .config = c, .console = CONSOLE_NULL, .pidfd = -EBADF, .signal_fd = signal_fd, .notify_fd = -EBADF,
                         .reboot_fd = -EBADF };
@@ -414,7 +434,13 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                 }
         }
 
-        pid_t pid = clone_with_pidfd(spawn_clone_flags(c), &pidfd);
+        /* -U -n: the network namespace must be the container's user namespace's, not the one the
+         * clone below would make (the host's). */
+        if (spawn_userns_owns_network(c) && (r = userns_holder_start(c->res.uid_shift, c->res.uid_range, &holder)) < 0) {
+                r = log_error_errno(r, "Failed to create the container's user and network namespaces: %m");
+                goto finish;
+        }
+        pid_t pid = userns_holder_clone(&holder, spawn_clone_flags(c), &pidfd);
         if (pid < 0) {
                 r = log_error_errno(pid, "Failed to create the container's namespaces: %m");
                 goto finish;
@@ -428,21 +454,17 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                         .sync_fd = sync[1],
                         .close_fd = cg.janitor_fd,
                         .nameserver = veth ? network_nameserver(&net, nameserver) : NULL,
+                        .userns_fd = holder.userns_fd,
                 };
                 spawn_child_run(&ctx);
         }
         sync[1] = safe_close(sync[1]);
         s.pidfd = pidfd;
         s.pid = pid;
+        /* The child has its copies: ours must not keep the namespaces alive after it. */
+        userns_holder_close_fds(&holder);
 
-        /* The child waits for SYNC_GO after its outer phase: host0 is up and addressed before its
-         * inner phase, so an init that configures nothing has a network. If spawn is SIGKILLed the
-         * child dies of PDEATHSIG and its namespace takes host0 and with it ve-NAME along. */
-        r = veth ? network_veth_setup(&net, pid, c->opt.ports, c->opt.n_ports) : 0;
-        if (r >= 0)
-                r = network_links_setup(&links, &c->opt.network_links, c->res.machine, c->opt.network_pool, pid);
-        if (r >= 0 && veth)
-                r = network_dhcp_start(&net);
+        r = supervisor_network_setup(c, &net, &links, &holder, pid, veth);
         if (r >= 0)
                 r = supervisor_place(c, &cg, pid, net.host_ifindex, ret_registered);
         if (r >= 0 && veth)
@@ -486,6 +508,7 @@ finish:
         s.reboot_fd = safe_close(s.reboot_fd);
         /* Also on failure: the janitor removes whatever cgroups were created. */
         spawn_cgroup_finish(&cg);
+        userns_holder_done(&holder);
         network_links_teardown(&links);
         network_veth_teardown(&net);
         root_provider_cleanup(&root);

@@ -567,3 +567,85 @@ def test_port_from_trusted_settings_file(tree, uplink):
         stop(p)
         path.unlink()
     assert "berth" not in ruleset(uplink)
+
+
+# ---------------------------------------------------------------------------------------------
+# -U: the network namespace is the container's user namespace's, so its root configures it
+
+GUEST_CONFIGURES = ("ip link set host0 down && echo down-ok; ip link set host0 up && echo up-ok; "
+                    "ip addr add 10.77.0.2/24 dev host0 && echo addr-ok; "
+                    "ip route add 10.78.0.0/16 via 10.77.0.1 && echo route-ok; ip -4 addr show host0; ip route")
+
+
+def test_userns_guest_root_configures_host0(tree, hostns):
+    """Under -U -n (what machinectl start passes) the guest's root brings host0 down and up, adds an
+    address and a route: its network namespace belongs to its user namespace, not to the host's."""
+    cp = run_in(hostns, tree, "-U", "-n", "/bin/sh", "-c", "cat /proc/self/uid_map; " + GUEST_CONFIGURES)
+    assert cp.returncode == 0, describe(cp)
+    assert cp.stdout.split()[:2] != ["0", "0"], describe(cp)  # really a user namespace
+    for word in ("down-ok", "up-ok", "addr-ok", "route-ok", "inet 10.77.0.2/24", "10.78.0.0/16 via 10.77.0.1"):
+        assert word in cp.stdout, describe(cp)
+    # spawn's own addressing happened before, in the same namespace
+    assert "inet 10.200.0.2/28" in cp.stdout, describe(cp)
+    assert "ve-" not in links(hostns)
+
+
+def test_userns_private_network_configures_lo(tree, hostns):
+    cp = run_in(hostns, tree, "-U", "--private-network", "/bin/sh", "-c",
+                "ip addr add 127.0.0.2/8 dev lo && echo addr-ok; ip link set lo down && echo down-ok; "
+                "ip link set lo up && echo up-ok; ip -4 addr show lo")
+    assert cp.returncode == 0, describe(cp)
+    for word in ("addr-ok", "down-ok", "up-ok", "inet 127.0.0.2/8"):
+        assert word in cp.stdout, describe(cp)
+
+
+def test_userns_network_namespace_path_stays_the_hosts(tree, hostns):
+    """--network-namespace-path joins that namespace as it is: owned by the host's user namespace,
+    so under -U the guest's root may not reconfigure it."""
+    cp = run_in(hostns, tree, "-U", f"--network-namespace-path=/run/netns/{hostns}", "/bin/sh", "-c",
+                "ip link set lo down; echo rc=$?")
+    assert cp.returncode == 0 and "rc=0" not in cp.stdout, describe(cp)
+    assert "UP" in ip("-n", hostns, "link", "show", "lo").stdout
+
+
+def test_userns_sigkill_leaves_no_link_or_rule(tree, hostns, dnsmasq_bin):
+    p = spawn_in(hostns, tree, "-U", "-n", "-p", "8081:80", "/bin/sleep", "60", name="ukilled")
+    try:
+        deadline = time.monotonic() + 15
+        while not dnsmasq_for("ve-ukilled") and time.monotonic() < deadline:
+            assert p.poll() is None, p.communicate()
+            time.sleep(0.05)
+        assert "ve-ukilled" in links(hostns) and "berth" in ruleset(hostns)
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if "berth" not in ruleset(hostns) and "ve-" not in links(hostns) and not dnsmasq_for("ve-ukilled"):
+                break
+            time.sleep(0.05)
+        assert "berth" not in ruleset(hostns), ruleset(hostns)
+        assert "ve-" not in links(hostns), links(hostns)
+        assert not dnsmasq_for("ve-ukilled")
+    finally:
+        stop(p)
+
+
+def test_debian_networkd_guest_gets_dhcp_under_userns(bookworm_cache, world, notify, _resources):
+    """systemd-networkd in a -U -n guest (machinectl start's options) takes host0 over from
+    spawn's static address and gets its lease: it needs CAP_NET_ADMIN over host0. A copy of
+    the cached tree: the cache stays pristine, an overlay cannot be ID-mapped."""
+    root = _resources.mkdtemp("netd-userns") / "root"
+    subprocess.run(["cp", "-a", str(bookworm_cache), str(root)], check=True, timeout=600)
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True, exist_ok=True)
+    (wants / "systemd-networkd.service").symlink_to("/lib/systemd/system/systemd-networkd.service")
+    socks = root / "etc/systemd/system/sockets.target.wants"
+    socks.mkdir(parents=True, exist_ok=True)
+    (socks / "systemd-networkd.socket").symlink_to("/lib/systemd/system/systemd-networkd.socket")
+    g = boot_guest(world, root, notify, _resources.mkdtemp("log"), "-U", "--private-users-ownership=map")
+    try:
+        notify.wait_for("READY=1")
+        wait_dhcp(g)
+        check_guest_network(g)
+    finally:
+        stop(g.proc)

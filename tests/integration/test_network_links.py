@@ -232,12 +232,14 @@ def test_veth_extra(tree, hostns):
     assert wait_for(lambda: not ({"tx-host", "tx-same"} & link_names(hostns))), link_names(hostns)
 
 
-def test_macvlan_on_a_test_veth(tree, hostns, otherns):
+# -U: the guest's root configures what was moved in (its network namespace is its user namespace's).
+@pytest.mark.parametrize("userns", [[], ["-U"]], ids=["no-userns", "userns"])
+def test_macvlan_on_a_test_veth(tree, hostns, otherns, userns):
     veth(hostns, "tb-mvp", "tb-out", otherns)
     ip("-n", hostns, "link", "set", "tb-mvp", "up")
     ip("-n", otherns, "addr", "add", "10.97.0.2/24", "dev", "tb-out")
     ip("-n", otherns, "link", "set", "tb-out", "up")
-    cp = run_in(hostns, tree, "mvlan", "--network-macvlan=tb-mvp", "/bin/sh", "-c",
+    cp = run_in(hostns, tree, "mvlan", *userns, "--network-macvlan=tb-mvp", "/bin/sh", "-c",
                 "ip addr add 10.97.0.3/24 dev mv-tb-mvp && ip link set mv-tb-mvp up && ping -c1 -W3 10.97.0.2")
     assert cp.returncode == 0, describe(cp)
     assert wait_for(lambda: link_names(hostns) == {"lo", "tb-mvp"}), link_names(hostns)
@@ -268,14 +270,15 @@ def test_ipvlan_without_the_driver_is_a_clean_error(tree, hostns):
     assert len(lines) == 1 and "no ipvlan driver" in lines[0], describe(cp)
 
 
+@pytest.mark.parametrize("userns", [[], ["-U"]], ids=["no-userns", "userns"])
 @pytest.mark.parametrize("how", ["exit", "sigkill"])
-def test_interface_moved_in_and_back(tree, hostns, how):
+def test_interface_moved_in_and_back(tree, hostns, how, userns):
     # A veth: virtual, so the kernel would destroy it with the container's namespace; the cleanup
     # process holds that namespace and moves it back first.
     veth(hostns, "tb-mv1", "tb-mv2")
     ip("-n", hostns, "addr", "add", "10.96.0.1/24", "dev", "tb-mv2")
     ip("-n", hostns, "link", "set", "tb-mv2", "up")
-    p = start_in(hostns, tree, "moved", "--network-interface=tb-mv1", "/bin/sh", "-c",
+    p = start_in(hostns, tree, "moved", *userns, "--network-interface=tb-mv1", "/bin/sh", "-c",
                  "ip addr add 10.96.0.2/24 dev tb-mv1 && ip link set tb-mv1 up && ping -c1 -W3 10.96.0.1 && "
                  "echo reached && sleep 60")
     try:
