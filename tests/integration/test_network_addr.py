@@ -18,38 +18,18 @@ import boot_fixtures
 from boot_fixtures import *  # noqa: F401,F403  (overlay_of, notify, bookworm_cache)
 from conftest import BUILD, IN_HELPER, SPAWN, base_env, describe, kill_pid, skip_or_fail
 from machined_fixtures import machinectl
+from netns_fixtures import assert_one_line_error, fetch, in_ns, ip, links, new_netns
+from netns_fixtures import hostns  # noqa: F401 (fixture)
+from netns_fixtures import nft_ruleset as ruleset
 
 MACHINECTL = BUILD / "machinectl"
 # A Debian guest that configures host0 with ifupdown and dhclient (cached like the others).
 boot_fixtures.TREES.setdefault("debian-ifupdown", ("bookworm", "systemd,systemd-sysv,dbus,ifupdown,isc-dhcp-client"))
 
 
-def ip(*args, check=True):
-    return subprocess.run(["ip", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          check=check, timeout=10)
-
-
-def in_ns(ns, *cmd):
-    return ["nsenter", f"--net=/run/netns/{ns}", *[str(c) for c in cmd]]
-
-
 def sh_in(ns, script, timeout=10):
     return subprocess.run(in_ns(ns, "sh", "-c", script), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=timeout)
-
-
-def new_ns():
-    name = f"berth-test-{uuid.uuid4().hex[:8]}"
-    ip("netns", "add", name)
-    ip("-n", name, "link", "set", "lo", "up")
-    return name
-
-
-@pytest.fixture
-def hostns():
-    name = new_ns()
-    yield name
-    ip("netns", "del", name, check=False)
 
 
 @pytest.fixture
@@ -94,15 +74,6 @@ def stop(p):
             p.wait()
 
 
-def ruleset(ns):
-    return subprocess.run(in_ns(ns, "nft", "list", "ruleset"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, timeout=10, check=True).stdout
-
-
-def links(ns):
-    return ip("-n", ns, "-o", "link").stdout
-
-
 def dnsmasq_for(ifname):
     """PIDs of dnsmasq processes serving IFNAME."""
     out = []
@@ -116,18 +87,6 @@ def dnsmasq_for(ifname):
             if argv and argv[0].endswith(b"dnsmasq") and f"--interface={ifname}".encode() in argv:
                 out.append(int(pid))
     return out
-
-
-def fetch(ns, addr, port, want, tries=50):
-    got = ""
-    for _ in range(tries):
-        c = subprocess.run(in_ns(ns, "busybox", "nc", "-w", "2", addr, port), stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=10)
-        got = c.stdout
-        if want in got:
-            return got
-        time.sleep(0.1)
-    return got
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,9 +120,7 @@ def test_pool6_skips_routes_and_is_configurable(tree, hostns):
 @pytest.mark.parametrize("pool", ["fd00::/65", "fd00::1/48", "fd00:::/48", "fd00::"])
 def test_bad_pool6(tree, hostns, pool):
     cp = run_in(hostns, tree, "-n", f"--network-address-pool={pool}", "/bin/true")
-    assert cp.returncode != 0
-    lines = cp.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Invalid address pool" in lines[0], describe(cp)
+    assert_one_line_error(cp, "Invalid address pool")
     assert "ve-" not in links(hostns)
 
 
@@ -202,9 +159,7 @@ def test_port_already_forwarded(tree, uplink):
         assert "from-container" in fetch(uplink, "127.0.0.1", 8080, "from-container")
         before = ruleset(uplink)
         cp = run_in(uplink, tree, "-n", "--machine=fwd-b", "-p", "8080:80", "/bin/true")
-        assert cp.returncode != 0
-        lines = cp.stderr.strip().splitlines()
-        assert len(lines) == 1 and "Port tcp 8080 is already forwarded" in lines[0], describe(cp)
+        assert_one_line_error(cp, "Port tcp 8080 is already forwarded")
         assert "ve-fwd-b" not in links(uplink)
         assert ruleset(uplink) == before
         assert not dnsmasq_for("ve-fwd-b")
@@ -215,9 +170,7 @@ def test_port_already_forwarded(tree, uplink):
 @pytest.mark.parametrize("spec", ["0", "65536", "tcp:", "sctp:80", "80:", ":80", "8o", "80:90:100", "udp:80:0"])
 def test_bad_port_spec(tree, hostns, spec):
     cp = run_in(hostns, tree, "-n", f"--port={spec}", "/bin/true")
-    assert cp.returncode != 0
-    lines = cp.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Invalid port forward" in lines[0], describe(cp)
+    assert_one_line_error(cp, "Invalid port forward")
     assert "ve-" not in links(hostns)
     assert "berth" not in ruleset(hostns)
 
@@ -270,7 +223,7 @@ def test_stale_chains_are_removed_at_start(tree, hostns):
 def world(hostns, dnsmasq_bin, _resources):
     """A third namespace standing for the outside world: 10.99.0.2, a DNS server there that
     knows outside.test, and a resolv.conf naming it for spawn's mount namespace."""
-    name = new_ns()
+    name = new_netns()
     server = None
     try:
         ip("-n", hostns, "link", "add", "tb-up", "type", "veth", "peer", "name", "tb-out", "netns", name)
@@ -545,9 +498,7 @@ def test_networkd_host_keeps_the_links(tree, hostns, open_bus, _resources):
         cp = subprocess.run(in_ns(hostns, SPAWN, "-q", "--register=no", "-D", tree, "--console=pipe", "-n",
                                   "-p", "80", "/bin/true"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, timeout=30, env=env)
-        assert cp.returncode != 0
-        lines = cp.stderr.strip().splitlines()
-        assert len(lines) == 1 and "systemd-networkd manages ve-" in lines[0], describe(cp)
+        assert_one_line_error(cp, "systemd-networkd manages ve-")
         assert "ve-" not in links(hostns)
     finally:
         conn.close()
