@@ -273,20 +273,27 @@ const char *network_nameserver(const SpawnNetwork *n, char buf[static INET_ADDRS
         return inet_ntop(AF_INET, &n->host_addr, buf, INET_ADDRSTRLEN);
 }
 
+int network_veth_host0_create(Netlink *nl, const char *host_ifname, pid_t pid) {
+        int r = netlink_veth_create(nl, host_ifname, "host0", pid);
+        if (r == -EEXIST)
+                return log_error_errno(r, "Interface %s already exists (another container with this name?).", host_ifname);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the veth pair %s/host0: %m", host_ifname);
+        r = netlink_link_index(nl, host_ifname);
+        if (r < 0)
+                return log_error_errno(r, "Failed to find %s: %m", host_ifname);
+        return r;
+}
+
 static int host_side_configure(SpawnNetwork *n, pid_t pid) {
         _cleanup_(netlink_closep) Netlink *nl = NULL;
         int r = netlink_open(&nl);
 
         if (r < 0)
                 return log_error_errno(r, "Failed to open netlink: %m");
-        r = netlink_veth_create(nl, n->host_ifname, "host0", pid);
-        if (r == -EEXIST)
-                return log_error_errno(r, "Interface %s already exists (another container with this name?).", n->host_ifname);
+        r = network_veth_host0_create(nl, n->host_ifname, pid);
         if (r < 0)
-                return log_error_errno(r, "Failed to create the veth pair %s/host0: %m", n->host_ifname);
-        r = netlink_link_index(nl, n->host_ifname);
-        if (r < 0)
-                return log_error_errno(r, "Failed to find %s: %m", n->host_ifname);
+                return r;
         n->host_ifindex = r;
         if (n->external)
                 return 0;
