@@ -183,21 +183,26 @@ def test_port_twice_and_port_without_veth(tree, hostns):
     assert "ve-" not in links(hostns) and "berth" not in ruleset(hostns)
 
 
+def sigkill_leaves_nothing(p, ns, ifname):
+    """SIGKILLs spawn P; its nft rules, its ve- link and IFNAME's dnsmasq must go (within 10s)."""
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if "berth" not in ruleset(ns) and "ve-" not in links(ns) and not dnsmasq_for(ifname):
+            break
+        time.sleep(0.05)
+    assert "berth" not in ruleset(ns), ruleset(ns)
+    assert "ve-" not in links(ns), links(ns)
+    assert not dnsmasq_for(ifname)
+
+
 def test_sigkill_leaves_no_rule_dnsmasq_or_relay(tree, hostns, dnsmasq_bin):
     p = spawn_in(hostns, tree, "-n", "-p", "8080:80", "/bin/sh", "-c", SERVER, name="killed")
     try:
         assert "from-container" in fetch(hostns, "::1", 8080, "from-container")
         assert dnsmasq_for("ve-killed")
-        os.kill(p.pid, signal.SIGKILL)
-        p.wait()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if "berth" not in ruleset(hostns) and "ve-" not in links(hostns) and not dnsmasq_for("ve-killed"):
-                break
-            time.sleep(0.05)
-        assert "berth" not in ruleset(hostns), ruleset(hostns)
-        assert "ve-" not in links(hostns)
-        assert not dnsmasq_for("ve-killed")
+        sigkill_leaves_nothing(p, hostns, "ve-killed")
         # nobody listens on [::1]:8080 any more (state 0A: LISTEN)
         listeners = [l.split() for l in sh_in(hostns, "cat /proc/net/tcp6").stdout.splitlines()[1:]]
         assert not [l for l in listeners if l[1].upper().endswith(":1F90") and l[3] == "0A"], listeners
@@ -567,16 +572,7 @@ def test_userns_sigkill_leaves_no_link_or_rule(tree, hostns, dnsmasq_bin):
             assert p.poll() is None, p.communicate()
             time.sleep(0.05)
         assert "ve-ukilled" in links(hostns) and "berth" in ruleset(hostns)
-        os.kill(p.pid, signal.SIGKILL)
-        p.wait()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if "berth" not in ruleset(hostns) and "ve-" not in links(hostns) and not dnsmasq_for("ve-ukilled"):
-                break
-            time.sleep(0.05)
-        assert "berth" not in ruleset(hostns), ruleset(hostns)
-        assert "ve-" not in links(hostns), links(hostns)
-        assert not dnsmasq_for("ve-ukilled")
+        sigkill_leaves_nothing(p, hostns, "ve-ukilled")
     finally:
         stop(p)
 
