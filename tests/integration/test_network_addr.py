@@ -351,14 +351,17 @@ def check_guest_network(g):
     assert "10.99.0.7" in cp.stdout, (describe(cp), g.run("cat", "/etc/resolv.conf").stdout)
 
 
+def enable_networkd(root):
+    """Starts systemd-networkd (service and socket) in the Debian tree ROOT at boot."""
+    for target, unit in (("multi-user", "systemd-networkd.service"), ("sockets", "systemd-networkd.socket")):
+        wants = root / f"etc/systemd/system/{target}.target.wants"
+        wants.mkdir(parents=True, exist_ok=True)
+        (wants / unit).symlink_to(f"/lib/systemd/system/{unit}")
+
+
 def test_debian_networkd_guest_gets_dhcp(bookworm_cache, overlay_of, world, notify, _resources):
     root = overlay_of(bookworm_cache, "netd")
-    wants = root / "etc/systemd/system/multi-user.target.wants"
-    wants.mkdir(parents=True, exist_ok=True)
-    (wants / "systemd-networkd.service").symlink_to("/lib/systemd/system/systemd-networkd.service")
-    socks = root / "etc/systemd/system/sockets.target.wants"
-    socks.mkdir(parents=True, exist_ok=True)
-    (socks / "systemd-networkd.socket").symlink_to("/lib/systemd/system/systemd-networkd.socket")
+    enable_networkd(root)
     g = boot_guest(world, root, notify, _resources.mkdtemp("log"))
     try:
         notify.wait_for("READY=1")
@@ -583,12 +586,7 @@ def test_debian_networkd_guest_gets_dhcp_under_userns(bookworm_cache, world, not
     the cached tree: the cache stays pristine, an overlay cannot be ID-mapped."""
     root = _resources.mkdtemp("netd-userns") / "root"
     subprocess.run(["cp", "-a", str(bookworm_cache), str(root)], check=True, timeout=600)
-    wants = root / "etc/systemd/system/multi-user.target.wants"
-    wants.mkdir(parents=True, exist_ok=True)
-    (wants / "systemd-networkd.service").symlink_to("/lib/systemd/system/systemd-networkd.service")
-    socks = root / "etc/systemd/system/sockets.target.wants"
-    socks.mkdir(parents=True, exist_ok=True)
-    (socks / "systemd-networkd.socket").symlink_to("/lib/systemd/system/systemd-networkd.socket")
+    enable_networkd(root)
     g = boot_guest(world, root, notify, _resources.mkdtemp("log"), "-U", "--private-users-ownership=map")
     try:
         notify.wait_for("READY=1")
