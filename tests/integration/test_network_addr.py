@@ -351,24 +351,25 @@ def check_guest_network(g):
     assert "10.99.0.7" in cp.stdout, (describe(cp), g.run("cat", "/etc/resolv.conf").stdout)
 
 
-def enable_networkd(root):
-    """Starts systemd-networkd (service and socket) in the Debian tree ROOT at boot."""
+def networkd_guest_gets_dhcp(world, root, notify, logdir, *args):
+    """Boots the Debian tree ROOT (spawn options ARGS) with systemd-networkd (service and socket)
+    enabled: it must take host0 over and get its lease."""
     for target, unit in (("multi-user", "systemd-networkd.service"), ("sockets", "systemd-networkd.socket")):
         wants = root / f"etc/systemd/system/{target}.target.wants"
         wants.mkdir(parents=True, exist_ok=True)
         (wants / unit).symlink_to(f"/lib/systemd/system/{unit}")
-
-
-def test_debian_networkd_guest_gets_dhcp(bookworm_cache, overlay_of, world, notify, _resources):
-    root = overlay_of(bookworm_cache, "netd")
-    enable_networkd(root)
-    g = boot_guest(world, root, notify, _resources.mkdtemp("log"))
+    g = boot_guest(world, root, notify, logdir, *args)
     try:
         notify.wait_for("READY=1")
         wait_dhcp(g)
         check_guest_network(g)
     finally:
         stop(g.proc)
+
+
+def test_debian_networkd_guest_gets_dhcp(bookworm_cache, overlay_of, world, notify, _resources):
+    root = overlay_of(bookworm_cache, "netd")
+    networkd_guest_gets_dhcp(world, root, notify, _resources.mkdtemp("log"))
 
 
 @pytest.fixture(scope="session")
@@ -586,11 +587,4 @@ def test_debian_networkd_guest_gets_dhcp_under_userns(bookworm_cache, world, not
     the cached tree: the cache stays pristine, an overlay cannot be ID-mapped."""
     root = _resources.mkdtemp("netd-userns") / "root"
     subprocess.run(["cp", "-a", str(bookworm_cache), str(root)], check=True, timeout=600)
-    enable_networkd(root)
-    g = boot_guest(world, root, notify, _resources.mkdtemp("log"), "-U", "--private-users-ownership=map")
-    try:
-        notify.wait_for("READY=1")
-        wait_dhcp(g)
-        check_guest_network(g)
-    finally:
-        stop(g.proc)
+    networkd_guest_gets_dhcp(world, root, notify, _resources.mkdtemp("log"), "-U", "--private-users-ownership=map")
