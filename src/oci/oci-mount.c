@@ -12,22 +12,9 @@
 
 #include "cgroup-util.h"
 #include "fd-util.h"
+#include "oci-fail.h"
 #include "oci-mount.h"
 #include "strv.h"
-
-static inline const char *str_or_empty(const char *s) {
-        return s ?: "";
-}
-
-/* Sets *ret_error to fmt with arg and strerror(-r) (a literal format, checked), returns r. */
-#define fail(ret_error, r, fmt, arg)                                                          \
-        ({                                                                                    \
-                int _r = (r);                                                                 \
-                free(*(ret_error));                                                           \
-                if (asprintf((ret_error), fmt, str_or_empty(arg), strerror(-_r)) < 0) \
-                        *(ret_error) = NULL;                                                  \
-                _r;                                                                           \
-        })
 
 /* A mount's options split the way mount(2) wants them. */
 typedef struct MountArgs {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "oci-fail.h"
 #include "oci-process.h"
 #include "path-util.h"
 #include "spawn-caps.h"
@@ -24,20 +25,6 @@
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
-
-static inline const char *str_or_empty(const char *s) {
-        return s ?: "";
-}
-
-/* Sets *ret_error to fmt with arg and strerror(-r) (a literal format, checked), returns r. */
-#define fail(ret_error, r, fmt, arg)                                                          \
-        ({                                                                                    \
-                int _r = (r);                                                                 \
-                free(*(ret_error));                                                           \
-                if (asprintf((ret_error), fmt, str_or_empty(arg), strerror(-_r)) < 0) \
-                        *(ret_error) = NULL;                                                  \
-                _r;                                                                           \
-        })
 
 int oci_console_setup(int console_sock, bool bind_console, char **ret_error) {
         _cleanup_close_ int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);

@@ -36,13 +36,9 @@ bool oci_id_is_valid(const char *id) {
 static int pid_stat(pid_t pid, unsigned long long *ret_start, char *ret_state) {
         char path[64], buf[1024];
         snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
+        int r = read_file_buffer(path, buf, sizeof(buf));
+        if (r < 0)
+                return r;
         /* The command name may hold spaces and parentheses: count from the last ')'. */
         char *p = strrchr(buf, ')');
         if (!p)

@@ -263,6 +263,17 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
         return read_full_fd(fd, max, ret, ret_size);
 }
 
+int read_file_buffer(const char *path, char *buf, size_t size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        ssize_t n = read(fd, buf, size - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = '\0';
+        return (int) n;
+}
+
 int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size) {
         /* One byte more than max is read so that "exactly max bytes" and "too big" differ. */
         size_t size = 0, alloc = MIN((size_t) 4096, max + 1);

@@ -45,6 +45,9 @@ int symlink_atomic_at(const char *target, int dirfd, const char *name);
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size);
 /* The same for an fd open for reading, from its current position; -EFBIG beyond max. */
 int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size);
+/* One read() of at most size - 1 bytes of path into buf, NUL-terminated: for /proc and sysfs
+ * files, which answer whole in one read. Returns the length read or -errno. */
+int read_file_buffer(const char *path, char *buf, size_t size);
 
 /* fdopen() that takes fd over: on failure fd is closed too, so the caller owns nothing then. */
 int fdopen_take(int fd, const char *mode, FILE **ret);

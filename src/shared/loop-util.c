@@ -188,13 +188,9 @@ int loop_device_make_by_path(const char *path, bool read_only, LoopDevice **ret)
 static int read_sysfs_u64(const char *dir, const char *name, uint64_t *ret) {
         char path[PATH_MAX], buf[64];
         snprintf(path, sizeof(path), "%s/%s", dir, name);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = '\0';
+        int r = read_file_buffer(path, buf, sizeof(buf));
+        if (r < 0)
+                return r;
         char *end;
         errno = 0;
         unsigned long long v = strtoull(buf, &end, 10);

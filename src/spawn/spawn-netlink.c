@@ -131,6 +131,21 @@ int netlink_veth_create(Netlink *nl, const char *host_name, const char *peer_nam
         return netlink_call(nl, h, NULL, NULL);
 }
 
+/* A GETLINK for one link answers with the link in one message and no acknowledgement: send @h
+ * and hand that message to @cb, reading it into @buf (the request's own buffer, no longer needed). */
+static int link_get(Netlink *nl, struct nlmsghdr *h, char buf[static MNL_SOCKET_BUFFER_SIZE], mnl_cb_t cb,
+                    void *data) {
+        h->nlmsg_flags &= ~NLM_F_ACK;
+        if (mnl_socket_sendto(nl->sock, h, h->nlmsg_len) < 0)
+                return negative_errno();
+        ssize_t n = mnl_socket_recvfrom(nl->sock, buf, MNL_SOCKET_BUFFER_SIZE);
+        if (n < 0)
+                return negative_errno();
+        if (mnl_cb_run(buf, (size_t) n, nl->seq, nl->portid, cb, data) < 0)
+                return negative_errno();
+        return 0;
+}
+
 static int link_index_cb(const struct nlmsghdr *h, void *data) {
         const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
         *(int *) data = ifi->ifi_index;
@@ -145,16 +160,9 @@ int netlink_link_index(Netlink *nl, const char *name) {
 
         ifi->ifi_family = AF_UNSPEC;
         mnl_attr_put_strz(h, IFLA_IFNAME, name);
-        /* A GETLINK answers with the link and no acknowledgement. */
-        h->nlmsg_flags &= ~NLM_F_ACK;
-        if (mnl_socket_sendto(nl->sock, h, h->nlmsg_len) < 0)
-                return negative_errno();
-        ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
-        if (n < 0)
-                return negative_errno();
-        r = mnl_cb_run(buf, (size_t) n, nl->seq, nl->portid, link_index_cb, &ifindex);
+        r = link_get(nl, h, buf, link_index_cb, &ifindex);
         if (r < 0)
-                return negative_errno();
+                return r;
         return ifindex > 0 ? ifindex : -ENODEV;
 }
 
@@ -196,29 +204,64 @@ int netlink_addr4_add(Netlink *nl, int ifindex, struct in_addr addr, unsigned pr
         return netlink_call(nl, h, NULL, NULL);
 }
 
-int netlink_route4_default(Netlink *nl, int ifindex, struct in_addr gateway) {
+/* The default route of @family through @gateway (an in_addr or in6_addr of @size) on @ifindex. */
+static int route_default(Netlink *nl, int family, int ifindex, const void *gateway, size_t size) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *h = netlink_header(nl, buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
         struct rtmsg *rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
 
-        rtm->rtm_family = AF_INET;
+        rtm->rtm_family = (uint8_t) family;
         rtm->rtm_table = RT_TABLE_MAIN;
         rtm->rtm_protocol = RTPROT_STATIC;
         rtm->rtm_scope = RT_SCOPE_UNIVERSE;
         rtm->rtm_type = RTN_UNICAST;
-        mnl_attr_put(h, RTA_GATEWAY, sizeof(gateway), &gateway);
+        mnl_attr_put(h, RTA_GATEWAY, size, gateway);
         mnl_attr_put_u32(h, RTA_OIF, (uint32_t) ifindex);
         return netlink_call(nl, h, NULL, NULL);
 }
 
+int netlink_route4_default(Netlink *nl, int ifindex, struct in_addr gateway) {
+        return route_default(nl, AF_INET, ifindex, &gateway, sizeof(gateway));
+}
+
+/* A route dump's results, Route4 or Route6 (@size bytes each), grown one at a time. */
 typedef struct RouteDump {
-        Route4 *routes;
-        size_t n;
+        void *routes;
+        size_t n, size;
         int error;
 } RouteDump;
 
-static int route_dump_cb(const struct nlmsghdr *h, void *data) {
-        RouteDump *d = data;
+static int route_dump_append(RouteDump *d, const void *route) {
+        uint8_t *p = realloc(d->routes, (d->n + 1) * d->size);
+        if (!p) {
+                d->error = -ENOMEM;
+                return MNL_CB_ERROR;
+        }
+        d->routes = p;
+        memcpy(p + d->n++ * d->size, route, d->size);
+        return MNL_CB_OK;
+}
+
+/* Dumps the routes of @family through @cb, which keeps those it wants with route_dump_append(). */
+static int route_dump(Netlink *nl, int family, size_t size, mnl_cb_t cb, void **ret, size_t *ret_n) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = netlink_header(nl, buf, RTM_GETROUTE, NLM_F_DUMP);
+        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
+        RouteDump d = { .size = size };
+
+        rtm->rtm_family = (uint8_t) family;
+        rtm->rtm_table = RT_TABLE_UNSPEC;
+        int r = netlink_call(nl, h, cb, &d);
+        if (r < 0 || d.error < 0) {
+                free(d.routes);
+                return d.error < 0 ? d.error : r;
+        }
+        *ret = d.routes;
+        *ret_n = d.n;
+        return 0;
+}
+
+static int route4_dump_cb(const struct nlmsghdr *h, void *data) {
         const struct rtmsg *rtm = mnl_nlmsg_get_payload(h);
         const struct nlattr *a;
         Route4 route = { .prefixlen = rtm->rtm_dst_len };
@@ -228,31 +271,15 @@ static int route_dump_cb(const struct nlmsghdr *h, void *data) {
         mnl_attr_for_each(a, h, sizeof(*rtm))
                 if (mnl_attr_get_type(a) == RTA_DST && mnl_attr_get_payload_len(a) == sizeof(struct in_addr))
                         memcpy(&route.dst, mnl_attr_get_payload(a), sizeof(route.dst));
-        Route4 *p = realloc(d->routes, (d->n + 1) * sizeof(Route4));
-        if (!p) {
-                d->error = -ENOMEM;
-                return MNL_CB_ERROR;
-        }
-        d->routes = p;
-        d->routes[d->n++] = route;
-        return MNL_CB_OK;
+        return route_dump_append(data, &route);
 }
 
 int netlink_route4_dump(Netlink *nl, Route4 **ret, size_t *ret_n) {
-        char buf[MNL_SOCKET_BUFFER_SIZE];
-        struct nlmsghdr *h = netlink_header(nl, buf, RTM_GETROUTE, NLM_F_DUMP);
-        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
-        RouteDump d = {};
-
-        rtm->rtm_family = AF_INET;
-        rtm->rtm_table = RT_TABLE_UNSPEC;
-        int r = netlink_call(nl, h, route_dump_cb, &d);
-        if (r < 0 || d.error < 0) {
-                free(d.routes);
-                return d.error < 0 ? d.error : r;
-        }
-        *ret = d.routes;
-        *ret_n = d.n;
+        void *routes;
+        int r = route_dump(nl, AF_INET, sizeof(Route4), route4_dump_cb, &routes, ret_n);
+        if (r < 0)
+                return r;
+        *ret = routes;
         return 0;
 }
 
@@ -405,28 +432,10 @@ int netlink_addr6_add(Netlink *nl, int ifindex, const struct in6_addr *addr, uns
 }
 
 int netlink_route6_default(Netlink *nl, int ifindex, const struct in6_addr *gateway) {
-        char buf[MNL_SOCKET_BUFFER_SIZE];
-        struct nlmsghdr *h = netlink_header(nl, buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
-
-        rtm->rtm_family = AF_INET6;
-        rtm->rtm_table = RT_TABLE_MAIN;
-        rtm->rtm_protocol = RTPROT_STATIC;
-        rtm->rtm_scope = RT_SCOPE_UNIVERSE;
-        rtm->rtm_type = RTN_UNICAST;
-        mnl_attr_put(h, RTA_GATEWAY, sizeof(*gateway), gateway);
-        mnl_attr_put_u32(h, RTA_OIF, (uint32_t) ifindex);
-        return netlink_call(nl, h, NULL, NULL);
+        return route_default(nl, AF_INET6, ifindex, gateway, sizeof(*gateway));
 }
 
-typedef struct Route6Dump {
-        Route6 *routes;
-        size_t n;
-        int error;
-} Route6Dump;
-
 static int route6_dump_cb(const struct nlmsghdr *h, void *data) {
-        Route6Dump *d = data;
         const struct rtmsg *rtm = mnl_nlmsg_get_payload(h);
         const struct nlattr *a;
         Route6 route = { .prefixlen = rtm->rtm_dst_len };
@@ -440,31 +449,15 @@ static int route6_dump_cb(const struct nlmsghdr *h, void *data) {
                         memcpy(&route.dst, mnl_attr_get_payload(a), sizeof(route.dst));
         if (route.dst.s6_addr[0] == 0xfe && (route.dst.s6_addr[1] & 0xc0) == 0x80)
                 return MNL_CB_OK;
-        Route6 *p = realloc(d->routes, (d->n + 1) * sizeof(Route6));
-        if (!p) {
-                d->error = -ENOMEM;
-                return MNL_CB_ERROR;
-        }
-        d->routes = p;
-        d->routes[d->n++] = route;
-        return MNL_CB_OK;
+        return route_dump_append(data, &route);
 }
 
 int netlink_route6_dump(Netlink *nl, Route6 **ret, size_t *ret_n) {
-        char buf[MNL_SOCKET_BUFFER_SIZE];
-        struct nlmsghdr *h = netlink_header(nl, buf, RTM_GETROUTE, NLM_F_DUMP);
-        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
-        Route6Dump d = {};
-
-        rtm->rtm_family = AF_INET6;
-        rtm->rtm_table = RT_TABLE_UNSPEC;
-        int r = netlink_call(nl, h, route6_dump_cb, &d);
-        if (r < 0 || d.error < 0) {
-                free(d.routes);
-                return d.error < 0 ? d.error : r;
-        }
-        *ret = d.routes;
-        *ret_n = d.n;
+        void *routes;
+        int r = route_dump(nl, AF_INET6, sizeof(Route6), route6_dump_cb, &routes, ret_n);
+        if (r < 0)
+                return r;
+        *ret = routes;
         return 0;
 }
 
@@ -485,13 +478,9 @@ int netlink_link_mac(Netlink *nl, int ifindex, uint8_t ret[static 6]) {
 
         ifi->ifi_family = AF_UNSPEC;
         ifi->ifi_index = ifindex;
-        if (mnl_socket_sendto(nl->sock, h, h->nlmsg_len) < 0)
-                return negative_errno();
-        ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
-        if (n < 0)
-                return negative_errno();
-        if (mnl_cb_run(buf, (size_t) n, nl->seq, nl->portid, link_mac_cb, mac) < 0)
-                return negative_errno();
+        int r = link_get(nl, h, buf, link_mac_cb, mac);
+        if (r < 0)
+                return r;
         memcpy(ret, mac, 6);
         return 0;
 }

@@ -306,14 +306,9 @@ static int links_bridge_member(NetworkLinks *l, Netlink *nl, const char *machine
         int r;
 
         network_ifname_make("vb-", machine, l->host_ifname);
-        r = netlink_veth_create(nl, l->host_ifname, "host0", pid);
-        if (r == -EEXIST)
-                return log_error_errno(r, "Interface %s already exists (another container with this name?).", l->host_ifname);
+        r = network_veth_host0_create(nl, l->host_ifname, pid);
         if (r < 0)
-                return log_error_errno(r, "Failed to create the veth pair %s/host0: %m", l->host_ifname);
-        r = netlink_link_index(nl, l->host_ifname);
-        if (r < 0)
-                return log_error_errno(r, "Failed to find %s: %m", l->host_ifname);
+                return r;
         l->host_ifindex = r;
         r = netlink_link_set_master(nl, l->host_ifindex, bridge_ifindex);
         if (r == -EOPNOTSUPP)

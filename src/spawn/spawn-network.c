@@ -46,9 +46,12 @@ static uint32_t prefix_mask(unsigned prefixlen) {
         return prefixlen == 0 ? 0 : UINT32_MAX << (32 - prefixlen);
 }
 
-int network_pool_parse(const char *s, struct in_addr *ret_base, unsigned *ret_prefixlen) {
-        char addr[INET_ADDRSTRLEN];
-        struct in_addr a;
+/* "ADDR/LEN" of @family with LEN at most @max_prefixlen and no host bits set, into @ret_base (an
+ * in_addr or in6_addr of @size bytes, network order) unless NULL. */
+static int pool_parse(const char *s, int family, size_t size, unsigned max_prefixlen, void *ret_base,
+                      unsigned *ret_prefixlen) {
+        char addr[INET6_ADDRSTRLEN];
+        uint8_t a[sizeof(struct in6_addr)];
         const char *slash = strchr(s, '/');
         char *end;
 
@@ -56,19 +59,24 @@ int network_pool_parse(const char *s, struct in_addr *ret_base, unsigned *ret_pr
                 return -EINVAL;
         memcpy(addr, s, (size_t) (slash - s));
         addr[slash - s] = '\0';
-        if (inet_pton(AF_INET, addr, &a) != 1)
+        if (inet_pton(family, addr, a) != 1)
                 return -EINVAL;
         errno = 0;
         unsigned long plen = strtoul(slash + 1, &end, 10);
-        if (errno != 0 || end == slash + 1 || *end != '\0' || plen > NETWORK_SUBNET_PREFIXLEN)
+        if (errno != 0 || end == slash + 1 || *end != '\0' || plen > max_prefixlen)
                 return -EINVAL;
-        if (ntohl(a.s_addr) & ~prefix_mask((unsigned) plen))
-                return -EINVAL;
+        for (size_t bit = plen; bit < size * 8; bit++)
+                if (a[bit / 8] & (0x80 >> (bit % 8)))
+                        return -EINVAL;
         if (ret_base)
-                *ret_base = a;
+                memcpy(ret_base, a, size);
         if (ret_prefixlen)
                 *ret_prefixlen = (unsigned) plen;
         return 0;
+}
+
+int network_pool_parse(const char *s, struct in_addr *ret_base, unsigned *ret_prefixlen) {
+        return pool_parse(s, AF_INET, sizeof(*ret_base), NETWORK_SUBNET_PREFIXLEN, ret_base, ret_prefixlen);
 }
 
 void network_veth_host_name(const char *machine, char ret[static IFNAMSIZ]) {
@@ -104,29 +112,7 @@ int network_pick_subnet_sized(struct in_addr base, unsigned prefixlen, unsigned 
 }
 
 int network_pool6_parse(const char *s, struct in6_addr *ret_base, unsigned *ret_prefixlen) {
-        char addr[INET6_ADDRSTRLEN];
-        struct in6_addr a;
-        const char *slash = strchr(s, '/');
-        char *end;
-
-        if (!slash || (size_t) (slash - s) >= sizeof(addr))
-                return -EINVAL;
-        memcpy(addr, s, (size_t) (slash - s));
-        addr[slash - s] = '\0';
-        if (inet_pton(AF_INET6, addr, &a) != 1)
-                return -EINVAL;
-        errno = 0;
-        unsigned long plen = strtoul(slash + 1, &end, 10);
-        if (errno != 0 || end == slash + 1 || *end != '\0' || plen > NETWORK_SUBNET6_PREFIXLEN)
-                return -EINVAL;
-        for (unsigned bit = (unsigned) plen; bit < 128; bit++)
-                if (a.s6_addr[bit / 8] & (0x80 >> (bit % 8)))
-                        return -EINVAL;
-        if (ret_base)
-                *ret_base = a;
-        if (ret_prefixlen)
-                *ret_prefixlen = (unsigned) plen;
-        return 0;
+        return pool_parse(s, AF_INET6, sizeof(*ret_base), NETWORK_SUBNET6_PREFIXLEN, ret_base, ret_prefixlen);
 }
 
 struct in_addr network_subnet4(const NetworkPools *p, uint32_t index) {
@@ -287,20 +273,27 @@ const char *network_nameserver(const SpawnNetwork *n, char buf[static INET_ADDRS
         return inet_ntop(AF_INET, &n->host_addr, buf, INET_ADDRSTRLEN);
 }
 
+int network_veth_host0_create(Netlink *nl, const char *host_ifname, pid_t pid) {
+        int r = netlink_veth_create(nl, host_ifname, "host0", pid);
+        if (r == -EEXIST)
+                return log_error_errno(r, "Interface %s already exists (another container with this name?).", host_ifname);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the veth pair %s/host0: %m", host_ifname);
+        r = netlink_link_index(nl, host_ifname);
+        if (r < 0)
+                return log_error_errno(r, "Failed to find %s: %m", host_ifname);
+        return r;
+}
+
 static int host_side_configure(SpawnNetwork *n, pid_t pid) {
         _cleanup_(netlink_closep) Netlink *nl = NULL;
         int r = netlink_open(&nl);
 
         if (r < 0)
                 return log_error_errno(r, "Failed to open netlink: %m");
-        r = netlink_veth_create(nl, n->host_ifname, "host0", pid);
-        if (r == -EEXIST)
-                return log_error_errno(r, "Interface %s already exists (another container with this name?).", n->host_ifname);
+        r = network_veth_host0_create(nl, n->host_ifname, pid);
         if (r < 0)
-                return log_error_errno(r, "Failed to create the veth pair %s/host0: %m", n->host_ifname);
-        r = netlink_link_index(nl, n->host_ifname);
-        if (r < 0)
-                return log_error_errno(r, "Failed to find %s: %m", n->host_ifname);
+                return r;
         n->host_ifindex = r;
         if (n->external)
                 return 0;

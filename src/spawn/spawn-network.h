@@ -101,6 +101,9 @@ typedef struct PortForward PortForward;
 int network_veth_setup(SpawnNetwork *n, pid_t pid, const PortForward *ports, size_t n_ports);
 /* Removes the host side (and with it host0) if still there, after spawn-nat and dnsmasq. */
 void network_veth_teardown(SpawnNetwork *n);
+/* The pair @host_ifname here / host0 in @pid's network namespace, for -n and for a bridge's
+ * member: returns @host_ifname's index, or logs one line and returns -errno. */
+int network_veth_host0_create(Netlink *nl, const char *host_ifname, pid_t pid);
 
 /* Whether systemd-networkd runs on this host (its state directory and its bus name), in which
  * case berth leaves ve-NAME and host0 to it, as systemd-nspawn does. */

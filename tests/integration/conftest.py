@@ -186,6 +186,23 @@ def ns_inode(name, pid="self"):
     return int(link[link.index("[") + 1:link.index("]")])
 
 
+def container_cgroup_file(pid, controller, v1_name, v2_name):
+    """Path of a controller attribute of PID's cgroup, in v2 if it has the controller, else v1."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        lines = [l.rstrip("\n").split(":", 2) for l in f]
+    for hid, ctrls, path in lines:
+        if hid == "0":
+            for top in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+                if os.path.exists(top + "/cgroup.controllers"):
+                    with open(top + "/cgroup.controllers") as f:
+                        if controller in f.read().split():
+                            return top + path + "/" + v2_name
+    for hid, ctrls, path in lines:
+        if controller in ctrls.split(","):
+            return f"/sys/fs/cgroup/{ctrls}{path}/{v1_name}"
+    raise AssertionError(f"no {controller} controller for pid {pid}")
+
+
 def nspid(pid):
     """The NSpid list of PID (host pid first, innermost last), or None."""
     status = read_proc(pid, "status")

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from boot_fixtures import *  # noqa: F401,F403 (fixtures)
-from conftest import IN_HELPER, TREE_NAME, PtySession, describe, reap_zombie_children, run_helper, run_spawn
+from conftest import (IN_HELPER, TREE_NAME, PtySession, container_cgroup_file, describe, reap_zombie_children,
+                      run_helper, run_spawn)
 
 HOST_CGROUP_MODE = ("unified" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else
                     "hybrid" if os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers") else "legacy")
@@ -285,23 +286,6 @@ def test_tasks_max_enforced(tree):
     # PID 1 is the first task: with TasksMax=20 it can fork 19 more, the 20th fork fails.
     out = run_helper(tree, "fork-count", "50", opts=["--property=TasksMax=20"]).stdout
     assert out.strip() == "forked=19", out
-
-
-def container_cgroup_file(pid, controller, v1_name, v2_name):
-    """Path of a controller attribute of PID's cgroup, in v2 if it has the controller, else v1."""
-    with open(f"/proc/{pid}/cgroup") as f:
-        lines = [l.rstrip("\n").split(":", 2) for l in f]
-    for hid, ctrls, path in lines:
-        if hid == "0":
-            for top in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
-                if os.path.exists(top + "/cgroup.controllers"):
-                    with open(top + "/cgroup.controllers") as f:
-                        if controller in f.read().split():
-                            return top + path + "/" + v2_name
-    for hid, ctrls, path in lines:
-        if controller in ctrls.split(","):
-            return f"/sys/fs/cgroup/{ctrls}{path}/{v1_name}"
-    raise AssertionError(f"no {controller} controller for pid {pid}")
 
 
 def test_resource_properties_applied(tree, procs, token):

@@ -1,35 +1,17 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """-n/--network-veth. The machine's own network is never touched: every test makes a network
-namespace to play the host and runs spawn inside it (nsenter --net, which unlike `ip netns exec`
-keeps our /sys and its cgroup mounts); the namespace is deleted by the fixture's finalizer."""
+namespace to play the host and runs spawn inside it (netns_fixtures.py)."""
 
 import os
 import signal
 import subprocess
 import time
-import uuid
 
 import pytest
 
 from conftest import SPAWN, base_env, describe
-
-
-def ip(*args, check=True):
-    return subprocess.run(["ip", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          check=check, timeout=10)
-
-
-@pytest.fixture
-def hostns():
-    name = f"berth-test-{uuid.uuid4().hex[:8]}"
-    ip("netns", "add", name)
-    ip("-n", name, "link", "set", "lo", "up")
-    yield name
-    ip("netns", "del", name, check=False)
-
-
-def in_ns(ns, *cmd):
-    return ["nsenter", f"--net=/run/netns/{ns}", *[str(c) for c in cmd]]
+from netns_fixtures import assert_masqueraded, assert_one_line_error, fetch, in_ns, ip, links, nft_ruleset
+from netns_fixtures import hostns, outside  # noqa: F401 (fixtures)
 
 
 def run_in(ns, tree, *args, timeout=30):
@@ -37,10 +19,6 @@ def run_in(ns, tree, *args, timeout=30):
     cp = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                         text=True, timeout=timeout, env=base_env())
     return cp
-
-
-def links(ns):
-    return ip("-n", ns, "-o", "link").stdout
 
 
 def test_veth_addresses_and_icmp(tree, hostns):
@@ -57,16 +35,7 @@ def test_veth_tcp_host_to_container(tree, hostns):
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=base_env())
     try:
-        got = ""
-        for _ in range(50):
-            c = subprocess.run(in_ns(hostns, "busybox", "nc", "-w", "2", "10.200.0.2", "7777"),
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, timeout=10)
-            got = c.stdout
-            if "hello-from-container" in got:
-                break
-            time.sleep(0.1)
-        assert "hello-from-container" in got
+        assert "hello-from-container" in fetch(hostns, "10.200.0.2", 7777, "hello-from-container")
         assert p.wait(timeout=10) == 0, p.stderr.read()
     finally:
         if p.poll() is None:
@@ -97,59 +66,20 @@ def test_name_taken(tree, hostns):
     ip("-n", hostns, "link", "add", name, "type", "veth", "peer", "name", "tb-peer")
     before = links(hostns)
     cp = run_in(hostns, tree, "-n", "/bin/true")
-    assert cp.returncode != 0, describe(cp)
-    lines = cp.stderr.strip().splitlines()
-    assert len(lines) == 1 and "already exists" in lines[0], describe(cp)
+    assert_one_line_error(cp, "already exists")
     assert links(hostns) == before
 
 
 @pytest.mark.parametrize("pool", ["10.200.0.0", "10.200.0.1/16", "10.0.0.0/29", "banana/8"])
 def test_bad_pool(tree, hostns, pool):
     cp = run_in(hostns, tree, "-n", f"--network-address-pool={pool}", "/bin/true")
-    assert cp.returncode != 0, describe(cp)
-    lines = cp.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Invalid address pool" in lines[0], describe(cp)
+    assert_one_line_error(cp, "Invalid address pool")
     assert "ve-" not in links(hostns)
 
 
-def nft_ruleset(ns):
-    return subprocess.run(in_ns(ns, "nft", "list", "ruleset"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, timeout=10, check=True).stdout
-
-
-@pytest.fixture
-def outside(hostns):
-    """A third namespace standing in for the outside world, 10.99.0.2, reached from the host's
-    10.99.0.1; it has no route back to the pool, so only masqueraded traffic gets an answer."""
-    name = f"berth-test-{uuid.uuid4().hex[:8]}"
-    ip("netns", "add", name)
-    try:
-        ip("-n", hostns, "link", "add", "tb-up", "type", "veth", "peer", "name", "tb-out", "netns", name)
-        ip("-n", hostns, "addr", "add", "10.99.0.1/24", "dev", "tb-up")
-        ip("-n", hostns, "link", "set", "tb-up", "up")
-        ip("-n", name, "addr", "add", "10.99.0.2/24", "dev", "tb-out")
-        ip("-n", name, "link", "set", "tb-out", "up")
-        ip("-n", name, "link", "set", "lo", "up")
-        subprocess.run(in_ns(hostns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"), check=True, timeout=10)
-        yield name
-    finally:
-        ip("netns", "del", name, check=False)
-
-
 def test_masquerade_to_the_outside(tree, hostns, outside):
-    server = subprocess.Popen(in_ns(outside, "busybox", "nc", "-l", "-p", "8888"), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(0.3)
-        cp = run_in(hostns, tree, "-n", "/bin/sh", "-c",
-                    "ping -c1 -W3 10.99.0.2 && echo via-nat | nc -w 3 10.99.0.2 8888")
-        assert cp.returncode == 0, describe(cp) + "\n" + nft_ruleset(hostns)
-        out, _ = server.communicate(timeout=10)
-        assert "via-nat" in out
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+    assert_masqueraded(hostns, outside, lambda script: run_in(hostns, tree, "-n", "/bin/sh", "-c", script),
+                       "via-nat")
     assert "berth" not in nft_ruleset(hostns)
 
 

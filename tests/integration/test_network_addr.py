@@ -18,38 +18,18 @@ import boot_fixtures
 from boot_fixtures import *  # noqa: F401,F403  (overlay_of, notify, bookworm_cache)
 from conftest import BUILD, IN_HELPER, SPAWN, base_env, describe, kill_pid, skip_or_fail
 from machined_fixtures import machinectl
+from netns_fixtures import assert_one_line_error, fetch, in_ns, ip, links, new_netns
+from netns_fixtures import hostns  # noqa: F401 (fixture)
+from netns_fixtures import nft_ruleset as ruleset
 
 MACHINECTL = BUILD / "machinectl"
 # A Debian guest that configures host0 with ifupdown and dhclient (cached like the others).
 boot_fixtures.TREES.setdefault("debian-ifupdown", ("bookworm", "systemd,systemd-sysv,dbus,ifupdown,isc-dhcp-client"))
 
 
-def ip(*args, check=True):
-    return subprocess.run(["ip", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          check=check, timeout=10)
-
-
-def in_ns(ns, *cmd):
-    return ["nsenter", f"--net=/run/netns/{ns}", *[str(c) for c in cmd]]
-
-
 def sh_in(ns, script, timeout=10):
     return subprocess.run(in_ns(ns, "sh", "-c", script), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=timeout)
-
-
-def new_ns():
-    name = f"berth-test-{uuid.uuid4().hex[:8]}"
-    ip("netns", "add", name)
-    ip("-n", name, "link", "set", "lo", "up")
-    return name
-
-
-@pytest.fixture
-def hostns():
-    name = new_ns()
-    yield name
-    ip("netns", "del", name, check=False)
 
 
 @pytest.fixture
@@ -94,15 +74,6 @@ def stop(p):
             p.wait()
 
 
-def ruleset(ns):
-    return subprocess.run(in_ns(ns, "nft", "list", "ruleset"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, timeout=10, check=True).stdout
-
-
-def links(ns):
-    return ip("-n", ns, "-o", "link").stdout
-
-
 def dnsmasq_for(ifname):
     """PIDs of dnsmasq processes serving IFNAME."""
     out = []
@@ -116,18 +87,6 @@ def dnsmasq_for(ifname):
             if argv and argv[0].endswith(b"dnsmasq") and f"--interface={ifname}".encode() in argv:
                 out.append(int(pid))
     return out
-
-
-def fetch(ns, addr, port, want, tries=50):
-    got = ""
-    for _ in range(tries):
-        c = subprocess.run(in_ns(ns, "busybox", "nc", "-w", "2", addr, port), stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=10)
-        got = c.stdout
-        if want in got:
-            return got
-        time.sleep(0.1)
-    return got
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,9 +120,7 @@ def test_pool6_skips_routes_and_is_configurable(tree, hostns):
 @pytest.mark.parametrize("pool", ["fd00::/65", "fd00::1/48", "fd00:::/48", "fd00::"])
 def test_bad_pool6(tree, hostns, pool):
     cp = run_in(hostns, tree, "-n", f"--network-address-pool={pool}", "/bin/true")
-    assert cp.returncode != 0
-    lines = cp.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Invalid address pool" in lines[0], describe(cp)
+    assert_one_line_error(cp, "Invalid address pool")
     assert "ve-" not in links(hostns)
 
 
@@ -202,9 +159,7 @@ def test_port_already_forwarded(tree, uplink):
         assert "from-container" in fetch(uplink, "127.0.0.1", 8080, "from-container")
         before = ruleset(uplink)
         cp = run_in(uplink, tree, "-n", "--machine=fwd-b", "-p", "8080:80", "/bin/true")
-        assert cp.returncode != 0
-        lines = cp.stderr.strip().splitlines()
-        assert len(lines) == 1 and "Port tcp 8080 is already forwarded" in lines[0], describe(cp)
+        assert_one_line_error(cp, "Port tcp 8080 is already forwarded")
         assert "ve-fwd-b" not in links(uplink)
         assert ruleset(uplink) == before
         assert not dnsmasq_for("ve-fwd-b")
@@ -215,9 +170,7 @@ def test_port_already_forwarded(tree, uplink):
 @pytest.mark.parametrize("spec", ["0", "65536", "tcp:", "sctp:80", "80:", ":80", "8o", "80:90:100", "udp:80:0"])
 def test_bad_port_spec(tree, hostns, spec):
     cp = run_in(hostns, tree, "-n", f"--port={spec}", "/bin/true")
-    assert cp.returncode != 0
-    lines = cp.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Invalid port forward" in lines[0], describe(cp)
+    assert_one_line_error(cp, "Invalid port forward")
     assert "ve-" not in links(hostns)
     assert "berth" not in ruleset(hostns)
 
@@ -230,21 +183,26 @@ def test_port_twice_and_port_without_veth(tree, hostns):
     assert "ve-" not in links(hostns) and "berth" not in ruleset(hostns)
 
 
+def sigkill_leaves_nothing(p, ns, ifname):
+    """SIGKILLs spawn P; its nft rules, its ve- link and IFNAME's dnsmasq must go (within 10s)."""
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if "berth" not in ruleset(ns) and "ve-" not in links(ns) and not dnsmasq_for(ifname):
+            break
+        time.sleep(0.05)
+    assert "berth" not in ruleset(ns), ruleset(ns)
+    assert "ve-" not in links(ns), links(ns)
+    assert not dnsmasq_for(ifname)
+
+
 def test_sigkill_leaves_no_rule_dnsmasq_or_relay(tree, hostns, dnsmasq_bin):
     p = spawn_in(hostns, tree, "-n", "-p", "8080:80", "/bin/sh", "-c", SERVER, name="killed")
     try:
         assert "from-container" in fetch(hostns, "::1", 8080, "from-container")
         assert dnsmasq_for("ve-killed")
-        os.kill(p.pid, signal.SIGKILL)
-        p.wait()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if "berth" not in ruleset(hostns) and "ve-" not in links(hostns) and not dnsmasq_for("ve-killed"):
-                break
-            time.sleep(0.05)
-        assert "berth" not in ruleset(hostns), ruleset(hostns)
-        assert "ve-" not in links(hostns)
-        assert not dnsmasq_for("ve-killed")
+        sigkill_leaves_nothing(p, hostns, "ve-killed")
         # nobody listens on [::1]:8080 any more (state 0A: LISTEN)
         listeners = [l.split() for l in sh_in(hostns, "cat /proc/net/tcp6").stdout.splitlines()[1:]]
         assert not [l for l in listeners if l[1].upper().endswith(":1F90") and l[3] == "0A"], listeners
@@ -270,7 +228,7 @@ def test_stale_chains_are_removed_at_start(tree, hostns):
 def world(hostns, dnsmasq_bin, _resources):
     """A third namespace standing for the outside world: 10.99.0.2, a DNS server there that
     knows outside.test, and a resolv.conf naming it for spawn's mount namespace."""
-    name = new_ns()
+    name = new_netns()
     server = None
     try:
         ip("-n", hostns, "link", "add", "tb-up", "type", "veth", "peer", "name", "tb-out", "netns", name)
@@ -393,21 +351,25 @@ def check_guest_network(g):
     assert "10.99.0.7" in cp.stdout, (describe(cp), g.run("cat", "/etc/resolv.conf").stdout)
 
 
-def test_debian_networkd_guest_gets_dhcp(bookworm_cache, overlay_of, world, notify, _resources):
-    root = overlay_of(bookworm_cache, "netd")
-    wants = root / "etc/systemd/system/multi-user.target.wants"
-    wants.mkdir(parents=True, exist_ok=True)
-    (wants / "systemd-networkd.service").symlink_to("/lib/systemd/system/systemd-networkd.service")
-    socks = root / "etc/systemd/system/sockets.target.wants"
-    socks.mkdir(parents=True, exist_ok=True)
-    (socks / "systemd-networkd.socket").symlink_to("/lib/systemd/system/systemd-networkd.socket")
-    g = boot_guest(world, root, notify, _resources.mkdtemp("log"))
+def networkd_guest_gets_dhcp(world, root, notify, logdir, *args):
+    """Boots the Debian tree ROOT (spawn options ARGS) with systemd-networkd (service and socket)
+    enabled: it must take host0 over and get its lease."""
+    for target, unit in (("multi-user", "systemd-networkd.service"), ("sockets", "systemd-networkd.socket")):
+        wants = root / f"etc/systemd/system/{target}.target.wants"
+        wants.mkdir(parents=True, exist_ok=True)
+        (wants / unit).symlink_to(f"/lib/systemd/system/{unit}")
+    g = boot_guest(world, root, notify, logdir, *args)
     try:
         notify.wait_for("READY=1")
         wait_dhcp(g)
         check_guest_network(g)
     finally:
         stop(g.proc)
+
+
+def test_debian_networkd_guest_gets_dhcp(bookworm_cache, overlay_of, world, notify, _resources):
+    root = overlay_of(bookworm_cache, "netd")
+    networkd_guest_gets_dhcp(world, root, notify, _resources.mkdtemp("log"))
 
 
 @pytest.fixture(scope="session")
@@ -545,9 +507,7 @@ def test_networkd_host_keeps_the_links(tree, hostns, open_bus, _resources):
         cp = subprocess.run(in_ns(hostns, SPAWN, "-q", "--register=no", "-D", tree, "--console=pipe", "-n",
                                   "-p", "80", "/bin/true"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, timeout=30, env=env)
-        assert cp.returncode != 0
-        lines = cp.stderr.strip().splitlines()
-        assert len(lines) == 1 and "systemd-networkd manages ve-" in lines[0], describe(cp)
+        assert_one_line_error(cp, "systemd-networkd manages ve-")
         assert "ve-" not in links(hostns)
     finally:
         conn.close()
@@ -616,16 +576,7 @@ def test_userns_sigkill_leaves_no_link_or_rule(tree, hostns, dnsmasq_bin):
             assert p.poll() is None, p.communicate()
             time.sleep(0.05)
         assert "ve-ukilled" in links(hostns) and "berth" in ruleset(hostns)
-        os.kill(p.pid, signal.SIGKILL)
-        p.wait()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if "berth" not in ruleset(hostns) and "ve-" not in links(hostns) and not dnsmasq_for("ve-ukilled"):
-                break
-            time.sleep(0.05)
-        assert "berth" not in ruleset(hostns), ruleset(hostns)
-        assert "ve-" not in links(hostns), links(hostns)
-        assert not dnsmasq_for("ve-ukilled")
+        sigkill_leaves_nothing(p, hostns, "ve-ukilled")
     finally:
         stop(p)
 
@@ -636,16 +587,4 @@ def test_debian_networkd_guest_gets_dhcp_under_userns(bookworm_cache, world, not
     the cached tree: the cache stays pristine, an overlay cannot be ID-mapped."""
     root = _resources.mkdtemp("netd-userns") / "root"
     subprocess.run(["cp", "-a", str(bookworm_cache), str(root)], check=True, timeout=600)
-    wants = root / "etc/systemd/system/multi-user.target.wants"
-    wants.mkdir(parents=True, exist_ok=True)
-    (wants / "systemd-networkd.service").symlink_to("/lib/systemd/system/systemd-networkd.service")
-    socks = root / "etc/systemd/system/sockets.target.wants"
-    socks.mkdir(parents=True, exist_ok=True)
-    (socks / "systemd-networkd.socket").symlink_to("/lib/systemd/system/systemd-networkd.socket")
-    g = boot_guest(world, root, notify, _resources.mkdtemp("log"), "-U", "--private-users-ownership=map")
-    try:
-        notify.wait_for("READY=1")
-        wait_dhcp(g)
-        check_guest_network(g)
-    finally:
-        stop(g.proc)
+    networkd_guest_gets_dhcp(world, root, notify, _resources.mkdtemp("log"), "-U", "--private-users-ownership=map")

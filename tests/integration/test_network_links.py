@@ -4,7 +4,6 @@ pool's lock. As in test_network.py, every test makes network namespaces of its o
 (and the outside); the machine's own network is never touched."""
 
 import concurrent.futures
-import os
 import signal
 import subprocess
 import time
@@ -13,25 +12,8 @@ import uuid
 import pytest
 
 from conftest import SPAWN, base_env, describe
-
-
-def ip(*args, check=True):
-    return subprocess.run(["ip", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          check=check, timeout=10)
-
-
-def new_netns():
-    name = f"berth-test-{uuid.uuid4().hex[:8]}"
-    ip("netns", "add", name)
-    ip("-n", name, "link", "set", "lo", "up")
-    return name
-
-
-@pytest.fixture
-def hostns():
-    name = new_netns()
-    yield name
-    ip("netns", "del", name, check=False)
+from netns_fixtures import assert_masqueraded, assert_one_line_error, in_ns, ip, new_netns, nft_ruleset
+from netns_fixtures import hostns, outside  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -39,10 +21,6 @@ def otherns():
     name = new_netns()
     yield name
     ip("netns", "del", name, check=False)
-
-
-def in_ns(ns, *cmd):
-    return ["nsenter", f"--net=/run/netns/{ns}", *[str(c) for c in cmd]]
 
 
 def spawn_args(tree, machine, *args):
@@ -83,11 +61,6 @@ def wait_for(pred, timeout=10.0):
             return True
         time.sleep(0.05)
     return pred()
-
-
-def nft_ruleset(ns):
-    return subprocess.run(in_ns(ns, "nft", "list", "ruleset"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, timeout=10, check=True).stdout
 
 
 def veth(ns, a, b, b_ns=None):
@@ -143,37 +116,10 @@ def test_sigkill_leaves_no_bridge_link_or_claim(tree, hostns):
     assert wait_for(lambda: "vz-tk" not in link_names(hostns)), link_names(hostns)
 
 
-@pytest.fixture
-def outside(hostns):
-    """A third namespace standing in for the outside world, 10.99.0.2, reached from the host's
-    10.99.0.1; it has no route back to the pool, so only masqueraded traffic gets an answer."""
-    name = new_netns()
-    try:
-        veth(hostns, "tb-up", "tb-out", name)
-        ip("-n", hostns, "addr", "add", "10.99.0.1/24", "dev", "tb-up")
-        ip("-n", hostns, "link", "set", "tb-up", "up")
-        ip("-n", name, "addr", "add", "10.99.0.2/24", "dev", "tb-out")
-        ip("-n", name, "link", "set", "tb-out", "up")
-        subprocess.run(in_ns(hostns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"), check=True, timeout=10)
-        yield name
-    finally:
-        ip("netns", "del", name, check=False)
-
-
 def test_zone_member_is_masqueraded_to_the_outside(tree, hostns, outside):
-    server = subprocess.Popen(in_ns(outside, "busybox", "nc", "-l", "-p", "8888"), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(0.3)
-        cp = run_in(hostns, tree, "zout", "--network-zone=to", "/bin/sh", "-c",
-                    "ping -c1 -W3 10.99.0.2 && echo via-zone-nat | nc -w 3 10.99.0.2 8888")
-        assert cp.returncode == 0, describe(cp) + "\n" + nft_ruleset(hostns)
-        out, _ = server.communicate(timeout=10)
-        assert "via-zone-nat" in out
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+    assert_masqueraded(hostns, outside,
+                       lambda script: run_in(hostns, tree, "zout", "--network-zone=to", "/bin/sh", "-c", script),
+                       "via-zone-nat")
     # spawn waits for its rule to go; only the bridge is left to its cleanup process.
     assert "berth" not in nft_ruleset(hostns)
 
@@ -265,9 +211,7 @@ def test_ipvlan_without_the_driver_is_a_clean_error(tree, hostns):
         ip("-n", hostns, "link", "del", "tb-probe")
         pytest.skip("this kernel has the ipvlan driver (test_ipvlan covers it)")
     cp = run_in(hostns, tree, "ivlan", "--network-ipvlan=tb-ivp", "/bin/true")
-    assert cp.returncode != 0, describe(cp)
-    lines = cp.stderr.strip().splitlines()
-    assert len(lines) == 1 and "no ipvlan driver" in lines[0], describe(cp)
+    assert_one_line_error(cp, "no ipvlan driver")
 
 
 @pytest.mark.parametrize("userns", [[], ["-U"]], ids=["no-userns", "userns"])
@@ -331,30 +275,29 @@ def test_settings_file_network_keys(busybox_tree, scratch, hostns, trusted):
     assert wait_for(lambda: link_names(hostns) == {"lo"}), link_names(hostns)
 
 
-def test_concurrent_spawns_get_distinct_subnets(tree, hostns):
+def concurrent_addresses(hostns, tree, n, prefix, network, suffix):
+    """Starts N containers at once (machines PREFIX0..), each with NETWORK; their host0 IPv4
+    addresses that end in SUFFIX."""
     def one(i):
-        return run_in(hostns, tree, f"race{i}", "-n", "/bin/sh", "-c", "ip -4 addr show host0; sleep 1", timeout=60)
+        return run_in(hostns, tree, f"{prefix}{i}", network, "/bin/sh", "-c", "ip -4 addr show host0; sleep 1",
+                      timeout=60)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as ex:
-        results = list(ex.map(one, range(6)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as ex:
+        results = list(ex.map(one, range(n)))
     addrs = []
     for cp in results:
         assert cp.returncode == 0, describe(cp)
-        addrs += [w for w in cp.stdout.split() if w.startswith("10.200.") and w.endswith("/28")]
+        addrs += [w for w in cp.stdout.split() if w.startswith("10.200.") and w.endswith(suffix)]
+    return addrs
+
+
+def test_concurrent_spawns_get_distinct_subnets(tree, hostns):
+    addrs = concurrent_addresses(hostns, tree, 6, "race", "-n", "/28")
     assert len(addrs) == 6 and len(set(addrs)) == 6, addrs
 
 
 def test_concurrent_zone_members_get_distinct_addresses(tree, hostns):
-    def one(i):
-        return run_in(hostns, tree, f"zrace{i}", "--network-zone=tc", "/bin/sh", "-c",
-                      "ip -4 addr show host0; sleep 1", timeout=60)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
-        results = list(ex.map(one, range(4)))
-    addrs = []
-    for cp in results:
-        assert cp.returncode == 0, describe(cp)
-        addrs += [w for w in cp.stdout.split() if w.startswith("10.200.") and w.endswith("/24")]
+    addrs = concurrent_addresses(hostns, tree, 4, "zrace", "--network-zone=tc", "/24")
     assert sorted(addrs) == [f"10.200.0.{i}/24" for i in range(2, 6)], addrs
     assert wait_for(lambda: "vz-tc" not in link_names(hostns)), link_names(hostns)
 

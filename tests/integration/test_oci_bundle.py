@@ -16,8 +16,8 @@ import pytest
 
 from pathlib import Path
 
-from conftest import (IN_HELPER, describe, mounts_under, no_leftovers, nonempty_lines, ns_inode,
-                      parse_json_line, run_spawn)
+from conftest import (IN_HELPER, container_cgroup_file, describe, mounts_under, no_leftovers, nonempty_lines,
+                      ns_inode, parse_json_line, run_spawn)
 
 DATA = Path(__file__).parent / "data"
 SECCOMP_PROFILE = "/usr/share/containers/seccomp.json"   # podman's default (containers-common)
@@ -272,22 +272,6 @@ def test_sysctl_applies_inside_only(tree, bundle):
 
 
 # --- cgroups -------------------------------------------------------------------------------------
-
-def container_cgroup_file(pid, controller, v1_name, v2_name):
-    with open(f"/proc/{pid}/cgroup") as f:
-        lines = [l.rstrip("\n").split(":", 2) for l in f]
-    for hid, ctrls, path in lines:
-        if hid == "0":
-            for top in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
-                if os.path.exists(top + "/cgroup.controllers"):
-                    with open(top + "/cgroup.controllers") as f:
-                        if controller in f.read().split():
-                            return top + path + "/" + v2_name
-    for hid, ctrls, path in lines:
-        if controller in ctrls.split(","):
-            return f"/sys/fs/cgroup/{ctrls}{path}/{v1_name}"
-    raise AssertionError(f"no {controller} controller for pid {pid}")
-
 
 def test_resources_become_cgroup_limits(tree, bundle, scratch):
     # The poststart hook hands us the state, with the container's PID as the host sees it.

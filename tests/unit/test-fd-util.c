@@ -389,6 +389,22 @@ static void test_mount_point_dangling_parent(int rootfd) {
         safe_close(fd);
 }
 
+static void test_read_file_buffer(void) {
+        char path[PATH_MAX], small[4], buf[64];
+
+        snprintf(path, sizeof(path), "%s/rb", base);
+        _cleanup_close_ int dfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        CHECK(dfd >= 0);
+        CHECK(write_file_at(dfd, "rb", "12345", 0600) == 0);
+        CHECK(read_file_buffer(path, buf, sizeof(buf)) == 5);
+        CHECK_STREQ(buf, "12345");
+        /* Cut to the buffer, still terminated. */
+        CHECK(read_file_buffer(path, small, sizeof(small)) == 3);
+        CHECK_STREQ(small, "123");
+        snprintf(path, sizeof(path), "%s/rb-missing", base);
+        CHECK(read_file_buffer(path, buf, sizeof(buf)) == -ENOENT);
+}
+
 static void test_write_read_file_at(void) {
         _cleanup_close_ int dfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct stat st;
@@ -708,6 +724,7 @@ int main(void) {
         test_planted_symlinks(rootfd);
         test_mount_point_dangling_parent(rootfd);
         test_write_read_file_at();
+        test_read_file_buffer();
         test_loop_write();
         test_fd_move_to();
         test_fd_set_nonblock();
