@@ -421,12 +421,6 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         }
 
         char nameserver[INET_ADDRSTRLEN];
-        /* A forward needs the container's address: -n's and a zone member's are spawn's own; a
-         * bridge's network addresses its members itself. */
-        if (c->opt.n_ports > 0 && !veth && !c->opt.network_links.zone) {
-                r = log_error_errno(EOPNOTSUPP, "--port= needs an address spawn assigns (-n or --network-zone=); with --network-bridge= the bridge's network addresses the container.");
-                goto finish;
-        }
         if (veth) {
                 r = network_veth_prepare(&net, c->res.machine, c->opt.network_pool, c->opt.network_pool6);
                 if (r < 0)
