@@ -123,8 +123,9 @@ static void delete_chains(struct nft_ctx *ctx, const char *ifname) {
 }
 
 /* A connection to 127.0.0.1 turned towards host0 keeps its loopback source until postrouting;
- * the kernel routes such a packet out of a real interface only where route_localnet is set.
- * Set on ve-NAME alone, it goes away with the interface: nothing to restore. */
+ * the kernel routes such a packet out of a real interface only where route_localnet is set on the
+ * device the route leaves by: ve-NAME for -n, the bridge vz-ZONE (OUTIF) for a zone member. It
+ * goes away with the interface (for a zone, with its last member's bridge): nothing to restore. */
 static int set_route_localnet(const char *ifname) {
         char path[128];
         snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", ifname);
@@ -254,9 +255,10 @@ int main(int argc, char *argv[]) {
                 nft_ctx_free(ctx);
                 return 1;
         }
-        int k = n_ports > 0 ? set_route_localnet(s.ifname) : 0;
+        const char *routed = s.outif ?: s.ifname;
+        int k = n_ports > 0 ? set_route_localnet(routed) : 0;
         if (k < 0) {
-                fprintf(stderr, "spawn: Failed to set route_localnet on %s: %s\n", s.ifname, strerror(-k));
+                fprintf(stderr, "spawn: Failed to set route_localnet on %s: %s\n", routed, strerror(-k));
                 table_unlock(lock);
                 nft_ctx_free(ctx);
                 return 1;

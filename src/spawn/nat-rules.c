@@ -127,13 +127,14 @@ int nat_rules_add(const NatSpec *s, char **ret) {
                            s->subnet6, outif);
         if (r >= 0 && s->ports && *s->ports)
                 /* A connection to the host's 127.0.0.1, turned towards host0, still has a loopback
-                 * source the container could not answer: give it the host side's address. (IPv4
-                 * routes such a packet out of ve-NAME only with its route_localnet set.) */
+                 * source the container could not answer: give it the address of the host's side
+                 * it leaves by (ve-NAME, or a zone's bridge: OUTIF). (IPv4 routes such a packet out
+                 * of that device only with its route_localnet set.) */
                 r = append(&buf, &len,
-                           "add rule " NAT_TABLE " %1$s oifname \"%2$s\" ip saddr 127.0.0.0/8 masquerade\n"
+                           "add rule " NAT_TABLE " %1$s oifname \"%2$s\" ip saddr 127.0.0.0/8 ip daddr %5$s masquerade\n"
                            "add chain " NAT_TABLE " %3$s { type nat hook prerouting priority dstnat; }\n"
                            "add chain " NAT_TABLE " %4$s { type nat hook output priority -100; }\n",
-                           c, s->ifname, pre, out);
+                           c, outif, pre, out, s->addr4);
         for (char **p = s->ports; r >= 0 && p && *p; p++) {
                 Port port;
                 (void) port_parse(*p, &port);

@@ -320,7 +320,11 @@ static int links_bridge_member(NetworkLinks *l, Netlink *nl, const char *machine
         return 0;
 }
 
-static int links_zone_join(NetworkLinks *l, Netlink *nl, const char *zone, const char *machine, const char *pool, pid_t pid) {
+/* The member's address is the zone's claim: its masquerading (ADDR/32) and --port's forwards to it
+ * go on its spawn-nat's line. Zones are IPv4-only: spawn-nat forwards the host's IPv4 addresses
+ * (127.0.0.1 too) by DNAT, and relays TCP from [::1] to the IPv4 address. */
+static int links_zone_join(NetworkLinks *l, Netlink *nl, const char *zone, const char *machine, const char *pool,
+                           const PortForward *ports, size_t n_ports, pid_t pid) {
         struct in_addr subnet = {}, addr, gw;
         unsigned plen = 0;
         bool created;
@@ -346,8 +350,10 @@ static int links_zone_join(NetworkLinks *l, Netlink *nl, const char *zone, const
         lock = safe_close(lock);
         gw.s_addr = htonl(ntohl(subnet.s_addr) + 1);
         r = container_host0_configure(l->netns_fd, &addr, plen, gw);
-        if (r >= 0 && l->nat.nat_pid > 0)
-                r = network_nat_send_subnet(&l->nat, addr, 32);
+        if (r >= 0 && l->nat.nat_pid > 0) {
+                l->nat.container_addr = addr;
+                r = network_nat_send_subnet(&l->nat, addr, 32, ports, n_ports);
+        }
         return r;
 }
 
@@ -549,7 +555,8 @@ static int links_cleanup_start(NetworkLinks *l) {
         return 0;
 }
 
-int network_links_setup(NetworkLinks *l, const NetworkLinkOptions *o, const char *machine, const char *pool, pid_t pid) {
+int network_links_setup(NetworkLinks *l, const NetworkLinkOptions *o, const char *machine, const char *pool,
+                        const PortForward *ports, size_t n_ports, pid_t pid) {
         _cleanup_(netlink_closep) Netlink *nl = NULL;
         char path[64];
         int r;
@@ -565,7 +572,7 @@ int network_links_setup(NetworkLinks *l, const NetworkLinkOptions *o, const char
                 return log_error_errno(r, "Failed to open netlink: %m");
         r = 0;
         if (o->zone)
-                r = links_zone_join(l, nl, o->zone, machine, pool, pid);
+                r = links_zone_join(l, nl, o->zone, machine, pool, ports, n_ports, pid);
         else if (o->bridge)
                 r = links_bridge_join(l, nl, o->bridge, machine, pid);
         if (r >= 0)

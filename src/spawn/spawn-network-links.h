@@ -87,8 +87,10 @@ typedef struct NetworkLinks {
 int network_links_nat_start(NetworkLinks *l, const NetworkLinkOptions *o, const char *machine);
 int network_links_nat_wait(NetworkLinks *l);
 /* In the supervisor, after the clone and before the child's inner phase (@l as
- * network_links_nat_start() left it). On failure logs one line and leaves nothing behind. */
-int network_links_setup(NetworkLinks *l, const NetworkLinkOptions *o, const char *machine, const char *pool, pid_t pid);
+ * network_links_nat_start() left it). @ports (--port) are forwarded to a zone member's address
+ * (the caller refuses them without a zone). On failure logs one line and leaves nothing behind. */
+int network_links_setup(NetworkLinks *l, const NetworkLinkOptions *o, const char *machine, const char *pool,
+                        const PortForward *ports, size_t n_ports, pid_t pid);
 /* Moves --network-interface links back, removes host ends and an empty zone bridge: through the
  * cleanup process, which does the same when spawn is SIGKILLed. */
 void network_links_teardown(NetworkLinks *l);

@@ -309,7 +309,8 @@ static int host_side_configure(SpawnNetwork *n, pid_t pid) {
 }
 
 /* spawn-nat's line: the IPv4 subnet, then the options it also takes on its command line. */
-static int nat_line(const SpawnNetwork *n, const PortForward *ports, size_t n_ports, char **ret) {
+static int nat_line(const SpawnNetwork *n, struct in_addr net, unsigned prefixlen, const PortForward *ports,
+                    size_t n_ports, char **ret) {
         char addr[INET6_ADDRSTRLEN], port[24];
         char *line = NULL;
         size_t size = 0;
@@ -317,8 +318,7 @@ static int nat_line(const SpawnNetwork *n, const PortForward *ports, size_t n_po
         FILE *f = open_memstream(&line, &size);
         if (!f)
                 return -ENOMEM;
-        struct in_addr net = { htonl(ntohl(n->host_addr.s_addr) & (UINT32_MAX << (32 - NETWORK_SUBNET_PREFIXLEN))) };
-        fprintf(f, "%s/%u", inet_ntop(AF_INET, &net, addr, sizeof(addr)), NETWORK_SUBNET_PREFIXLEN);
+        fprintf(f, "%s/%u", inet_ntop(AF_INET, &net, addr, sizeof(addr)), prefixlen);
         fprintf(f, " -a %s", inet_ntop(AF_INET, &n->container_addr, addr, sizeof(addr)));
         if (n->ipv6) {
                 struct in6_addr net6 = in6_with_last(&n->host_addr6, 0);
@@ -338,9 +338,18 @@ static int nat_line(const SpawnNetwork *n, const PortForward *ports, size_t n_po
         return 0;
 }
 
-static int nat_send_veth(SpawnNetwork *n, const PortForward *ports, size_t n_ports) {
+int network_nat_send_subnet(SpawnNetwork *n, struct in_addr net, unsigned prefixlen, const PortForward *ports,
+                            size_t n_ports) {
         _cleanup_free_ char *line = NULL;
 
+        if (nat_line(n, net, prefixlen, ports, n_ports, &line) < 0)
+                return log_oom();
+        if (write(n->nat_fd, line, strlen(line)) != (ssize_t) strlen(line))
+                return log_error_errno(errno ?: EIO, "Failed to pass the subnets to spawn-nat: %m");
+        return 0;
+}
+
+static int nat_send_veth(SpawnNetwork *n, const PortForward *ports, size_t n_ports) {
         if (n->nat_pid <= 0)
                 return 0;
         if (n->external) {
@@ -353,11 +362,8 @@ static int nat_send_veth(SpawnNetwork *n, const PortForward *ports, size_t n_por
                 n->nat_pid = 0;
                 return 0;
         }
-        if (nat_line(n, ports, n_ports, &line) < 0)
-                return log_oom();
-        if (write(n->nat_fd, line, strlen(line)) != (ssize_t) strlen(line))
-                return log_error_errno(errno ?: EIO, "Failed to pass the subnets to spawn-nat: %m");
-        return 0;
+        struct in_addr net = { htonl(ntohl(n->host_addr.s_addr) & (UINT32_MAX << (32 - NETWORK_SUBNET_PREFIXLEN))) };
+        return network_nat_send_subnet(n, net, NETWORK_SUBNET_PREFIXLEN, ports, n_ports);
 }
 
 int network_veth_setup(SpawnNetwork *n, pid_t pid, const PortForward *ports, size_t n_ports) {
@@ -424,16 +430,6 @@ int network_nat_start(SpawnNetwork *n, const char *ifname, const char *outif) {
         n->nat_pid = pid;
         n->nat_fd = ctl[1];
         n->nat_status_fd = status[0];
-        return 0;
-}
-
-int network_nat_send_subnet(SpawnNetwork *n, struct in_addr net, unsigned prefixlen) {
-        char line[INET_ADDRSTRLEN + 8], addr[INET_ADDRSTRLEN];
-
-        inet_ntop(AF_INET, &net, addr, sizeof(addr));
-        int k = snprintf(line, sizeof(line), "%s/%u\n", addr, prefixlen);
-        if (write(n->nat_fd, line, (size_t) k) != k)
-                return log_error_errno(errno ?: EIO, "Failed to pass the subnet to spawn-nat: %m");
         return 0;
 }
 

@@ -83,8 +83,11 @@ typedef struct SpawnNetwork {
  * payload may send anything. */
 int network_nat_start(SpawnNetwork *n, const char *ifname, const char *outif);
 /* The traffic of @net/@prefixlen leaving by any interface but @outif (NULL: @ifname, the chain's
- * name) is what it masquerades. */
-int network_nat_send_subnet(SpawnNetwork *n, struct in_addr net, unsigned prefixlen);
+ * name) is what it masquerades; @ports (spawn-port.h) go to n->container_addr (and
+ * n->container_addr6 with n->ipv6). */
+typedef struct PortForward PortForward;
+int network_nat_send_subnet(SpawnNetwork *n, struct in_addr net, unsigned prefixlen, const PortForward *ports,
+                            size_t n_ports);
 int network_nat_wait(SpawnNetwork *n);
 /* In the supervisor, before the clone: the host-side name, whether systemd-networkd manages
  * the links, and the subnets (the first free index of the pools, under the pool's lock until
@@ -97,7 +100,6 @@ const char *network_nameserver(const SpawnNetwork *n, char buf[static INET_ADDRS
 /* Before the child's inner phase: creates the pair with host0 in @pid's network namespace,
  * addresses both ends and hands spawn-nat the subnets and @ports (spawn-port.h). On failure logs
  * one line and leaves nothing. */
-typedef struct PortForward PortForward;
 int network_veth_setup(SpawnNetwork *n, pid_t pid, const PortForward *ports, size_t n_ports);
 /* Removes the host side (and with it host0) if still there, after spawn-nat and dnsmasq. */
 void network_veth_teardown(SpawnNetwork *n);

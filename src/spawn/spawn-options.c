@@ -297,7 +297,7 @@ static const SpawnOptionDef option_table[] = {
         OPTION("network-address-pool", 0, ARG_NETWORK_POOL, "CIDR", SPAWN_FIELD_NETWORK_POOL,
                "IPv4 pool -n takes a free /28 from (default:\n10.200.0.0/16), or IPv6 pool it takes the /64 of\nthe same index from (default: fd8b:2c3e:4a17::/48)"),
         OPTION("port", 'p', 'p', "[PROTO:]HOST[:CONTAINER]", SPAWN_FIELD_PORT,
-               "Forward a TCP (or udp:) port of the host's\naddresses, its localhost included, to the\ncontainer over IPv4 and IPv6 (needs -n)",
+               "Forward a TCP (or udp:) port of the host's\naddresses, its localhost included, to the\ncontainer over IPv4 and IPv6 (needs -n;\nwith --network-zone= IPv4 and [::1])",
                SETTING("Network.Port", SETTINGS_ARG, SETTINGS_TRUSTED_ONLY)),
         /* Parsed by network_links_parse_option(). */
         OPTION("network-bridge", 0, ARG_NETWORK_BRIDGE, "BRIDGE", SPAWN_FIELD_NETWORK_LINKS,

@@ -462,8 +462,12 @@ int spawn_resolve(const SpawnOptions *o, SpawnResolved *r) {
         k = isolation_options_verify(&o->isolation, o->private_network);
         if (k < 0)
                 return k;
-        /* As nspawn: a forward needs an address of the container's own to go to. */
-        if (o->n_ports > 0 && !o->network_veth)
+        /* A forward needs an address of the container's own to go to, one spawn assigns: -n's or a
+         * zone member's. A bridge's network addresses its members itself (nspawn forwards there
+         * by asking systemd-networkd; spawn has nothing to ask). */
+        if (o->n_ports > 0 && o->network_links.bridge)
+                return log_error_errno(EINVAL, "--port= needs an address spawn assigns (-n or --network-zone=); with --network-bridge= the bridge's network addresses the container.");
+        if (o->n_ports > 0 && !o->network_veth && !o->network_links.zone)
                 return log_error_errno(EINVAL, "--port= needs -n/--network-veth.");
         const char *sc = getenv("BERTH_SECCOMP");
         r->seccomp_disabled = !isempty(sc) && parse_boolean(sc) == 0;

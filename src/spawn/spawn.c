@@ -365,7 +365,9 @@ static int supervisor_network_setup(const SpawnConfig *c, SpawnNetwork *net, Net
         pid_t netns_pid = holder->pid > 0 ? holder->pid : pid;
         int r = veth ? network_veth_setup(net, netns_pid, c->opt.ports, c->opt.n_ports) : 0;
         if (r >= 0)
-                r = network_links_setup(links, &c->opt.network_links, c->res.machine, c->opt.network_pool, netns_pid);
+                r = network_links_setup(links, &c->opt.network_links, c->res.machine, c->opt.network_pool,
+                                        c->opt.network_links.zone ? c->opt.ports : NULL,
+                                        c->opt.network_links.zone ? c->opt.n_ports : 0, netns_pid);
         /* Nothing needs its pid any more; the child holds the namespaces. */
         userns_holder_release(holder);
         if (r >= 0 && veth)
@@ -419,10 +421,6 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
         }
 
         char nameserver[INET_ADDRSTRLEN];
-        if (c->opt.n_ports > 0 && !veth) {
-                r = log_error_errno(EOPNOTSUPP, "--port= forwards to -n's own veth link, not with --network-bridge= or --network-zone=.");
-                goto finish;
-        }
         if (veth) {
                 r = network_veth_prepare(&net, c->res.machine, c->opt.network_pool, c->opt.network_pool6);
                 if (r < 0)

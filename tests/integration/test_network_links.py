@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from conftest import SPAWN, base_env, describe
-from netns_fixtures import assert_masqueraded, assert_one_line_error, in_ns, ip, new_netns, nft_ruleset
+from netns_fixtures import assert_masqueraded, assert_one_line_error, fetch, in_ns, ip, new_netns, nft_ruleset
 from netns_fixtures import hostns, outside  # noqa: F401 (fixtures)
 
 
@@ -132,6 +132,51 @@ def test_zone_sigkill_leaves_no_rule(tree, hostns):
         stop(p, signal.SIGKILL)
     assert wait_for(lambda: "berth" not in nft_ruleset(hostns)), nft_ruleset(hostns)
     assert wait_for(lambda: "vz-tr" not in link_names(hostns)), link_names(hostns)
+
+
+SERVER = "while true; do echo from-member | nc -l -p 80; done"
+
+
+def test_zone_port_from_localhost_and_host_address(tree, hostns, outside):
+    """--port to a zone member: the host's 127.0.0.1, [::1] (spawn-nat's TCP relay: zones are
+    IPv4-only) and its address 10.99.0.1, from the host itself and from the outside; a SIGKILL of
+    spawn leaves no rule and no bridge."""
+    p = start_in(hostns, tree, "zport", "--network-zone=tp", "-p", "8080:80", "/bin/sh", "-c", SERVER)
+    try:
+        for ns, addr in ((hostns, "127.0.0.1"), (hostns, "::1"), (hostns, "10.99.0.1"), (outside, "10.99.0.1")):
+            got = fetch(ns, addr, 8080, "from-member")
+            assert "from-member" in got, (ns, addr, nft_ruleset(hostns), p.stderr.read() if p.poll() is not None else "")
+        rules = nft_ruleset(hostns)
+        assert "tcp dport 8080 dnat ip to 10.200.0.2:80" in rules, rules
+        assert 'oifname "vz-tp" ip saddr 127.0.0.0/8 ip daddr 10.200.0.2 masquerade' in rules, rules
+        # The DNATed 127.0.0.1 traffic leaves by the bridge: that is where the kernel checks it.
+        localnet = in_ns(hostns, "cat", "/proc/sys/net/ipv4/conf/vz-tp/route_localnet")
+        assert subprocess.run(localnet, stdout=subprocess.PIPE, text=True).stdout.strip() == "1"
+    finally:
+        stop(p, signal.SIGKILL)
+    assert wait_for(lambda: "berth" not in nft_ruleset(hostns)), nft_ruleset(hostns)
+    assert wait_for(lambda: not ({"vz-tp", "vb-zport"} & link_names(hostns))), link_names(hostns)
+
+
+def test_zone_port_already_forwarded(tree, hostns):
+    a = start_in(hostns, tree, "zfwda", "--network-zone=tf", "-p", "8080:80", "/bin/sh", "-c", SERVER)
+    try:
+        assert "from-member" in fetch(hostns, "127.0.0.1", 8080, "from-member"), nft_ruleset(hostns)
+        before = nft_ruleset(hostns)
+        cp = run_in(hostns, tree, "zfwdb", "--network-zone=tf", "-p", "8080:80", "/bin/true")
+        assert_one_line_error(cp, "Port tcp 8080 is already forwarded")
+        assert nft_ruleset(hostns) == before
+        assert wait_for(lambda: "vb-zfwdb" not in link_names(hostns)), link_names(hostns)
+    finally:
+        stop(a, signal.SIGTERM)
+
+
+def test_port_with_bridge_is_refused(tree, hostns):
+    ip("-n", hostns, "link", "add", "tbr0", "type", "bridge")
+    cp = run_in(hostns, tree, "brport", "--network-bridge=tbr0", "-p", "8080:80", "/bin/true")
+    assert_one_line_error(cp, "--port= needs an address spawn assigns (-n or --network-zone=); with --network-bridge=")
+    assert "vb-brport" not in link_names(hostns)
+    assert "berth" not in nft_ruleset(hostns)
 
 
 def test_bridge(tree, hostns):

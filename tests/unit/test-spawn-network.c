@@ -149,7 +149,15 @@ static void test_nat_rules(void) {
         CHECK(strstr(text, "add rule inet berth p_76652d61 fib daddr type local meta nfproto ipv6 tcp dport 8080 dnat ip6 to [fd00::2]:80"));
         /* from the host itself, [::1] is spawn-nat's relay, not DNAT's */
         CHECK(strstr(text, "add rule inet berth o_76652d61 fib daddr type local meta nfproto ipv6 ip6 daddr != ::1 tcp dport 8080"));
-        CHECK(strstr(text, "oifname \"ve-a\" ip saddr 127.0.0.0/8 masquerade"));
+        CHECK(strstr(text, "oifname \"ve-a\" ip saddr 127.0.0.0/8 ip daddr 10.200.0.2 masquerade"));
+        free(text);
+        /* a zone member: its chains by vb-NAME, 127.0.0.1's masquerade where it leaves, the bridge */
+        NatSpec z = { .ifname = "vb-m", .outif = "vz-z", .subnet4 = "10.200.0.5/32", .addr4 = "10.200.0.5", .ports = ports };
+        CHECK(nat_rules_add(&z, &text) == 0);
+        CHECK(strstr(text, "ip saddr 10.200.0.5/32 oifname != \"vz-z\" masquerade"));
+        CHECK(strstr(text, "oifname \"vz-z\" ip saddr 127.0.0.0/8 ip daddr 10.200.0.5 masquerade"));
+        CHECK(strstr(text, "add rule inet berth o_76622d6d fib daddr type local meta nfproto ipv4 tcp dport 8080 dnat ip to 10.200.0.5:80"));
+        CHECK(!strstr(text, "ipv6"));
         free(text);
         /* nothing that is not a name, an address or a port gets into the text */
         s.ports = bad_ports;
