@@ -713,6 +713,35 @@ static int parse_devices(Parser *p, json_object *linux_obj, OciConfig *c) {
         return 0;
 }
 
+/* The namespace a sysctl key belongs to, as runc allows them: anything else is the host's, and a
+ * bundle must not change the host (spawn and berth-oci write it with the host's privileges).
+ * _OCI_NS_TYPE_INVALID: not a namespaced key, or not a valid name. */
+static OciNamespaceType sysctl_namespace(const char *key) {
+        static const char *const ipc[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                           "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced" };
+
+        if (isempty(key) || strstr(key, "..") || strchr(key, '/') || key[0] == '.')
+                return _OCI_NS_TYPE_INVALID;
+        if (string_table_lookup(ipc, ELEMENTSOF(ipc), key) >= 0 || startswith(key, "fs.mqueue."))
+                return OCI_NS_IPC;
+        if (startswith(key, "net."))
+                return OCI_NS_NETWORK;
+        if (streq(key, "kernel.hostname") || streq(key, "kernel.domainname"))
+                return OCI_NS_UTS;
+        return _OCI_NS_TYPE_INVALID;
+}
+
+static int check_sysctl(Parser *p, const OciConfig *c) {
+        for (char **s = c->sysctl; s && s[0] && s[1]; s += 2) {
+                OciNamespaceType t = sysctl_namespace(s[0]);
+                if (t < 0)
+                        return fail(p, "linux.sysctl: %s is not a namespaced sysctl; it would change the host", s[0]);
+                if (!c->namespaces[t].requested)
+                        return fail(p, "linux.sysctl: %s needs its own %s namespace", s[0], oci_namespace_type_to_string(t));
+        }
+        return 0;
+}
+
 static int parse_linux(Parser *p, json_object *linux_obj, OciConfig *c) {
         int r;
 
@@ -740,7 +769,7 @@ static int parse_linux(Parser *p, json_object *linux_obj, OciConfig *c) {
                 return fail(p, "linux.rootfsPropagation: unknown propagation '%s'", c->rootfs_propagation);
         if ((c->n_uid_mappings > 0 || c->n_gid_mappings > 0) && !c->namespaces[OCI_NS_USER].requested)
                 return fail(p, "linux.uidMappings: ID mappings need a user namespace");
-        return 0;
+        return check_sysctl(p, c);
 }
 
 static int parse_document(Parser *p, json_object *doc, OciConfig *c) {

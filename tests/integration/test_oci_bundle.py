@@ -470,6 +470,9 @@ def test_hook_timeout(tree, bundle, scratch):
     ("join-pid", lambda b, c: write_config(b, {**c, "hostname": None, "linux": {"namespaces": [{"type": "mount"},
                                                                              {"type": "pid", "path": "/proc/1/ns/pid"}]}}),
      ["pid namespace"]),
+    ("host-sysctl", lambda b, c: write_config(b, {**c, "linux": {**c.get("linux", {}),
+                                                                  "sysctl": {"kernel.core_pattern": "|/bin/false"}}}),
+     ["kernel.core_pattern", "not a namespaced sysctl"]),
 ])
 def test_bad_bundle(tree, bundle, name, mutate, words):
     cfg = base_config(tree, [IN_HELPER, "exit", "0"])
