@@ -16,6 +16,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "machine-copy.h"
+#include "rm-rf.h"
 #include "macro.h"
 #include "operation.h"
 #include "parse-util.h"
@@ -48,27 +49,6 @@ static int open_parent(int rootfd, const char *path, char **ret_base) {
         }
         *ret_base = base;
         return fd;
-}
-
-/* rm -rf of name in dir, never following a symlink. */
-static int remove_tree(int dir, const char *name, unsigned depth) {
-        if (unlinkat(dir, name, 0) >= 0 || errno == ENOENT)
-                return 0;
-        if ((errno != EISDIR && errno != EPERM) || depth > COPY_DEPTH_MAX)
-                return negative_errno();
-        int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -ENOMEM;
-        }
-        for (struct dirent *de; (de = readdir(d));)
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        (void) remove_tree(dirfd(d), de->d_name, depth + 1);
-        closedir(d);
-        return unlinkat(dir, name, AT_REMOVEDIR) < 0 ? negative_errno() : 0;
 }
 
 static int copy_bytes(int in, int out) {
@@ -197,7 +177,7 @@ static _noreturn_ void copy_child(int sock, void *userdata) {
         if (fstatat(ddir, dbase, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
                 if (!req->replace)
                         operation_report_failure(sock, -EEXIST, "%s exists already %s.", req->dest, where_dest);
-                int r = remove_tree(ddir, dbase, 0);
+                int r = rm_rf_at(ddir, dbase); /* never into another file system: a bind mount stays */
                 if (r < 0)
                         operation_report_failure(sock, r, "Cannot replace %s %s: %m", req->dest, where_dest);
         }
@@ -207,7 +187,7 @@ static _noreturn_ void copy_child(int sock, void *userdata) {
         uid_t owner = req->to_machine ? a->uid_shift : 0;
         int r = copy_node(sdir, sbase, ddir, dbase, a->uid_shift != 0 ? &owner : NULL, 0);
         if (r < 0) {
-                (void) remove_tree(ddir, dbase, 0); /* nothing left behind */
+                (void) rm_rf_at(ddir, dbase); /* nothing left behind */
                 operation_report_failure(sock, r, "Failed to copy %s to %s: %m", req->src, req->dest);
         }
         _exit(operation_report_result(sock, -EBADF, NULL) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
