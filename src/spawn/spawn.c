@@ -408,7 +408,7 @@ static int spawn_run_once(const SpawnConfig *c, int signal_fd, bool *ret_registe
                 goto finish;
         r = mount_plan_build(c, s.console.slave_path, s.console.slave_trees, &plan);
         if (r < 0) {
-                r = log_oom();
+                r = r == -ENOMEM ? log_oom() : log_error_errno(r, "Invalid mount in the container's configuration: %m");
                 goto finish;
         }
         r = root_provider_setup(&root, c);
