@@ -5,12 +5,14 @@
  * merge_settings(): the command line wins per group of options (nspawn's SETTING_* bits) unless
  * --settings=override, and an untrusted file may not set what grants privileges. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "ini-file.h"
 #include "log.h"
 #include "name-util.h"
@@ -407,14 +409,20 @@ static int settings_open(const char *dir, const char *filename, FILE **ret_f, ch
 
         if (!p)
                 return log_oom();
-        FILE *f = fopen(p, "re");
-        if (!f) {
+        /* O_NONBLOCK: a FIFO named NAME.nspawn next to an image must not hang us before the
+         * S_ISREG check below. */
+        int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        FILE *f = NULL;
+        if (fd < 0) {
                 if (errno == ENOENT) {
                         *ret_f = NULL;
                         return 0;
                 }
                 return log_error_errno(errno, "Failed to open %s: %m", p);
         }
+        int k = fdopen_take(fd, "re", &f);
+        if (k < 0)
+                return log_error_errno(k, "Failed to open %s: %m", p);
         if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
                 fclose(f);
                 return log_error_errno(EINVAL, "Settings file %s is not a regular file.", p);
