@@ -285,6 +285,9 @@ static int exec_run(const OciGlobal *g, const ExecArgs *a, int *ret_status) {
         }
         if (a->pid_file && (r = oci_write_pid_file(a->pid_file, pid)) < 0) {
                 log_error_errno(r, "Failed to write the PID file %s: %m", a->pid_file);
+                /* Nobody would know the process: it must not outlive the failed exec. */
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
                 goto out;
         }
         dirfd = safe_close(dirfd);

@@ -204,8 +204,7 @@ static int device_create(int rootfd, const char *path, char type, int64_t major,
         (void) unlinkat(at, name, 0);
         if (mknodat(at, name, kind | (mode & 07777), makedev((unsigned) major, (unsigned) minor)) < 0) {
                 /* No CAP_MKNOD, or a nodev /dev: bind the host's node instead, as runc does. */
-                char host[64];
-                snprintf(host, sizeof(host), "/dev/%s", name);
+                const char *host = path; /* an OCI device's path is the host's node too */
                 _cleanup_close_ int t = -EBADF;
                 char buf[PROC_FD_PATH_MAX];
                 if (type == 'p' || (t = mount_point_in_root(rootfd, path, false, 0644)) < 0 ||
