@@ -64,7 +64,7 @@ static int dnsmasq_argv(const SpawnNetwork *n, const char *path, char ***ret) {
             strv_extend(&argv, "--conf-file=/dev/null") < 0 || strv_extend(&argv, "--no-hosts") < 0 ||
             strv_extend(&argv, "--leasefile-ro") < 0 || strv_extend(&argv, "--pid-file=") < 0 ||
             strv_extend(&argv, "--bind-dynamic") < 0 || strv_extend(&argv, "--except-interface=lo") < 0 ||
-            strv_extend(&argv, "--user=nobody") < 0 || strv_extend(&argv, "--group=nogroup") < 0 ||
+            strv_extend(&argv, "--user=nobody") < 0 ||
             strv_extend(&argv, "--dhcp-authoritative") < 0)
                 return -ENOMEM;
         snprintf(buf, sizeof(buf), "--interface=%s", n->host_ifname);
